@@ -1,0 +1,84 @@
+"""The forward (noising) process of DDPM, Ho et al. 2020.
+
+    q(x_t | x_0)      = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I)      (Eq. 4)
+    q(x_t | x_{t-1})  = N(sqrt(1 - beta_t) x_{t-1}, beta_t I)             (Eq. 2)
+    q(x_{t-1} | x_t, x_0) = N(mu_tilde, beta_tilde I)                      (Eq. 6-7)
+
+Schedules are NumPy float64; step functions take and return torch tensors of
+any float dtype, shape and device, computing the coefficients in float64 and
+casting once, so a float32 image is not rounded through float32 cumprods.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .schedules import NoiseSchedule
+
+
+def _coef(values: np.ndarray, t, like: torch.Tensor) -> torch.Tensor:
+    """values[t] as a tensor that broadcasts against `like` (batch-first when t is 1-D)."""
+    if isinstance(t, torch.Tensor) and t.ndim == 1:
+        idx = t.detach().cpu().long().numpy()
+        c = torch.as_tensor(values[idx], dtype=like.dtype, device=like.device)
+        return c.view(-1, *([1] * (like.ndim - 1)))
+    return torch.as_tensor(float(values[int(t)]), dtype=like.dtype, device=like.device)
+
+
+def q_sample(schedule: NoiseSchedule, x0: torch.Tensor, t, noise: torch.Tensor) -> torch.Tensor:
+    """Closed-form sample of x_t ~ q(x_t | x_0) (Ho et al. 2020, Eq. 4).
+
+    x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps.
+    `t` is an int or a 1-D integer tensor with one entry per batch element.
+    """
+    ab = schedule.alpha_bars
+    return _coef(np.sqrt(ab), t, x0) * x0 + _coef(np.sqrt(1.0 - ab), t, x0) * noise
+
+
+def q_step(schedule: NoiseSchedule, x_prev: torch.Tensor, t: int, noise: torch.Tensor) -> torch.Tensor:
+    """One Markov step x_{t-1} -> x_t of q(x_t | x_{t-1}) (Ho et al. 2020, Eq. 2).
+
+    x_t = sqrt(1 - beta_t) x_{t-1} + sqrt(beta_t) eps. Applied t+1 times from x_0
+    it has the same distribution as q_sample at t (Eq. 4): see `markov_chain`.
+    """
+    b = schedule.betas
+    return _coef(np.sqrt(1.0 - b), t, x_prev) * x_prev + _coef(np.sqrt(b), t, x_prev) * noise
+
+
+def markov_chain(schedule: NoiseSchedule, x0: torch.Tensor, t: int, generator=None) -> torch.Tensor:
+    """x_t reached by stepping q(x_s | x_{s-1}) for s = 0 ... t, fresh noise each step."""
+    x = x0
+    for s in range(int(t) + 1):
+        noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+        x = q_step(schedule, x, s, noise)
+    return x
+
+
+def posterior_variance(schedule: NoiseSchedule) -> np.ndarray:
+    """beta_tilde_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) * beta_t (Ho et al. 2020, Eq. 7).
+
+    With alpha_bar_{-1} = 1, beta_tilde_0 = 0: at the last step x_0 is fixed.
+    """
+    ab = schedule.alpha_bars
+    ab_prev = np.concatenate([[1.0], ab[:-1]])
+    return (1.0 - ab_prev) / (1.0 - ab) * schedule.betas
+
+
+def posterior_mean_coefs(schedule: NoiseSchedule) -> tuple[np.ndarray, np.ndarray]:
+    """The two weights of mu_tilde(x_t, x_0) = c0 * x_0 + ct * x_t (Ho et al. 2020, Eq. 7)."""
+    ab = schedule.alpha_bars
+    ab_prev = np.concatenate([[1.0], ab[:-1]])
+    c0 = np.sqrt(ab_prev) * schedule.betas / (1.0 - ab)
+    ct = np.sqrt(schedule.alphas) * (1.0 - ab_prev) / (1.0 - ab)
+    return c0, ct
+
+
+def q_posterior(schedule: NoiseSchedule, x0: torch.Tensor, x_t: torch.Tensor, t):
+    """Mean and variance of q(x_{t-1} | x_t, x_0) (Ho et al. 2020, Eq. 6-7).
+
+    Returns (mu_tilde, beta_tilde): the variance as a tensor broadcastable to x_t.
+    """
+    c0, ct = posterior_mean_coefs(schedule)
+    mean = _coef(c0, t, x_t) * x0 + _coef(ct, t, x_t) * x_t
+    var = _coef(posterior_variance(schedule), t, x_t)
+    return mean, var

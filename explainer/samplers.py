@@ -1,0 +1,210 @@
+"""Reverse-process update rules (DDPM, DDIM), timestep spacings and a sampling loop.
+
+One function per update rule, named after its paper and equation:
+
+    predict_x0   x0_hat = (x_t - sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_bar_t)   (DDPM Eq. 15)
+    ddpm_step    ancestral step with sigma_t^2 = beta_tilde_t or beta_t           (DDPM Eq. 11, 6-7)
+    ddim_step    generalised step with eta in [0, 1]                              (DDIM Eq. 12, 16)
+
+Index convention: t = 0 ... T-1 as in `explainer.schedules`; `t_prev = -1`
+stands for the clean end, where alpha_bar = 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from .schedules import NoiseSchedule
+
+EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _scalar(value: float, like: torch.Tensor) -> torch.Tensor:
+    return torch.as_tensor(value, dtype=like.dtype, device=like.device)
+
+
+def predict_x0(schedule: NoiseSchedule, x_t: torch.Tensor, t: int, eps: torch.Tensor) -> torch.Tensor:
+    """Invert the forward process with a noise estimate (Ho et al. 2020, Eq. 15 / Eq. 4 solved for x_0)."""
+    ab = schedule.alpha_bar_at(int(t))
+    return (x_t - _scalar(np.sqrt(1.0 - ab), x_t) * eps) / _scalar(np.sqrt(ab), x_t)
+
+
+def ddpm_step(schedule: NoiseSchedule, x_t: torch.Tensor, t: int, eps: torch.Tensor,
+              noise: torch.Tensor | None, variance: str = "fixed_small", t_prev: int | None = None,
+              clip_x0: bool = False) -> torch.Tensor:
+    """One ancestral step x_t -> x_{t_prev} of DDPM (Ho et al. 2020, Algorithm 2, Eq. 11).
+
+    mean    = 1/sqrt(alpha_t) * (x_t - beta_t / sqrt(1 - alpha_bar_t) * eps)      (Eq. 11)
+    sigma^2 = beta_tilde_t = (1 - alpha_bar_prev)/(1 - alpha_bar_t) * beta_t  ("fixed_small", Eq. 7)
+            or beta_t                                                       ("fixed_large")
+
+    With skipped steps (t_prev < t - 1) beta_t becomes 1 - alpha_bar_t / alpha_bar_prev,
+    the beta of the two-step chain, as in diffusers' DDPMScheduler. With `clip_x0`
+    the mean is the posterior mean (Eq. 7) around x0_hat clipped to [-1, 1],
+    which equals Eq. 11 when nothing is clipped. No noise is added when t_prev = -1.
+    """
+    t = int(t)
+    t_prev = t - 1 if t_prev is None else int(t_prev)
+    ab_t, ab_prev = schedule.alpha_bar_at(t), schedule.alpha_bar_at(t_prev)
+    alpha_t = ab_t / ab_prev
+    beta_t = 1.0 - alpha_t
+    if clip_x0:
+        x0_hat = predict_x0(schedule, x_t, t, eps).clamp(-1.0, 1.0)
+        c0 = np.sqrt(ab_prev) * beta_t / (1.0 - ab_t)
+        ct = np.sqrt(alpha_t) * (1.0 - ab_prev) / (1.0 - ab_t)
+        mean = _scalar(c0, x_t) * x0_hat + _scalar(ct, x_t) * x_t
+    else:
+        mean = (x_t - _scalar(beta_t / np.sqrt(1.0 - ab_t), x_t) * eps) / _scalar(np.sqrt(alpha_t), x_t)
+    if t_prev < 0 or noise is None:
+        return mean
+    if variance == "fixed_small":
+        var = (1.0 - ab_prev) / (1.0 - ab_t) * beta_t
+    elif variance == "fixed_large":
+        var = beta_t
+    else:
+        raise ValueError(f"variance must be 'fixed_small' or 'fixed_large', not {variance!r}")
+    return mean + _scalar(np.sqrt(var), x_t) * noise
+
+
+def ddim_sigma(schedule: NoiseSchedule, t: int, t_prev: int, eta: float) -> float:
+    """sigma_t(eta) = eta * sqrt((1 - ab_prev)/(1 - ab_t)) * sqrt(1 - ab_t/ab_prev) (Song et al. 2021, Eq. 16).
+
+    eta = 1 gives the DDPM posterior standard deviation sqrt(beta_tilde); eta = 0 the deterministic DDIM.
+    """
+    ab_t, ab_prev = schedule.alpha_bar_at(int(t)), schedule.alpha_bar_at(int(t_prev))
+    return float(eta * np.sqrt((1.0 - ab_prev) / (1.0 - ab_t) * (1.0 - ab_t / ab_prev)))
+
+
+def ddim_step(schedule: NoiseSchedule, x_t: torch.Tensor, t: int, t_prev: int, eps: torch.Tensor,
+              eta: float = 0.0, noise: torch.Tensor | None = None, clip_x0: bool = False) -> torch.Tensor:
+    """One generalised step x_t -> x_{t_prev} of DDIM (Song, Meng & Ermon 2021, Eq. 12).
+
+    x_prev = sqrt(ab_prev) * x0_hat                      "predicted x_0"
+           + sqrt(1 - ab_prev - sigma_t^2) * eps          "direction pointing to x_t"
+           + sigma_t * noise                              "random noise"
+    with sigma_t from Eq. 16. `noise` is required when eta > 0.
+    """
+    ab_prev = schedule.alpha_bar_at(int(t_prev))
+    x0_hat = predict_x0(schedule, x_t, t, eps)
+    if clip_x0:
+        x0_hat = x0_hat.clamp(-1.0, 1.0)
+    sigma = ddim_sigma(schedule, t, t_prev, eta)
+    dir_xt = _scalar(np.sqrt(max(1.0 - ab_prev - sigma**2, 0.0)), x_t) * eps
+    x_prev = _scalar(np.sqrt(ab_prev), x_t) * x0_hat + dir_xt
+    if sigma > 0:
+        if noise is None:
+            raise ValueError("ddim_step with eta > 0 needs noise")
+        x_prev = x_prev + _scalar(sigma, x_t) * noise
+    return x_prev
+
+
+def make_timesteps(num_train_steps: int, num_steps: int, spacing: str = "leading") -> np.ndarray:
+    """Descending int64 timesteps to visit, as diffusers' `timestep_spacing` (steps_offset = 0).
+
+    leading:  arange(0, n) * (T // n), reversed            (DDIM paper, Stable Diffusion)
+    trailing: round(arange(T, 0, -T/n)) - 1                (Lin et al. 2024, Table 2: starts at T-1)
+    linspace: round(linspace(0, T-1, n)), reversed         (includes both ends)
+    """
+    T, n = int(num_train_steps), int(num_steps)
+    if not 1 <= n <= T:
+        raise ValueError(f"num_steps must be between 1 and {T}, got {n}")
+    if spacing == "leading":
+        ts = (np.arange(0, n) * (T // n)).round()[::-1]
+    elif spacing == "trailing":
+        ts = np.round(np.arange(T, 0, -T / n)) - 1
+    elif spacing == "linspace":
+        ts = np.linspace(0, T - 1, n).round()[::-1]
+    else:
+        raise ValueError(f"spacing must be 'leading', 'trailing' or 'linspace', not {spacing!r}")
+    return ts.astype(np.int64).copy()
+
+
+def cfg_eps(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, scale: float) -> torch.Tensor:
+    """Classifier-free guidance (Ho & Salimans 2022): eps_u + s * (eps_c - eps_u).
+
+    The paper writes (1 + w) * eps_c - w * eps_u (Eq. 6); that is this form with
+    s = 1 + w. s = 1 is plain conditional sampling, s = 0 unconditional.
+    """
+    return eps_uncond + scale * (eps_cond - eps_uncond)
+
+
+def guided_eps_model(eps_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+                     labels: torch.Tensor, null_label: int, scale: float) -> EpsModel:
+    """Wrap a class-conditional eps_fn(x, t, labels) as eps_model(x, t) with guidance `scale`.
+
+    Conditional and unconditional passes share one batch, which costs one
+    forward call of twice the batch. Scale 1 (or no label) skips the second pass.
+    """
+    labels = labels.long()
+    null = torch.full_like(labels, null_label)
+    unconditional = bool((labels == null_label).all())
+
+    def eps_model(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        lab = labels.to(x_t.device)
+        if unconditional or scale == 1.0:
+            return eps_fn(x_t, t, lab)
+        eps_c, eps_u = eps_fn(torch.cat([x_t, x_t]), torch.cat([t, t]),
+                              torch.cat([lab, null.to(x_t.device)])).chunk(2)
+        # Rows without a label (null) have eps_c == eps_u already.
+        return cfg_eps(eps_u, eps_c, scale)
+
+    return eps_model
+
+
+@dataclass
+class StepRecord:
+    """What one reverse step saw and did: x_t in, the model's eps_hat, x0_hat, x_prev out."""
+
+    index: int
+    t: int
+    t_prev: int
+    x_t: torch.Tensor
+    eps_hat: torch.Tensor
+    x0_hat: torch.Tensor
+    x_prev: torch.Tensor
+
+
+def sample_loop(eps_model: EpsModel, schedule: NoiseSchedule, x_T: torch.Tensor,
+                timesteps: np.ndarray, sampler: str = "ddim", eta: float = 0.0,
+                variance: str = "fixed_small", clip_x0: bool = False,
+                generator: torch.Generator | None = None) -> Iterator[StepRecord]:
+    """Run the reverse process from x_T, yielding a StepRecord per step.
+
+    `eps_model(x_t, t)` is any noise predictor (t a 1-D long tensor, one per row).
+    `timesteps` is descending (see make_timesteps); each step goes to the next one,
+    the last to t_prev = -1 (clean). Fresh noise comes from `generator` on the CPU
+    and is then moved to x_T's device, so a seed gives the same noise on any device.
+    """
+    if sampler not in ("ddpm", "ddim"):
+        raise ValueError(f"sampler must be 'ddpm' or 'ddim', not {sampler!r}")
+    ts = [int(t) for t in timesteps]
+    x = x_T
+    for i, t in enumerate(ts):
+        t_prev = ts[i + 1] if i + 1 < len(ts) else -1
+        with torch.inference_mode():
+            t_batch = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
+            eps = eps_model(x, t_batch)
+            x0_hat = predict_x0(schedule, x, t, eps)
+            needs_noise = t_prev >= 0 and (sampler == "ddpm" or eta > 0)
+            noise = (torch.randn(x.shape, generator=generator, dtype=torch.float32).to(x.device, x.dtype)
+                     if needs_noise else None)
+            if sampler == "ddpm":
+                x_prev = ddpm_step(schedule, x, t, eps, noise, variance=variance, t_prev=t_prev,
+                                   clip_x0=clip_x0)
+            else:
+                x_prev = ddim_step(schedule, x, t, t_prev, eps, eta=eta, noise=noise, clip_x0=clip_x0)
+        yield StepRecord(index=i, t=t, t_prev=t_prev, x_t=x, eps_hat=eps,
+                         x0_hat=x0_hat.clamp(-1, 1) if clip_x0 else x0_hat, x_prev=x_prev)
+        x = x_prev
+
+
+def sample(eps_model: EpsModel, schedule: NoiseSchedule, x_T: torch.Tensor, timesteps: np.ndarray,
+           **kwargs) -> torch.Tensor:
+    """The final x_0 of sample_loop, keeping no trajectory."""
+    x = x_T
+    for rec in sample_loop(eps_model, schedule, x_T, timesteps, **kwargs):
+        x = rec.x_prev
+    return x
