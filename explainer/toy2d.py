@@ -394,12 +394,12 @@ def _start(x_T, num_levels):
 
 
 def annealed_langevin(score_fn: ScoreFn, x_T, alpha_bars, n_inner: int = 5,
-                      step_scale: float = 0.1, rng=None, denoise_last: bool = False) -> np.ndarray:
+                      step_scale: float = 0.2, rng=None, denoise_last: bool = False) -> np.ndarray:
     """Annealed Langevin dynamics (Song & Ermon 2019, Algorithm 1); (L + 1, M, d).
 
     The paper's step size alpha_i = eps sigma_i^2 / sigma_L^2 is alpha_i =
     step_scale * sigma_i^2 with step_scale = eps / sigma_L^2 (their CIFAR-10
-    setting is 2e-5 / 0.01^2 = 0.2), and here sigma_i^2 = 1 - alpha_bars[i]. The
+    setting is 2e-5 / 0.01^2 = 0.2, the default), and here sigma_i^2 = 1 - alpha_bars[i]. The
     target at level i is the VP-noised q at alpha_bars[i], whose score is
     score_fn itself: there is no rescaling by sqrt(alpha_bar) to undo.
     `rng` is a np.random.Generator or a seed. traj[k] is recorded after the
