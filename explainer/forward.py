@@ -82,3 +82,23 @@ def q_posterior(schedule: NoiseSchedule, x0: torch.Tensor, x_t: torch.Tensor, t)
     mean = _coef(c0, t, x_t) * x0 + _coef(ct, t, x_t) * x_t
     var = _coef(posterior_variance(schedule), t, x_t)
     return mean, var
+
+
+def evenly_spaced_timesteps(num_steps: int, n: int) -> list[int]:
+    """n timesteps from 0 to T-1 inclusive, for filmstrips."""
+    return sorted({int(round(v)) for v in np.linspace(0, num_steps - 1, n)})
+
+
+def noised(schedule: NoiseSchedule, x0: np.ndarray, t: int, noise: np.ndarray) -> np.ndarray:
+    """q_sample on NumPy arrays (a view through torch, no copy of the inputs)."""
+    return q_sample(schedule, torch.from_numpy(x0), t, torch.from_numpy(noise)).numpy()
+
+
+def chain_and_jump_samples(schedule: NoiseSchedule, x0_value: float, t: int, n: int = 20_000,
+                           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n draws of x_t for one pixel: by t+1 Markov steps (Eq. 2) and by one closed-form jump (Eq. 4)."""
+    gen = torch.Generator().manual_seed(seed)
+    x0 = torch.full((n,), float(x0_value), dtype=torch.float64)
+    chain = markov_chain(schedule, x0, t, generator=gen)
+    jump = q_sample(schedule, x0, t, torch.randn(n, generator=gen, dtype=torch.float64))
+    return chain.numpy(), jump.numpy()

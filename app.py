@@ -1,0 +1,32 @@
+"""Diffusion models, explained: the entry point. Run with `streamlit run app.py`."""
+import logging
+
+import streamlit as st
+
+from explainer import ui
+
+st.set_page_config(page_title="Diffusion models, explained", page_icon=":material/blur_on:", layout="wide",
+                   menu_items={"About": "An interactive explainer of diffusion models: live, exact, on a CPU."})
+
+PAGES = {
+    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "The lesson": [
+        st.Page("pages/forward.py", title="1. Forward process", icon=":material/blur_on:", url_path="forward"),
+        st.Page("pages/schedules.py", title="2. Noise schedules", icon=":material/show_chart:", url_path="schedules"),
+        st.Page("pages/score_field.py", title="3. Score field (2D)", icon=":material/scatter_plot:",
+                url_path="score"),
+        st.Page("pages/reverse.py", title="4. Reverse sampling", icon=":material/auto_fix_high:",
+                url_path="reverse"),
+    ],
+    "More": [st.Page("pages/reading.py", title="Further reading", icon=":material/menu_book:", url_path="reading")],
+}
+
+nav = st.navigation(PAGES)
+ui.sidebar_settings()
+ui.show_url_warnings()
+try:
+    nav.run()
+except Exception as e:  # the last safety net: a message, never a stack trace
+    logging.getLogger("explainer").exception("page %s failed", nav.title)
+    st.error(f"Sorry, this page hit a problem ({type(e).__name__}). Your settings are kept: change a control "
+             "or reload the page to try again.", icon=":material/error:")

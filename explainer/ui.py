@@ -1,0 +1,305 @@
+"""The one Streamlit module of the library: shared widgets, URL state, caching and the sidebar.
+
+Pages call these helpers so that every page shares the same conventions:
+controls mirrored in the URL (a teacher can share a link to an exact state),
+presenter mode, errors shown as messages and never as stack traces, and heavy
+objects loaded once per process.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import streamlit as st
+import torch
+
+from . import forward, images, models
+from .schedules import NoiseSchedule, make_schedule
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+SAMPLE_IMAGES = {
+    "Astronaut (photo)": "astronaut.jpg",
+    "Cat (photo)": "cat.jpg",
+    "Coffee cup (photo)": "coffee.jpg",
+    "Rocket launch (photo)": "rocket.jpg",
+    "Handwritten digit (28x28)": "digit.png",
+}
+# The number of sampling jobs that run at once per server process. On a 2-core
+# machine two jobs already use every core; more would only make everyone slower.
+MAX_CONCURRENT_JOBS = 2
+
+
+# ------------------------------------------------------------------ URL state
+
+def int_param(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        v = int(float(raw))
+        return min(max(v, lo), hi)
+    return parse
+
+
+def float_param(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        v = float(raw)
+        if not np.isfinite(v):
+            raise ValueError("not a finite number")
+        return min(max(v, lo), hi)
+    return parse
+
+
+def choice_param(options) -> Callable[[str], Any]:
+    options = list(options)
+
+    def parse(raw: str):
+        for o in options:
+            if str(o) == raw:
+                return o
+        raise ValueError(f"not one of {', '.join(map(str, options))}")
+    return parse
+
+
+def bool_param(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("not true or false")
+
+
+def url_state(key: str, default, parse: Callable[[str], Any]):
+    """Seed st.session_state[key] once per session from the URL (?key=value), else `default`.
+
+    A value that does not parse is replaced by the default with a message; an
+    out-of-range one is clamped by `parse`. Call before the widget with key=key.
+    """
+    if key in st.session_state:
+        return st.session_state[key]
+    raw = st.query_params.get(key)
+    value = default
+    if raw is not None:
+        try:
+            value = parse(raw)
+        except (ValueError, TypeError, OverflowError) as e:
+            st.session_state.setdefault("_url_warnings", []).append(
+                f"The link's value `{key}={raw[:40]}` was not understood ({e}); using {default}.")
+    st.session_state[key] = value
+    return value
+
+
+def write_url(*keys: str):
+    """Mirror the current values of these session keys in the URL."""
+    for k in keys:
+        if k in st.session_state:
+            v = st.session_state[k]
+            st.query_params[k] = str(v)
+
+
+def show_url_warnings():
+    for msg in st.session_state.pop("_url_warnings", []):
+        st.warning(msg, icon=":material/link_off:")
+
+
+# ------------------------------------------------------------------ sidebar and layout
+
+def sidebar_settings() -> dict:
+    """The global settings: compute device, random seed, presenter mode. Mirrored in the URL."""
+    devices = ["auto"] + models.available_devices()
+    url_state("device", "auto", choice_param(devices))
+    url_state("seed", 0, int_param(0, 2**31 - 1))
+    url_state("presenter", False, bool_param)
+    with st.sidebar:
+        st.markdown("### Settings")
+        st.selectbox("Compute device", devices, key="device",
+                     help="Where the neural network runs. 'auto' uses a GPU when one is present, else the CPU.",
+                     format_func=lambda d: {"auto": f"auto ({models.pick_device(None).type})",
+                                            "cpu": "CPU", "cuda": "GPU (CUDA)", "mps": "Apple GPU (MPS)"}.get(d, d))
+        st.number_input("Random seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
+                        help="The same seed gives the same noise, so a class sees the same pictures.")
+        st.toggle("Presenter mode", key="presenter",
+                  help="Large fonts and figures for a projector; page controls fold into a panel.")
+    write_url("device", "seed", "presenter")
+    if st.session_state["presenter"]:
+        st.markdown(_PRESENTER_CSS, unsafe_allow_html=True)  # constant CSS, no user text
+    return {"device": st.session_state["device"], "seed": int(st.session_state["seed"]),
+            "presenter": bool(st.session_state["presenter"])}
+
+
+_PRESENTER_CSS = """
+<style>
+  .stMainBlockContainer p, .stMainBlockContainer li, .stMainBlockContainer label { font-size: 1.3rem !important; }
+  .stMainBlockContainer h1 { font-size: 3rem !important; }
+  .stMainBlockContainer h2 { font-size: 2.2rem !important; }
+  .stMainBlockContainer h3 { font-size: 1.8rem !important; }
+  .katex { font-size: 1.5em !important; }
+</style>
+"""
+
+
+def presenter() -> bool:
+    return bool(st.session_state.get("presenter", False))
+
+
+def controls(label: str = "Controls"):
+    """Where a page puts its controls: inline normally, folded away in presenter mode."""
+    return st.expander(label, expanded=False, icon=":material/tune:") if presenter() else st.container()
+
+
+def fig_height(normal: int) -> int:
+    return int(normal * 1.4) if presenter() else normal
+
+
+def plot(fig, key: str | None = None):
+    """A Plotly figure with its toolbar (hover, zoom, download as PNG)."""
+    if presenter():
+        fig.update_layout(font=dict(size=18))
+    st.plotly_chart(fig, width="stretch", key=key,
+                    config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
+
+
+def device_choice() -> torch.device:
+    """The device the sidebar asks for, falling back to the CPU with a message if it is gone."""
+    want = st.session_state.get("device", "auto")
+    try:
+        return models.pick_device(None if want == "auto" else want)
+    except models.ModelError as e:
+        st.info(f"{e} Using the CPU instead.", icon=":material/memory:")
+        return torch.device("cpu")
+
+
+# ------------------------------------------------------------------ cached heavy objects
+
+@st.cache_resource(show_spinner=False)
+def get_schedule(name: str, num_steps: int, params: tuple = ()) -> NoiseSchedule:
+    return make_schedule(name, num_steps, **dict(params))
+
+
+@st.cache_resource(show_spinner="Loading the model ...", max_entries=16)
+def get_model(name: str, device: str) -> models.Pretrained:
+    model = models.load_pretrained(name, device=device)
+    return model
+
+
+@st.cache_resource(show_spinner=False)
+def job_slots() -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(MAX_CONCURRENT_JOBS)
+
+
+@contextmanager
+def compute_slot(what: str = "the model"):
+    """Run heavy work in one of MAX_CONCURRENT_JOBS slots; a waiting user sees that they are queued."""
+    slots = job_slots()
+    if slots.acquire(blocking=False):
+        try:
+            yield
+        finally:
+            slots.release()
+        return
+    note = st.empty()
+    note.info(f"Other people are using {what} right now: you are in the queue and will start in a moment.",
+              icon=":material/hourglass_top:")
+    slots.acquire()
+    note.empty()
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+# ------------------------------------------------------------------ images
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def sample_image(filename: str, max_side: int = 512, mode: str = "RGB") -> images.LoadedImage:
+    return images.load_image(ASSETS / "images" / filename, max_side=max_side, mode=mode)
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+def _decoded_upload(digest: str, max_side: int, mode: str, _data: bytes) -> images.LoadedImage:
+    # Keyed on the digest, not the bytes: hashing is done once, in image_picker.
+    return images.load_image(_data, max_side=max_side, mode=mode)
+
+
+def image_picker(key: str, max_side: int = 512, mode: str = "RGB", default: str = "Astronaut (photo)",
+                 label: str = "Image") -> tuple[images.LoadedImage, str]:
+    """A bundled sample or the user's upload, decoded safely, and a short id for caches.
+
+    A refused upload shows its message and falls back to the selected sample.
+    """
+    url_state(f"{key}_sample", default, choice_param(SAMPLE_IMAGES))
+    col_a, col_b = st.columns(2)
+    with col_a:
+        st.selectbox(f"{label}: a sample", list(SAMPLE_IMAGES), key=f"{key}_sample")
+    with col_b:
+        up = st.file_uploader(f"... or your own ({', '.join(t.upper() for t in UPLOAD_TYPES)})",
+                              type=UPLOAD_TYPES, key=f"{key}_upload",
+                              help="Your image stays in this session on the server and is never saved to disk.")
+    write_url(f"{key}_sample")
+    if up is not None:
+        data = up.getvalue()
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            return _decoded_upload(digest, max_side, mode, data), f"upload:{digest}:{max_side}:{mode}"
+        except images.ImageError as e:
+            st.error(f"**{up.name}** could not be used. {e}", icon=":material/broken_image:")
+            st.caption("Showing the sample image instead.")
+    name = SAMPLE_IMAGES[st.session_state[f"{key}_sample"]]
+    return sample_image(name, max_side, mode), f"sample:{name}:{max_side}:{mode}"
+
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
+
+
+def notes(img: images.LoadedImage):
+    if img.notes:
+        st.caption("Image: " + "; ".join(img.notes) + ".")
+
+
+def fragment(func):
+    """st.fragment that turns an unexpected error into a message inside that part of the page.
+
+    A fragment reruns on its own, outside app.py's safety net, so it needs its own.
+    """
+    import functools
+    import logging
+
+    @functools.wraps(func)
+    def guarded(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except Exception as e:  # Streamlit's rerun/stop signals are BaseException and pass through
+            logging.getLogger("explainer").exception("error in %s", func.__name__)
+            st.error(f"This part of the page hit a problem ({type(e).__name__}). The rest of the page still "
+                     "works; try another setting, or reload the page.", icon=":material/error:")
+
+    return st.fragment(guarded)
+
+
+def error_box(e: Exception, what: str):
+    """A failure shown as a sentence; the page and the session carry on."""
+    st.error(f"{what} failed: {e}", icon=":material/error:")
+
+
+# ------------------------------------------------------------------ per-input results (small keys)
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def gaussian_noise(shape: tuple, seed: int) -> np.ndarray:
+    """Standard normal noise of this shape, the same for the same seed."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+def noising_frames(ident: str, schedule_name: str, num_steps: int, seed: int, ts: tuple,
+                   _img: images.LoadedImage, side: int = 256) -> list[np.ndarray]:
+    """x_t at each t in ts for a copy of the image no larger than `side` (for GIFs and animations)."""
+    small = images.square_array(_img.pil, side) if max(_img.array.shape[:2]) > side else _img.array
+    noise = gaussian_noise(small.shape, seed)
+    sched = get_schedule(schedule_name, num_steps)
+    return [forward.noised(sched, small, int(t), noise) for t in ts]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def chain_samples(schedule_name: str, num_steps: int, x0_value: float, t: int, seed: int):
+    return forward.chain_and_jump_samples(get_schedule(schedule_name, num_steps), x0_value, t, seed=seed)

@@ -1,0 +1,185 @@
+"""Page 1: the forward process: how an image turns into noise, exactly."""
+import math
+
+import numpy as np
+import streamlit as st
+
+from explainer import figures, forward, images, ui
+from explainer.schedules import DESCRIPTIONS, SCHEDULE_NAMES
+
+T_CHOICES = [10, 50, 100, 250, 500, 1000, 2000]
+
+st.title("1. The forward process: from image to noise")
+st.markdown(
+    "A diffusion model learns to **undo** a simple, fixed process that slowly buries an image in "
+    "Gaussian noise. That forward process needs no learning at all: at every step $t$ the image is "
+    "shrunk a little and fresh noise is added, until nothing but noise is left. Pick an image and "
+    "drag the timestep to watch it happen."
+)
+
+ui.url_state("fw_schedule", "linear", ui.choice_param(SCHEDULE_NAMES))
+ui.url_state("fw_T", 1000, ui.choice_param(T_CHOICES))
+ui.url_state("fw_seed", 0, ui.int_param(0, 2**31 - 1))
+with ui.controls():
+    img, img_id = ui.image_picker("fw", max_side=512)
+    c1, c2, c3 = st.columns(3)
+    c1.selectbox("Noise schedule", SCHEDULE_NAMES, key="fw_schedule", help="How fast noise is added; "
+                 "compare them on the 'Noise schedules' page.")
+    c2.select_slider("Number of steps T", T_CHOICES, key="fw_T",
+                     help="DDPM uses T = 1000. Fewer steps means bigger jumps between steps.")
+    c3.number_input("Noise seed", 0, 2**31 - 1, step=1, key="fw_seed",
+                    help="Which random noise is drawn. The same seed always gives the same noise.")
+ui.write_url("fw_schedule", "fw_T", "fw_seed")
+st.caption(DESCRIPTIONS[st.session_state["fw_schedule"]])
+ui.notes(img)
+
+schedule = ui.get_schedule(st.session_state["fw_schedule"], int(st.session_state["fw_T"]))
+x0 = img.array
+noise = ui.gaussian_noise(x0.shape, int(st.session_state["fw_seed"]))
+T = schedule.num_steps
+
+
+@ui.fragment
+def noising_view():
+    t_default = min(T // 4, T - 1)
+    ui.url_state("fw_t", t_default, ui.int_param(0, T - 1))
+    if st.session_state["fw_t"] > T - 1:
+        st.session_state["fw_t"] = T - 1
+    t = st.slider("Timestep t (0 = almost clean, T−1 = pure noise)", 0, T - 1, key="fw_t")
+    ui.write_url("fw_t")
+    ab = float(schedule.alpha_bars[t])
+    x_t = forward.noised(schedule, x0, t, noise)
+
+    cols = st.columns(3)
+    cols[0].image(images.to_uint8(x0), caption="clean image x₀", width="stretch")
+    cols[1].image(images.to_uint8(np.clip(noise / 3, -1, 1)), caption="noise ε ~ N(0, I) (shown ÷3)",
+                  width="stretch")
+    cols[2].image(images.to_uint8(x_t), caption=f"noisy image x_{t}", width="stretch")
+
+    m = st.columns(4)
+    snr = ab / (1 - ab)
+    m[0].metric("signal weight √ᾱₜ", f"{math.sqrt(ab):.4f}")
+    m[1].metric("noise weight √(1−ᾱₜ)", f"{math.sqrt(1 - ab):.4f}")
+    m[2].metric("SNR = ᾱₜ / (1−ᾱₜ)", f"{snr:.4g}")
+    m[3].metric("SNR in decibels", f"{10 * math.log10(snr):+.1f} dB")
+    st.latex(r"x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,\qquad "
+             r"\bar\alpha_t = \prod_{s\le t}(1-\beta_s)")
+    st.latex(rf"x_{{{t}}} = {math.sqrt(ab):.4f}\,x_0 + {math.sqrt(1 - ab):.4f}\,\varepsilon"
+             rf"\qquad (\bar\alpha_{{{t}}} = {ab:.5f},\ \beta_{{{t}}} = {schedule.betas[t]:.5f})")
+    st.caption("The two weights' squares always add up to 1, so the overall variance stays 1: this is the "
+               "*variance-preserving* process of Ho et al. (2020). Steps count from t = 0 here; papers count "
+               "from 1.")
+    p1, p2 = st.columns(2)
+    with p1:
+        ui.plot(figures.weights_plot(schedule, t, height=ui.fig_height(320)))
+    with p2:
+        ui.plot(figures.histogram_vs_normal(x_t, t, x0=x0, height=ui.fig_height(320)))
+
+
+noising_view()
+
+st.header("The whole journey at a glance")
+strip_ts = forward.evenly_spaced_timesteps(T, 8)
+frames = [forward.noised(schedule, x0, t, noise) for t in strip_ts]
+strip = images.image_grid(frames, ncol=len(frames), pad=4)
+st.image(strip, caption="x_t at t = " + ", ".join(map(str, strip_ts)), width="stretch")
+anim_ts = forward.evenly_spaced_timesteps(T, 24)
+anim_frames = ui.noising_frames(img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]),
+                               tuple(anim_ts), _img=img)
+d1, d2 = st.columns(2)
+# Files are made only when the button is clicked (a callable), and clicking does not rerun the page.
+d1.download_button("Download the filmstrip (PNG)", lambda: images.encode_png(strip), "filmstrip.png",
+                   "image/png", icon=":material/download:", width="stretch", on_click="ignore")
+d2.download_button("Download the noising animation (GIF)", lambda: images.write_gif(anim_frames, duration_ms=120),
+                   "noising.gif", "image/gif", icon=":material/download:", width="stretch", on_click="ignore")
+with st.expander("Play it as an animation", icon=":material/play_circle:"):
+    uris = [images.png_data_uri(f) for f in anim_frames]
+    ui.plot(figures.image_animation(uris, [str(t) for t in anim_ts], "The forward process, step by step",
+                                    height=ui.fig_height(480)))
+
+
+st.header("Two schedules, the same noise")
+st.markdown("Same image, same noise ε, same $t$: only the schedule differs. The linear schedule of DDPM "
+            "destroys the image much earlier than the cosine schedule.")
+
+
+@ui.fragment
+def two_schedules():
+    ui.url_state("fw_cmp_a", "linear", ui.choice_param(SCHEDULE_NAMES))
+    ui.url_state("fw_cmp_b", "cosine", ui.choice_param(SCHEDULE_NAMES))
+    ui.url_state("fw_cmp_t", T // 2, ui.int_param(0, T - 1))
+    st.session_state["fw_cmp_t"] = min(st.session_state["fw_cmp_t"], T - 1)
+    c = st.columns([1, 1, 2])
+    a = c[0].selectbox("Left schedule", SCHEDULE_NAMES, key="fw_cmp_a")
+    b = c[1].selectbox("Right schedule", SCHEDULE_NAMES, key="fw_cmp_b")
+    t = c[2].slider("Timestep t", 0, T - 1, key="fw_cmp_t")
+    ui.write_url("fw_cmp_a", "fw_cmp_b", "fw_cmp_t")
+    cols = st.columns(2)
+    for col, name in zip(cols, (a, b)):
+        s = ui.get_schedule(name, T)
+        ab = float(s.alpha_bars[t])
+        col.image(images.to_uint8(forward.noised(s, x0, t, noise)), width="stretch",
+                  caption=f"{name}: ᾱ = {ab:.3f}, SNR = {10 * math.log10(ab / (1 - ab)):+.1f} dB")
+
+
+two_schedules()
+
+
+st.header("Why small images are destroyed sooner")
+st.markdown(
+    "Neighbouring pixels of a photo are alike, but the noise added to them is independent. Averaging a "
+    "block of $k\\times k$ pixels keeps the picture and divides the noise variance by $k^2$. So a large "
+    "image keeps its **shapes** (the coarse content) visible long after the same schedule has wiped out "
+    "a small image: the effective SNR of an image with $k$ times more pixels per side is $k^2$ times "
+    "higher. This is why high-resolution models shift their schedules towards more noise."
+)
+
+
+@ui.fragment
+def resolution_demo():
+    ui.url_state("fw_res_t", min(T - 1, int(T * 0.45)), ui.int_param(0, T - 1))
+    st.session_state["fw_res_t"] = min(st.session_state["fw_res_t"], T - 1)
+    t = st.slider("Timestep t ", 0, T - 1, key="fw_res_t")
+    ui.write_url("fw_res_t")
+    sides = [32, 128, 512]
+    cols = st.columns(len(sides))
+    for col, side in zip(cols, sides):
+        small = images.square_array(img.pil, side)
+        eps = ui.gaussian_noise(small.shape, int(st.session_state["fw_seed"]))
+        col.image(images.to_uint8(forward.noised(schedule, small, t, eps)), width="stretch",
+                  caption=f"{side}×{side} pixels at t = {t}")
+    ui.plot(figures.resolution_snr_plot(schedule, sides, base=32, t=t, height=ui.fig_height(320)))
+
+
+resolution_demo()
+
+
+st.header("Many small steps = one big jump")
+st.markdown(
+    "The process is defined step by step, $q(x_t\\mid x_{t-1}) = \\mathcal N(\\sqrt{1-\\beta_t}\\,x_{t-1},\\ "
+    "\\beta_t I)$, but because sums of Gaussians are Gaussian, we can jump straight to any $t$ with the "
+    "closed form above. Here 20,000 copies of one pixel are noised both ways: the histograms agree."
+)
+
+
+@ui.fragment
+def chain_demo():
+    c = st.columns(2)
+    ui.url_state("fw_chain_x0", 0.5, ui.float_param(-1.0, 1.0))
+    ui.url_state("fw_chain_t", min(T - 1, T // 5), ui.int_param(0, T - 1))
+    st.session_state["fw_chain_t"] = min(st.session_state["fw_chain_t"], T - 1)
+    x0_value = c[0].slider("Pixel value x₀", -1.0, 1.0, step=0.05, key="fw_chain_x0")
+    t = c[1].slider("Timestep t  ", 0, T - 1, key="fw_chain_t")
+    ui.write_url("fw_chain_x0", "fw_chain_t")
+    chain, jump = ui.chain_samples(st.session_state["fw_schedule"], T, x0_value, t,
+                                   int(st.session_state["fw_seed"]))
+    ab = float(schedule.alpha_bars[t])
+    ui.plot(figures.chain_vs_closed_form(chain, jump, x0_value, t, height=ui.fig_height(320)))
+    st.markdown(
+        f"| | mean | variance |\n|---|---|---|\n"
+        f"| {t + 1} Markov steps | {chain.mean():+.4f} | {chain.var():.4f} |\n"
+        f"| one closed-form jump | {jump.mean():+.4f} | {jump.var():.4f} |\n"
+        f"| theory: √ᾱ·x₀ and 1−ᾱ | {math.sqrt(ab) * x0_value:+.4f} | {1 - ab:.4f} |")
+
+
+chain_demo()
