@@ -1,0 +1,110 @@
+"""Drawing digits with the bundled MNIST model: plain sampling, guidance, trajectories and SDEdit.
+
+This is the glue between a `Pretrained` model and `explainer.samplers`: it
+builds the guided eps-model, the timesteps and the starting noise, runs the
+loop, and keeps what the app shows (every x_t, eps_hat and x0_hat) on the CPU.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .forward import q_sample
+from .models import Pretrained
+from .samplers import guided_eps_model, make_timesteps, sample_loop
+
+
+@dataclass
+class SampleResult:
+    """Final images (N, 28, 28) in [-1, 1] and, if kept, the trajectory (steps, N, 28, 28) of each quantity."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    timesteps: list[int]
+    x_T: np.ndarray
+    x_t: np.ndarray | None = None
+    eps_hat: np.ndarray | None = None
+    x0_hat: np.ndarray | None = None
+    seconds: float = 0.0
+    device: str = "cpu"
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def ms_per_step(self) -> float:
+        return 1000.0 * self.seconds / max(len(self.timesteps), 1)
+
+
+def parse_labels(label: str | int | None, n: int, null_label: int = 10) -> np.ndarray:
+    """'all' cycles 0..9, 'none'/None gives unconditional (null) labels, a digit repeats."""
+    if label is None or str(label).lower() == "none":
+        return np.full(n, null_label, dtype=np.int64)
+    if str(label).lower() == "all":
+        return np.arange(n, dtype=np.int64) % 10
+    value = int(label)
+    if not 0 <= value <= 9:
+        raise ValueError(f"label must be 0-9, 'all' or 'none', not {label!r}")
+    return np.full(n, value, dtype=np.int64)
+
+
+def starting_noise(n: int, seed: int, size: int = 28) -> torch.Tensor:
+    """x_T ~ N(0, I), drawn on the CPU so a seed gives the same picture on every device."""
+    return torch.randn((n, 1, size, size), generator=torch.Generator().manual_seed(int(seed)))
+
+
+def generate(pre: Pretrained, labels: np.ndarray, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
+             guidance: float = 3.0, seed: int = 0, spacing: str = "trailing", clip_x0: bool = True,
+             keep_trajectory: bool = False, x_T: torch.Tensor | None = None, t_start: int | None = None,
+             progress: Callable[[int, int], None] | None = None) -> SampleResult:
+    """Sample len(labels) digits. `t_start` starts the reverse process at that t (for SDEdit)."""
+    model, schedule, dev = pre.model, pre.schedule, pre.device
+    n = len(labels)
+    T = schedule.num_steps
+    if t_start is None:
+        timesteps = make_timesteps(T, steps, spacing)
+    else:
+        # The same spacing over the shorter range [0, t_start].
+        k = max(1, min(steps, t_start + 1))
+        timesteps = make_timesteps(t_start + 1, k, spacing)
+    if x_T is None:
+        x_T = starting_noise(n, seed)
+    gen = torch.Generator().manual_seed(int(seed) + 1)  # the per-step noise, independent of x_T
+    eps_model = guided_eps_model(model, torch.as_tensor(labels), model.null_label, float(guidance))
+    keep = {"x_t": [], "eps_hat": [], "x0_hat": []}
+    x = x_T.to(dev)
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for rec in sample_loop(eps_model, schedule, x, timesteps, sampler=sampler, eta=eta, clip_x0=clip_x0,
+                           generator=gen):
+        if keep_trajectory:
+            keep["x_t"].append(rec.x_t[:, 0].float().cpu().numpy())
+            keep["eps_hat"].append(rec.eps_hat[:, 0].float().cpu().numpy())
+            keep["x0_hat"].append(rec.x0_hat[:, 0].float().cpu().numpy())
+        x = rec.x_prev
+        if progress:
+            progress(rec.index + 1, len(timesteps))
+    images = x[:, 0].clamp(-1, 1).float().cpu().numpy()  # .cpu() waits for the GPU to finish
+    seconds = time.perf_counter() - t0
+    traj = {k: np.stack(v) for k, v in keep.items()} if keep_trajectory else {}
+    return SampleResult(images=images, labels=np.asarray(labels), timesteps=[int(t) for t in timesteps],
+                        x_T=x_T[:, 0].numpy(), seconds=seconds, device=str(dev),
+                        settings=dict(sampler=sampler, steps=len(timesteps), eta=eta, guidance=guidance,
+                                      seed=seed, spacing=spacing, clip_x0=clip_x0, t_start=t_start), **traj)
+
+
+def sdedit(pre: Pretrained, image: np.ndarray, t0: int, label=None, n: int = 1, seed: int = 0,
+           **kwargs) -> tuple[np.ndarray, SampleResult]:
+    """SDEdit (Meng et al. 2022): noise an image to x_{t0} by q(x_t0 | x_0), then denoise it with the model.
+
+    Small t0 keeps the image; large t0 keeps only its rough layout and lets the
+    model redraw it as the digit it "wants" to see. Returns (x_t0, result).
+    """
+    x0 = torch.as_tensor(image, dtype=torch.float32).reshape(1, 1, 28, 28).expand(n, 1, 28, 28)
+    noise = starting_noise(n, seed)
+    x_t0 = q_sample(pre.schedule, x0, int(t0), noise)
+    labels = parse_labels(label, n, pre.model.null_label)
+    return x_t0[:, 0].numpy(), generate(pre, labels, x_T=x_t0, t_start=int(t0), seed=seed, **kwargs)
