@@ -5,9 +5,6 @@ import streamlit as st
 
 from explainer import ui
 
-st.set_page_config(page_title="Diffusion models, explained", page_icon=":material/blur_on:", layout="wide",
-                   menu_items={"About": "An interactive explainer of diffusion models: live, exact, on a CPU."})
-
 PAGES = {
     "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "The lesson": [
@@ -22,11 +19,11 @@ PAGES = {
 }
 
 nav = st.navigation(PAGES)
-ui.sidebar_settings()
-ui.show_url_warnings()
-try:
-    nav.run()
-except Exception as e:  # the last safety net: a message, never a stack trace
-    logging.getLogger("explainer").exception("page %s failed", nav.title)
-    st.error(f"Sorry, this page hit a problem ({type(e).__name__}). Your settings are kept: change a control "
-             "or reload the page to try again.", icon=":material/error:")
+ui.shell()
+with ui.shell_scope():
+    try:
+        nav.run()
+    except Exception as e:  # the last safety net: a message, never a stack trace
+        logging.getLogger("explainer").exception("page %s failed", nav.title)
+        st.error(f"Sorry, this page hit a problem ({type(e).__name__}). Your settings are kept: change a control "
+                 "or reload the page to try again.", icon=":material/error:")

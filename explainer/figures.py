@@ -126,6 +126,96 @@ def image_animation(frame_uris: list[str], labels: list[str], title: str, prefix
 
 # ------------------------------------------------------------------ noise schedules
 # (functions for pages/schedules.py go below this line)
+from .schedules import SCHEDULE_NAMES  # noqa: E402  (kept in this section)
+
+# quantity -> (plot title, y-axis title, the hover label)
+SCHEDULE_QUANTITIES: dict[str, tuple[str, str, str]] = {
+    "alpha_bar": ("ᾱₜ: how much of the image's variance is left", "ᾱₜ = ∏ₛ (1 − βₛ)", "ᾱ"),
+    "beta": ("βₜ: the noise variance added at each step (log scale)", "βₜ (log scale)", "β"),
+    "sqrt_alpha_bar": ("√ᾱₜ: the weight of the image in xₜ", "signal weight √ᾱₜ", "√ᾱ"),
+    "sqrt_one_minus_alpha_bar": ("√(1 − ᾱₜ): the weight of the noise in xₜ", "noise weight √(1 − ᾱₜ)", "√(1−ᾱ)"),
+    "log_snr": ("log-SNR: signal against noise, on a log scale", "log SNR = log(ᾱₜ / (1 − ᾱₜ))", "log SNR"),
+}
+SCHEDULE_X_AXES = ("t", "t/T")
+# Colours of schedules outside SCHEDULE_NAMES (e.g. a custom one): black first, then sky blue and yellow.
+_EXTRA_COLOURS = (PALETTE[7], PALETTE[5], PALETTE[6])
+
+
+def schedule_colours(names) -> dict[str, str]:
+    """One colour per schedule, the same on every plot: a built-in schedule keeps its SCHEDULE_NAMES slot."""
+    colours, extra = {}, 0
+    for name in names:
+        if name in SCHEDULE_NAMES:
+            colours[name] = PALETTE[SCHEDULE_NAMES.index(name) % len(PALETTE)]
+        else:
+            colours[name] = _EXTRA_COLOURS[extra % len(_EXTRA_COLOURS)]
+            extra += 1
+    return colours
+
+
+def schedule_values(schedule: NoiseSchedule, quantity: str) -> np.ndarray:
+    """The array of one of SCHEDULE_QUANTITIES over t = 0 ... T-1."""
+    ab = schedule.alpha_bars
+    if quantity == "alpha_bar":
+        return ab
+    if quantity == "beta":
+        return schedule.betas
+    if quantity == "sqrt_alpha_bar":
+        return np.sqrt(ab)
+    if quantity == "sqrt_one_minus_alpha_bar":
+        return np.sqrt(1.0 - ab)
+    if quantity == "log_snr":
+        return schedule.log_snr
+    raise ValueError(f"unknown quantity {quantity!r}; choose one of {', '.join(SCHEDULE_QUANTITIES)}")
+
+
+def schedule_x(num_steps: int, x_axis: str = "t") -> np.ndarray:
+    """The x values of a schedule plot: t = 0 ... T-1, or (t + 1) / T.
+
+    The papers count t = 1 ... T, so their t/T is our (t + 1)/T: the last step
+    sits at 1, and schedules with different T line up.
+    """
+    if x_axis == "t":
+        return np.arange(num_steps)
+    if x_axis == "t/T":
+        return (np.arange(num_steps) + 1.0) / num_steps
+    raise ValueError(f"unknown x axis {x_axis!r}; choose one of {', '.join(SCHEDULE_X_AXES)}")
+
+
+def schedule_curves(schedules: dict[str, NoiseSchedule], quantity: str, x_axis: str = "t",
+                    height: int = 380, mark_t: int | None = None) -> go.Figure:
+    """One quantity of several schedules overlaid, one line (trace) per schedule, named by its key.
+
+    quantity: one of SCHEDULE_QUANTITIES; x_axis: "t" (0 ... T-1) or "t/T" ((t+1)/T);
+    mark_t: a timestep to mark with a dashed vertical line. beta is drawn on a log axis.
+    """
+    if quantity not in SCHEDULE_QUANTITIES:
+        raise ValueError(f"unknown quantity {quantity!r}; choose one of {', '.join(SCHEDULE_QUANTITIES)}")
+    if x_axis not in SCHEDULE_X_AXES:
+        raise ValueError(f"unknown x axis {x_axis!r}; choose one of {', '.join(SCHEDULE_X_AXES)}")
+    title, y_title, short = SCHEDULE_QUANTITIES[quantity]
+    colours = schedule_colours(schedules)
+    fig = go.Figure()
+    for name, sched in schedules.items():
+        ts = np.arange(sched.num_steps)
+        fig.add_scatter(x=schedule_x(sched.num_steps, x_axis), y=schedule_values(sched, quantity), name=name,
+                        mode="lines", customdata=ts,
+                        line=dict(color=colours[name], width=3, dash=None if name in SCHEDULE_NAMES else "dash"),
+                        hovertemplate=f"{short} = %{{y:.4g}} (t = %{{customdata}})<extra>{name}</extra>")
+    if quantity == "log_snr":
+        fig.add_hline(y=0, line=dict(color="grey", dash="dot"), annotation_text="SNR = 1: signal = noise",
+                      annotation_position="bottom left")
+    if mark_t is not None and schedules:
+        T = next(iter(schedules.values())).num_steps
+        x = int(mark_t) if x_axis == "t" else (int(mark_t) + 1) / T
+        fig.add_vline(x=x, line=dict(color="grey", dash="dash"))
+    if quantity == "beta":
+        fig.update_yaxes(type="log", exponentformat="power")
+    elif quantity != "log_snr":
+        fig.update_yaxes(range=[-0.02, 1.05])
+    fig.update_xaxes(title="timestep t" if x_axis == "t" else "t/T: the fraction of the T steps taken")
+    fig.update_yaxes(title=y_title)
+    return _layout(fig, title, height)
 
 
 # ------------------------------------------------------------------ score field (2D)
@@ -134,3 +224,19 @@ def image_animation(frame_uris: list[str], labels: list[str], title: str, prefix
 
 # ------------------------------------------------------------------ reverse sampling
 # (functions for pages/reverse.py go below this line)
+
+def visited_timesteps(schedule: NoiseSchedule, timesteps: list[int], current: int, height: int = 260) -> go.Figure:
+    """The noise level sqrt(1 - alpha_bar_t) over t, with the sampler's visited steps and the current one."""
+    ts = np.arange(schedule.num_steps)
+    noise = np.sqrt(1 - schedule.alpha_bars)
+    fig = go.Figure()
+    fig.add_scatter(x=ts, y=noise, name="noise level √(1−ᾱₜ)", line=dict(color=PALETTE[5], width=2))
+    v = np.asarray(timesteps)
+    fig.add_scatter(x=v, y=noise[v], mode="markers", name=f"the {len(v)} visited steps",
+                    marker=dict(color=PALETTE[0], size=7))
+    fig.add_scatter(x=[v[current]], y=[noise[v[current]]], mode="markers", name="this step",
+                    marker=dict(color=PALETTE[3], size=15, symbol="diamond"))
+    fig.update_xaxes(title="timestep t", autorange="reversed")
+    fig.update_yaxes(title="noise level", range=[0, 1.05])
+    return _layout(fig, "Where the sampler steps: from pure noise (left) to clean (right)", height,
+                   hovermode="closest")

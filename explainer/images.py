@@ -697,3 +697,18 @@ def square_array(image: Image.Image, side: int) -> np.ndarray:
 def png_data_uri(image) -> str:
     """A PNG `data:` URI, for images inside Plotly figures (go.Image(source=...))."""
     return "data:image/png;base64," + base64.b64encode(encode_png(image)).decode("ascii")
+
+
+def upscale(image, factor: int) -> np.ndarray:
+    """Nearest-neighbour enlargement (crisp pixels for 28x28 digits), as uint8."""
+    return _nearest_upscale(to_uint8(image), factor)
+
+
+def needs_invert(image: Image.Image, choice: str = "auto") -> bool:
+    """Whether to invert a picture to MNIST's white-on-black: 'yes', 'no', or 'auto' (light background)."""
+    if choice in ("yes", "no"):
+        return choice == "yes"
+    gray = np.asarray(image.convert("L"), dtype=np.float32)
+    # The border is mostly background: judge by it rather than by the ink.
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    return float(border.mean()) > 127.5

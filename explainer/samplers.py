@@ -208,3 +208,25 @@ def sample(eps_model: EpsModel, schedule: NoiseSchedule, x_T: torch.Tensor, time
     for rec in sample_loop(eps_model, schedule, x_T, timesteps, **kwargs):
         x = rec.x_prev
     return x
+
+
+def step_coefficients(schedule: NoiseSchedule, t: int, t_prev: int, sampler: str, eta: float = 0.0,
+                      variance: str = "fixed_small") -> dict[str, float]:
+    """The numbers in one update, for display: x_prev = c_x0 * x0_hat + c_other * (eps or x_t) + sigma * z.
+
+    DDIM (Eq. 12): c_x0 = sqrt(ab_prev), c_eps = sqrt(1 - ab_prev - sigma^2).
+    DDPM (Eq. 7, the posterior mean around x0_hat, equal to Eq. 11):
+    c_x0 = sqrt(ab_prev) beta / (1 - ab_t), c_xt = sqrt(alpha) (1 - ab_prev) / (1 - ab_t).
+    """
+    ab_t, ab_prev = schedule.alpha_bar_at(int(t)), schedule.alpha_bar_at(int(t_prev))
+    out = {"alpha_bar_t": ab_t, "alpha_bar_prev": ab_prev}
+    if sampler == "ddim":
+        sigma = ddim_sigma(schedule, t, t_prev, eta)
+        out.update(c_x0=np.sqrt(ab_prev), c_eps=np.sqrt(max(1.0 - ab_prev - sigma**2, 0.0)), sigma=sigma)
+    else:
+        alpha = ab_t / ab_prev
+        beta = 1.0 - alpha
+        var = (1.0 - ab_prev) / (1.0 - ab_t) * beta if variance == "fixed_small" else beta
+        out.update(c_x0=np.sqrt(ab_prev) * beta / (1.0 - ab_t), c_xt=np.sqrt(alpha) * (1.0 - ab_prev) / (1.0 - ab_t),
+                   sigma=float(np.sqrt(var)) if t_prev >= 0 else 0.0, beta=beta)
+    return {k: float(v) for k, v in out.items()}

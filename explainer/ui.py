@@ -105,6 +105,37 @@ def show_url_warnings():
 
 # ------------------------------------------------------------------ sidebar and layout
 
+PAGE_CONFIG = dict(page_title="Diffusion models, explained", page_icon=":material/blur_on:", layout="wide",
+                   menu_items={"About": "An interactive explainer of diffusion models: live, exact, on a CPU."})
+_shell = threading.local()
+
+
+def shell() -> dict:
+    """Page config, the sidebar settings and URL messages: what every page shows around itself."""
+    st.set_page_config(**PAGE_CONFIG)
+    out = sidebar_settings()
+    show_url_warnings()
+    return out
+
+
+@contextmanager
+def shell_scope():
+    """Marks a script run in which app.py already drew the shell (see page_setup)."""
+    _shell.active = True
+    try:
+        yield
+    finally:
+        _shell.active = False
+
+
+def page_setup():
+    """Called first by every page. Normally app.py has drawn the shell already; but Streamlit runs a
+    page file on its own (without app.py) on the first run after a server start when the URL names that
+    page, and in AppTest, because a `pages/` folder exists. Then the page draws the shell itself."""
+    if not getattr(_shell, "active", False):
+        shell()
+
+
 def sidebar_settings() -> dict:
     """The global settings: compute device, random seed, presenter mode. Mirrored in the URL."""
     devices = ["auto"] + models.available_devices()
@@ -303,3 +334,61 @@ def noising_frames(ident: str, schedule_name: str, num_steps: int, seed: int, ts
 @st.cache_data(show_spinner=False, max_entries=32)
 def chain_samples(schedule_name: str, num_steps: int, x0_value: float, t: int, seed: int):
     return forward.chain_and_jump_samples(get_schedule(schedule_name, num_steps), x0_value, t, seed=seed)
+
+
+@st.cache_data(show_spinner="Drawing a digit ...", max_entries=64)
+def home_animation(seed: int) -> bytes | None:
+    """A GIF of one digit denoised from pure noise (25 DDIM steps), or None without the model."""
+    from .generate import generate, parse_labels
+
+    try:
+        pre = get_model("mnist", "cpu")
+    except models.ModelError:
+        return None
+    res = generate(pre, parse_labels(seed % 10, 1), steps=25, guidance=3.0, seed=seed, keep_trajectory=True)
+    frames = [x[0] for x in res.x_t] + [res.images[0]] * 8  # hold the final digit for a moment
+    return images.write_gif(frames, duration_ms=90, upscale=6)
+
+
+class _LRU:
+    """A small thread-safe LRU of finished results, shared by all sessions of this process."""
+
+    def __init__(self, max_entries: int):
+        from collections import OrderedDict
+
+        self.max_entries, self.items, self.lock = max_entries, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key, value):
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.max_entries:
+                self.items.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def result_cache() -> _LRU:
+    # Sampling is deterministic for (settings, seed, device): thirty students pressing Generate
+    # with the defaults share one computation. Results are read-only NumPy arrays.
+    return _LRU(max_entries=48)
+
+
+def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model"):
+    """run() once per key per process (in a compute slot), later calls return the stored result."""
+    cache = result_cache()
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    with compute_slot(what):
+        hit = cache.get(key)  # someone may have finished it while we waited
+        if hit is None:
+            hit = run()
+            cache.put(key, hit)
+    return hit

@@ -7,6 +7,8 @@ import streamlit as st
 from explainer import figures, forward, images, ui
 from explainer.schedules import DESCRIPTIONS, SCHEDULE_NAMES
 
+ui.page_setup()
+
 T_CHOICES = [10, 50, 100, 250, 500, 1000, 2000]
 
 st.title("1. The forward process: from image to noise")

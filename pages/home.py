@@ -1,4 +1,53 @@
+"""Home: what a diffusion model does, a live digit, and the lesson plan."""
 import streamlit as st
 
-st.title("home")
-st.info("This page is being built.")
+from explainer import ui
+
+ui.page_setup()
+
+st.title("Diffusion models, explained")
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.markdown(
+        "A **diffusion model** makes pictures by removing noise.\n\n"
+        "1. **Forward process.** Take a real image and add a little Gaussian noise, again and again, until "
+        "only noise is left. This needs no learning: it is a fixed recipe.\n"
+        "2. **Learning.** Train a neural network to look at a noisy image and guess the noise that was "
+        "added. Knowing the noise is the same as knowing which way the clean images lie (the *score*).\n"
+        "3. **Reverse process.** Start from pure noise and let the network remove a little of its "
+        "guessed noise at every step. After enough steps, a new image appears that was never in the "
+        "training data.\n\n"
+        "Every picture in this app is computed live from the exact formulas, and the model on the right "
+        "runs on this computer's CPU in about a second."
+    )
+with right:
+    gif = ui.home_animation(int(st.session_state.get("seed", 0)))
+    if gif is None:
+        st.info("The bundled digit model is missing, so the live picture is off. Rebuild it with "
+                "`python -m explainer.train mnist`.", icon=":material/info:")
+    else:
+        st.image(gif, caption="A digit emerging from noise: the bundled model, 25 DDIM steps. "
+                 "Change the seed in the sidebar for another one.", width=280)
+
+st.header("The lesson, page by page")
+CARDS = [
+    ("pages/forward.py", "1. Forward process", ":material/blur_on:",
+     "Bury your own photo in noise, step by step, and see why one closed-form jump equals many small steps."),
+    ("pages/schedules.py", "2. Noise schedules", ":material/show_chart:",
+     "Linear, cosine, sigmoid ...: how fast the signal fades, and why the end point matters."),
+    ("pages/score_field.py", "3. Score field (2D)", ":material/scatter_plot:",
+     "On 2D toy data, see the arrows that point towards the data, and particles that follow them."),
+    ("pages/reverse.py", "4. Reverse sampling", ":material/auto_fix_high:",
+     "Draw digits from noise with a real model: DDPM, DDIM, guidance, and your own sketch (SDEdit)."),
+    ("pages/reading.py", "Further reading", ":material/menu_book:",
+     "The ten classic introductions, and how their notation maps onto this app's."),
+]
+cols = st.columns(3)
+for i, (path, title, icon, blurb) in enumerate(CARDS):
+    with cols[i % 3].container(border=True, height="stretch"):
+        st.page_link(path, label=f"**{title}**", icon=icon)
+        st.caption(blurb)
+
+st.caption("Tip for teachers: every control is saved in the page address, so you can share a link to the exact "
+           "picture you are showing. Presenter mode (sidebar) makes everything bigger for a projector.")

@@ -4,6 +4,8 @@ import streamlit as st
 from explainer import ui
 from explainer.reading import KINDS, READINGS, by_kind
 
+ui.page_setup()
+
 # The lesson pages' titles, as registered in app.py.
 PAGE_LABELS = {
     "forward": "1. Forward process",

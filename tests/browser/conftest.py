@@ -1,0 +1,255 @@
+"""Browser tests: the real app under ``streamlit run``, driven by headless Chromium.
+
+Run them with ``python -m pytest -q tests/browser`` (or leave them out with
+``-m "not browser"``). Every test in this folder is marked ``browser``. When
+/usr/bin/chromium is missing they are skipped with that reason; when the
+Playwright package is missing they are not collected, and the run's summary
+says so (test modules may import Playwright at the top).
+
+Fixtures
+--------
+``app_server`` (session) -> str
+    Base URL, e.g. ``"http://127.0.0.1:40123"``, of one ``streamlit run app.py``
+    shared by all tests, started on a free port and up once
+    ``/_stcore/health`` answers ``ok``. Its stdout and stderr go to
+    ``test-artifacts/streamlit-server.log``.
+``browser`` (session) -> playwright.sync_api.Browser
+    Headless /usr/bin/chromium.
+``page`` (function) -> playwright.sync_api.Page
+    A fresh context (1366x900, downloads accepted) and page, default timeout
+    30 s, with the run tracker of ``helpers.py`` installed. At teardown, pass or
+    fail, a full-page screenshot goes to ``test-artifacts/screenshots/<test>.png``
+    and browser console errors and failed requests (if any) to
+    ``test-artifacts/console/<test>.log``.
+
+Helpers (``from .helpers import ...``; see ``helpers.py``)
+-----------------------------------------------------------
+``open_page(page, base_url, path="")``       load a page, wait for the first run to finish
+``wait_idle(page)``                          after your own interaction: wait for its rerun
+``with expect_rerun(page): ...``             same, counting the runs started in the block
+``assert_no_exception(page)``                fail on any ``st.exception`` box, with its text
+``alert_texts(page, kind="error")``          texts of st.error / warning / info / success boxes
+``find_widget(page, testid, label_or_index)`` a widget container by its label
+``set_slider(page, label, value)``           move an ``st.slider``
+``select_option(page, label, option_text)``  choose in an ``st.selectbox``
+``upload_file(page, label_or_index, path)``  fill an ``st.file_uploader``
+``click_button(page, text)``                 click an ``st.button``
+``download(page, button_text) -> Path``      click an ``st.download_button``, save the file
+
+All widget helpers wait until the rerun they cause has finished. A typical test::
+
+    from .helpers import assert_no_exception, open_page, set_slider
+
+    def test_steps_slider(app_server, page):
+        open_page(page, app_server, "forward")
+        set_slider(page, "Diffusion step t", 500)
+        assert_no_exception(page)
+
+For another script than ``app.py``, ``start_streamlit(script, log_path)`` is a
+context manager yielding the base URL of a server running it.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from .helpers import ARTIFACTS, IDLE_TRACKER_JS, REPO_ROOT, SERVER_LOG
+
+HERE = Path(__file__).resolve().parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+VIEWPORT = {"width": 1366, "height": 900}
+PAGE_TIMEOUT_MS = 30_000
+SERVER_START_TIMEOUT = 60.0
+
+try:
+    import playwright.sync_api  # noqa: F401
+    _MISSING = None
+except ImportError:
+    _MISSING = "the playwright Python package is not installed"
+if _MISSING is None and not os.access(CHROMIUM, os.X_OK):
+    _MISSING = f"{CHROMIUM} is not installed"
+
+
+if _MISSING and _MISSING.startswith("the playwright"):
+    # Test modules import Playwright at the top: do not even collect them.
+    collect_ignore_glob = ["test_*.py"]
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say once, at the end of the run, why the browser tests did not run."""
+    if _MISSING:
+        terminalreporter.write_line(f"browser tests (tests/browser) skipped: {_MISSING}", yellow=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test of this folder ``browser``; skip them all if the browser stack is missing."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+            if _MISSING:
+                item.add_marker(pytest.mark.skip(reason=f"browser test skipped: {_MISSING}"))
+
+
+# ------------------------------------------------------------------ the server
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _log_tail(path: Path, n: int = 60) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop the server and its children: SIGTERM to its process group, SIGKILL after 10 s."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server was started in its own session/group
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+@contextmanager
+def start_streamlit(script: str | Path = "app.py", log_path: Path = SERVER_LOG,
+                    timeout: float = SERVER_START_TIMEOUT) -> Iterator[str]:
+    """Run ``streamlit run script`` (cwd = repo root) on a free port; yield its base URL.
+
+    Ready once ``GET /_stcore/health`` answers ``ok`` (polled, no fixed sleep);
+    fails after ``timeout`` s, or as soon as the process exits, with the tail of
+    its log. The process group is terminated on exit from the block.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(3):  # another process may grab the port between free_port() and bind
+        port = free_port()
+        cmd = [sys.executable, "-m", "streamlit", "run", str(script),
+               "--server.port", str(port), "--server.headless", "true",
+               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none"]
+        log = open(log_path, "a" if attempt else "w", buffering=1)
+        log.write(f"$ {' '.join(cmd)}\n")
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(proc, base_url, log_path, timeout)
+        except _PortTaken:
+            _stop(proc)
+            log.close()
+            continue
+        except BaseException:
+            _stop(proc)
+            log.close()
+            raise
+        try:
+            yield base_url
+        finally:
+            _stop(proc)
+            log.close()
+        return
+    pytest.fail(f"streamlit could not get a free port in 3 tries; log: {log_path}")
+
+
+class _PortTaken(Exception):
+    pass
+
+
+def _wait_healthy(proc: subprocess.Popen, base_url: str, log_path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = _log_tail(log_path)
+            if re.search(r"Port \d+ is (already )?in use", tail):
+                raise _PortTaken()
+            pytest.fail(f"streamlit exited with code {proc.returncode} before answering "
+                        f"{base_url}/_stcore/health. Log ({log_path}):\n{tail}", pytrace=False)
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as r:
+                if r.status == 200 and r.read().strip() == b"ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"streamlit did not answer {base_url}/_stcore/health within {timeout:.0f} s. "
+                f"Log ({log_path}):\n{_log_tail(log_path)}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def app_server() -> Iterator[str]:
+    """Base URL of ``streamlit run app.py`` (one server for the whole test session)."""
+    with start_streamlit("app.py", SERVER_LOG) as url:
+        yield url
+
+
+# ------------------------------------------------------------------ the browser
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (/usr/bin/chromium), shared by the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _artifact_name(request) -> str:
+    """The test's name, safe as a file name: ``test_opens[forward]`` -> ``test_opens-forward``."""
+    return re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
+
+
+@pytest.fixture
+def page(browser, request):
+    """A new context (1366x900, downloads accepted) and page; screenshot at teardown."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    context.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
+    context.add_init_script(IDLE_TRACKER_JS)
+    pg = context.new_page()
+    console: list[str] = []
+    pg.on("console", lambda m: console.append(f"console.{m.type}: {m.text} ({m.location.get('url')})")
+          if m.type == "error" else None)
+    pg.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    pg.on("requestfailed", lambda r: console.append(f"request failed: {r.url} ({r.failure})"))
+    try:
+        yield pg
+    finally:
+        name = _artifact_name(request)
+        shots = ARTIFACTS / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        try:
+            pg.screenshot(path=str(shots / f"{name}.png"), full_page=True, timeout=10_000)
+        except Exception as e:  # noqa: BLE001 - a failed screenshot must not hide the test's outcome
+            print(f"screenshot of {name} failed: {e}")
+        if console:
+            (ARTIFACTS / "console").mkdir(parents=True, exist_ok=True)
+            (ARTIFACTS / "console" / f"{name}.log").write_text("\n".join(console) + "\n")
+        context.close()

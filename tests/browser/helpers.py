@@ -1,0 +1,365 @@
+"""Helpers that drive a Streamlit 1.67 app in Playwright (sync API).
+
+Import them in a browser test with ``from .helpers import open_page, set_slider, ...``.
+Every helper that changes a widget waits until the rerun it causes has finished,
+so a test can assert on the page right after the call.
+
+How "Streamlit is idle" is detected
+-----------------------------------
+Streamlit 1.67 exposes the script state on the app root:
+``<div data-testid="stApp" data-test-script-state="..." data-test-connection-state="...">``
+where the script state is ``initial`` (before the first run), ``running``,
+``rerunRequested``, ``stopRequested``, ``compilationError`` or ``notRunning``
+and the connection state is ``CONNECTED`` once the websocket is up.
+(The "Running..." status widget, ``[data-testid="stStatusWidgetRunningIcon"]``
+inside ``[data-testid="stStatusWidget"]``, is driven by the same state but only
+shows after a run has lasted 500 ms, so it cannot tell that a short run happened.)
+
+The page is idle when ``stApp`` has ``data-test-script-state="notRunning"`` and
+``data-test-connection-state="CONNECTED"``, and no element shows the loading
+placeholder ``[data-testid="stSkeleton"]`` (an element whose JS chunk is still
+being fetched, e.g. the first selectbox of a fresh browser context) or
+``[data-testid="stAppSkeleton"]``. A rerun starts a moment after the
+interaction that causes it (a websocket round trip), and can be over in 15 ms,
+so polling the attribute alone can both miss a run and return before one
+starts. :data:`IDLE_TRACKER_JS`, installed in every page by the ``page`` fixture,
+therefore records in ``window.__stIdle``:
+
+* ``runs``: how many times the script state left ``notRunning`` (runs started),
+* ``lastRunStart``: when the latest run started (``performance.now()``),
+* ``lastInput``: when the latest keydown/click/input/change event happened.
+
+:func:`expect_rerun` (used by all widget helpers) snapshots ``runs`` before the
+interaction and waits for it to grow; :func:`wait_idle`, called after an
+interaction of your own, waits for a run that started after the latest input
+event. Both tolerate no run starting (within ``start_timeout``), then wait for
+the idle state above, then for two animation frames so the DOM is painted.
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:  # Playwright is only needed when the browser tests actually run.
+    from playwright.sync_api import Locator, Page
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+SERVER_LOG = ARTIFACTS / "streamlit-server.log"
+DOWNLOADS = ARTIFACTS / "downloads"
+
+APP = '[data-testid="stApp"]'
+IDLE_APP = f'{APP}[data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
+#: Placeholders shown while an element's code (a lazily loaded JS chunk) or the app is loading.
+LOADING = '[data-testid="stSkeleton"], [data-testid="stAppSkeleton"]'
+IDLE_JS = f"""() => !!document.querySelector('{IDLE_APP}') && !document.querySelector('{LOADING}')"""
+MAIN_CONTENT = '[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]'
+EXCEPTION = '[data-testid="stException"]'
+
+#: Seconds to wait for a rerun to *start* after an interaction before assuming none will.
+START_TIMEOUT = 2.0
+
+#: Records script runs and input events in ``window.__stIdle`` (see the module docstring).
+#: Installed by the ``page`` fixture with ``context.add_init_script``; idempotent.
+IDLE_TRACKER_JS = """
+(() => {
+  if (window.__stIdle) return;
+  const s = window.__stIdle = {runs: 0, lastRunStart: -1, lastInput: -1, state: null};
+  new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      const v = m.target.getAttribute('data-test-script-state');
+      if (v !== 'notRunning' && (s.state === null || s.state === 'notRunning')) {
+        s.runs += 1;
+        s.lastRunStart = performance.now();
+      }
+      s.state = v;
+    }
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+  for (const type of ['keydown', 'mousedown', 'click', 'input', 'change']) {
+    document.addEventListener(type, () => { s.lastInput = performance.now(); }, true);
+  }
+})();
+"""
+
+
+# ------------------------------------------------------------------ waiting
+
+def _ensure_tracker(page: Page) -> None:
+    """Install the run tracker in a page that did not get it from the ``page`` fixture."""
+    if not page.evaluate("() => !!window.__stIdle"):
+        page.evaluate(IDLE_TRACKER_JS)
+
+
+def _app_state(page: Page) -> str:
+    """A short description of the app's state, for error messages."""
+    try:
+        st = page.evaluate(
+            """() => { const a = document.querySelector('[data-testid="stApp"]');
+                       return a ? [a.getAttribute('data-test-script-state'),
+                                   a.getAttribute('data-test-connection-state')] : null; }""")
+    except Exception as e:  # noqa: BLE001 - only used to decorate another error
+        return f"(state unavailable: {e})"
+    if st is None:
+        return "no [data-testid=stApp] element in the page"
+    return f"script state={st[0]!r}, connection state={st[1]!r}"
+
+
+def _wait_until_idle(page: Page, timeout: float | None) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    kwargs = {} if timeout is None else {"timeout": timeout * 1000}
+    try:
+        page.wait_for_function(IDLE_JS, **kwargs)
+    except PlaywrightTimeoutError as e:
+        loading = page.locator(LOADING).count()
+        raise AssertionError(f"Streamlit did not become idle: {_app_state(page)}, "
+                             f"{loading} element(s) still loading. Server log: {SERVER_LOG}") from e
+    # Two animation frames: whatever the last messages rendered is laid out and painted.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def run_count(page: Page) -> int:
+    """How many script runs have started in this page since it was loaded."""
+    _ensure_tracker(page)
+    return page.evaluate("() => window.__stIdle.runs")
+
+
+def wait_idle(page: Page, *, start_timeout: float = START_TIMEOUT, timeout: float | None = None) -> None:
+    """Wait until the rerun caused by the latest user input (if any) has finished.
+
+    Call after an interaction of your own (``page.click(...)``, ``fill`` + Enter, ...).
+    Waits up to ``start_timeout`` s for a run that started after the latest
+    keydown/mousedown/click/input/change event (fast runs that are already over
+    count), goes on if none starts, then waits up to ``timeout`` s (default: the
+    page's default timeout) until Streamlit is idle. For an exact count of runs,
+    prefer ``with expect_rerun(page): ...``.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    _ensure_tracker(page)
+    try:
+        page.wait_for_function("() => window.__stIdle.lastRunStart >= window.__stIdle.lastInput",
+                               timeout=start_timeout * 1000)
+    except PlaywrightTimeoutError:
+        pass  # the interaction did not trigger a rerun
+    _wait_until_idle(page, timeout)
+
+
+@contextmanager
+def expect_rerun(page: Page, *, start_timeout: float = START_TIMEOUT,
+                 timeout: float | None = None) -> Iterator[None]:
+    """Context manager: run the interaction in the body, then wait for its rerun to finish.
+
+    ``with expect_rerun(page): page.get_by_role("checkbox", name="Show").click()``
+    Counts runs started since entering the block (so a run that is already over
+    is seen), tolerates none starting within ``start_timeout`` s, then waits up
+    to ``timeout`` s until Streamlit is idle.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    before = run_count(page)
+    yield
+    try:
+        page.wait_for_function(f"() => window.__stIdle.runs > {before}", timeout=start_timeout * 1000)
+    except PlaywrightTimeoutError:
+        pass
+    _wait_until_idle(page, timeout)
+
+
+def open_page(page: Page, base_url: str, path: str = "", *, timeout: float | None = None,
+              require_content: bool = True) -> None:
+    """Load ``base_url/path`` (e.g. ``"forward"`` or ``"score?steps=50"``) and wait for the first run.
+
+    Waits for ``[data-testid="stApp"]``, then until the script state is
+    ``notRunning`` with the websocket ``CONNECTED`` (it is ``initial`` until the
+    first run starts) and no loading placeholder is left, and, unless ``require_content=False``, until the main
+    block ``[data-testid="stMainBlockContainer"]`` holds at least one element.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    url = base_url.rstrip("/") + "/" + path.lstrip("/")
+    kwargs = {} if timeout is None else {"timeout": timeout * 1000}
+    page.goto(url, wait_until="domcontentloaded", **kwargs)
+    page.wait_for_selector(APP, state="attached", **kwargs)
+    _wait_until_idle(page, timeout)
+    if require_content:
+        try:
+            page.wait_for_selector(MAIN_CONTENT, state="attached", **kwargs)
+        except PlaywrightTimeoutError as e:
+            raise AssertionError(f"{url}: the main block stayed empty ({_app_state(page)})") from e
+    _ensure_tracker(page)
+
+
+# ------------------------------------------------------------------ checks
+
+def _last_traceback(log: Path = SERVER_LOG, max_lines: int = 25) -> str:
+    """The last Python traceback in the server log ('' if none): the page itself may hide details."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
+    if not starts:
+        return ""
+    return "\n".join(lines[starts[-1]:starts[-1] + max_lines])
+
+
+def assert_no_exception(page: Page) -> None:
+    """Fail if the page shows any ``st.exception`` box (``[data-testid="stException"]``).
+
+    The message holds the text of each box and the last traceback in the server
+    log (the app's ``client.showErrorDetails = "none"`` hides it in the page).
+    """
+    boxes = page.locator(EXCEPTION)
+    n = boxes.count()
+    if n:
+        texts = "\n---\n".join(t.strip() for t in boxes.all_inner_texts())
+        tb = _last_traceback()
+        raise AssertionError(f"{n} exception(s) shown on {page.url}:\n{texts}"
+                             + (f"\n\nLast traceback in {SERVER_LOG}:\n{tb}" if tb else ""))
+
+
+def alert_texts(page: Page, kind: str = "error") -> list[str]:
+    """Texts of the visible ``st.error``/``st.warning``/``st.info``/``st.success`` boxes of one kind."""
+    sel = f'[data-testid="stAlertContent{kind.capitalize()}"]'
+    return [t.strip() for t in page.locator(sel).all_inner_texts()]
+
+
+# ------------------------------------------------------------------ widgets
+
+def find_widget(page: Page, testid: str, label: str | int) -> Locator:
+    """The widget container ``[data-testid=testid]`` whose label is exactly ``label`` (or the n-th one).
+
+    ``label`` is matched against the widget's visible label text
+    (``[data-testid="stWidgetLabel"]``), then against an ``aria-label`` inside
+    it; an ``int`` picks the widget by position in the page (0 = first).
+    Raises AssertionError listing the labels present when nothing matches.
+    """
+    widgets = page.locator(f'[data-testid="{testid}"]')
+    if isinstance(label, int):
+        if label >= widgets.count():
+            raise AssertionError(f"there are only {widgets.count()} {testid} widgets, not {label + 1}")
+        return widgets.nth(label)
+    by_text = widgets.filter(has=page.get_by_test_id("stWidgetLabel").get_by_text(label, exact=True))
+    if by_text.count() == 1:
+        return by_text
+    by_aria = widgets.filter(has=page.locator(f'[aria-label="{_css_escape(label)}"]'))
+    if by_aria.count() == 1:
+        return by_aria
+    found = by_text.count() or by_aria.count()
+    labels = [t.strip() for t in widgets.locator('[data-testid="stWidgetLabel"]').all_inner_texts()]
+    raise AssertionError(f"{found} {testid} widgets labelled {label!r} (need exactly 1); "
+                         f"labels present: {labels}")
+
+
+def _css_escape(s: str) -> str:
+    return s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+_SET_RANGE_VALUE_JS = """(el, v) => {
+  // The native setter bypasses React's value tracking, so React sees the change.
+  Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, String(v));
+  el.dispatchEvent(new Event('input', {bubbles: true}));
+}"""
+
+
+def set_slider(page: Page, label: str | int, value: float, *, timeout: float | None = None) -> None:
+    """Move an ``st.slider`` (single value, numeric) to ``value`` and wait for the rerun.
+
+    Uses the thumb's ``<input type="range">`` (role ``slider``; its ``min``,
+    ``max``, ``step`` and ``value`` attributes hold the numbers). Streamlit
+    commits a slider value on every key press, so to cause a single rerun the
+    thumb is first placed one step short of the target without committing
+    (a React ``input`` event), then ArrowRight/ArrowLeft (or Home/End at the
+    ends) commits the final value; any remainder is fixed with arrow keys.
+    ``value`` must lie on the slider's step grid (it is rounded to it).
+    """
+    thumb = find_widget(page, "stSlider", label).locator('input[type="range"]').first
+    lo, hi, step = (float(thumb.get_attribute(a) or d) for a, d in (("min", 0), ("max", 100), ("step", 1)))
+    if not lo - 1e-9 <= value <= hi + 1e-9:
+        raise ValueError(f"slider {label!r}: {value} is outside [{lo}, {hi}]")
+    target = round((value - lo) / step)  # in steps from the minimum
+    last = round((hi - lo) / step)
+
+    def position() -> int:
+        return round((float(thumb.input_value()) - lo) / step)
+
+    if position() == target:
+        return
+    with expect_rerun(page, timeout=timeout):
+        thumb.focus()
+        if target == 0:
+            thumb.press("Home")
+        elif target == last:
+            thumb.press("End")
+        else:
+            thumb.evaluate(_SET_RANGE_VALUE_JS, lo + (target - 1) * step)
+            thumb.press("ArrowRight")
+    for _ in range(3):  # normally no-op; corrects a remainder with single-step presses
+        diff = target - position()
+        if diff == 0:
+            return
+        for _ in range(abs(diff)):
+            with expect_rerun(page, timeout=timeout):
+                thumb.press("ArrowRight" if diff > 0 else "ArrowLeft")
+    raise AssertionError(f"slider {label!r} is at {thumb.input_value()}, not {value}")
+
+
+def select_option(page: Page, label: str | int, option_text: str, *, timeout: float | None = None) -> None:
+    """Choose ``option_text`` (exact text) in an ``st.selectbox`` and wait for the rerun.
+
+    Clicks the combobox, types the text to filter long lists, then clicks the
+    matching ``[role="option"]`` of the dropdown list.
+    """
+    box = find_widget(page, "stSelectbox", label).get_by_role("combobox")
+    if box.input_value() == option_text:
+        return
+    box.click()
+    box.fill(option_text)
+    option = page.get_by_role("listbox").get_by_role("option", name=option_text, exact=True)
+    with expect_rerun(page, timeout=timeout):
+        option.click()
+
+
+def upload_file(page: Page, label_or_index: str | int, path: str | Path | list[str | Path], *,
+                timeout: float | None = None) -> None:
+    """Put a file (or a list of files) into an ``st.file_uploader`` and wait for the rerun.
+
+    Sets the files on the uploader's ``input[type=file]``; ``label_or_index`` is
+    the uploader's label or its position in the page (0 = first).
+    """
+    widget = find_widget(page, "stFileUploader", label_or_index)
+    files = [str(p) for p in path] if isinstance(path, list) else str(path)
+    with expect_rerun(page, timeout=timeout):
+        widget.locator('input[type="file"]').set_input_files(files)
+
+
+def click_button(page: Page, text: str, *, timeout: float | None = None) -> None:
+    """Click the ``st.button`` (or form submit button) whose text is exactly ``text``; wait for the rerun."""
+    buttons = page.locator('[data-testid="stButton"], [data-testid="stFormSubmitButton"]')
+    button = buttons.get_by_role("button", name=text, exact=True)
+    if button.count() == 0:  # e.g. a button in a popover or dialog footer
+        button = page.get_by_role("button", name=text, exact=True)
+    with expect_rerun(page, timeout=timeout):
+        button.click()
+
+
+def download(page: Page, button_text: str, *, timeout: float | None = None) -> Path:
+    """Click the ``st.download_button`` labelled ``button_text``; return the saved file.
+
+    The file is saved as ``test-artifacts/downloads/<suggested file name>``
+    (the page's context must have ``accept_downloads=True``, as the ``page``
+    fixture does). Waits for the rerun the click may cause.
+    """
+    button = page.locator('[data-testid="stDownloadButton"]').get_by_role("button", name=button_text, exact=True)
+    DOWNLOADS.mkdir(parents=True, exist_ok=True)
+    kwargs = {} if timeout is None else {"timeout": timeout * 1000}
+    with expect_rerun(page, timeout=timeout):
+        with page.expect_download(**kwargs) as info:
+            button.click()
+    dl = info.value
+    target = DOWNLOADS / re.sub(r"[^\w.-]", "_", dl.suggested_filename)
+    dl.save_as(target)
+    return target

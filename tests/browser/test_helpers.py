@@ -1,0 +1,81 @@
+"""Checks that the helpers in helpers.py drive real Streamlit widgets and wait correctly.
+
+Runs `widget_app.py` (a small app with one widget of each kind) in its own
+server. The assertions read the page once, without Playwright's auto-waiting,
+so they pass only if the helper returned after the rerun had finished.
+"""
+import pytest
+
+from .conftest import start_streamlit
+from .helpers import (ARTIFACTS, assert_no_exception, click_button, download, open_page, run_count,
+                      select_option, set_slider, upload_file, wait_idle)
+
+
+@pytest.fixture(scope="module")
+def widget_app():
+    """Base URL of `streamlit run tests/browser/widget_app.py`."""
+    with start_streamlit("tests/browser/widget_app.py", ARTIFACTS / "streamlit-widget-app.log") as url:
+        yield url
+
+
+def shows(page, text: str) -> bool:
+    """Whether an element with exactly this text is in the page now (no waiting)."""
+    return page.get_by_text(text, exact=True).count() == 1
+
+
+@pytest.fixture
+def app(widget_app, page):
+    open_page(page, widget_app)
+    return page
+
+
+def test_set_slider_int_one_rerun_each(app):
+    for value in (730, 0, 1000, 10):
+        before = run_count(app)
+        set_slider(app, "Steps", value)
+        assert shows(app, f"steps={value}")
+        assert run_count(app) == before + 1  # one commit, not one per step
+
+
+def test_set_slider_float(app):
+    set_slider(app, "Beta", 0.85)
+    assert shows(app, "beta=0.85")
+
+
+def test_select_option(app):
+    select_option(app, "Fruit", "cherry")
+    assert shows(app, "fruit=cherry")
+
+
+def test_upload_file(app, tmp_path):
+    f = tmp_path / "hello.txt"
+    f.write_text("hello")
+    upload_file(app, "Upload a file", f)
+    assert shows(app, "uploaded=hello")
+    f.write_text("again")
+    upload_file(app, 0, f)
+    assert shows(app, "uploaded=again")
+
+
+def test_click_button_waits_for_a_slow_run(app):
+    click_button(app, "Slow button")
+    assert shows(app, "slow=done")
+
+
+def test_wait_idle_after_own_click(app):
+    app.get_by_role("button", name="Slow button").click()
+    wait_idle(app)
+    assert shows(app, "slow=done")
+
+
+def test_download(app):
+    path = download(app, "Download data")
+    assert path.name == "data.csv"
+    assert path.read_text() == "hello,world\n"
+
+
+def test_assert_no_exception_fails_on_an_exception(app):
+    assert_no_exception(app)
+    click_button(app, "Boom")
+    with pytest.raises(AssertionError, match="boom from the widget app"):
+        assert_no_exception(app)
