@@ -52,8 +52,9 @@ def test_upload_file(app, tmp_path):
     f.write_text("hello")
     upload_file(app, "Upload a file", f)
     assert shows(app, "uploaded=hello")
-    f.write_text("again")
-    upload_file(app, 0, f)
+    g = tmp_path / "again.txt"
+    g.write_text("again")
+    upload_file(app, 0, g)
     assert shows(app, "uploaded=again")
 
 
