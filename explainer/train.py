@@ -140,7 +140,7 @@ def train_mnist(steps: int = 6000, device: str | None = None, resume: bool = Fal
         # EMA warm-up: average over fewer steps early on, when the weights still move fast.
         ema_update(ema, model, min(cfg["ema_decay"], (1 + step) / (10 + step)))
         running.append(loss.item())
-        if step % 50 == 0:
+        if step % 50 == 0 or step == steps:
             losses.append([step, float(np.mean(running))])
             running = []
         elapsed = time.time() - t_start

