@@ -53,10 +53,10 @@ def noising_view():
     x_t = forward.noised(schedule, x0, t, noise)
 
     cols = st.columns(3)
-    cols[0].image(images.to_uint8(x0), caption="clean image x₀", width="stretch")
+    cols[0].image(images.to_uint8(x0), caption="clean image x₀", width="stretch", output_format="JPEG")
     cols[1].image(images.to_uint8(np.clip(noise / 3, -1, 1)), caption="noise ε ~ N(0, I) (shown ÷3)",
-                  width="stretch")
-    cols[2].image(images.to_uint8(x_t), caption=f"noisy image x_{t}", width="stretch")
+                  width="stretch", output_format="JPEG")
+    cols[2].image(images.to_uint8(x_t), caption=f"noisy image x_{t}", width="stretch", output_format="JPEG")
 
     m = st.columns(4)
     snr = ab / (1 - ab)
@@ -84,7 +84,7 @@ st.header("The whole journey at a glance")
 strip_ts = forward.evenly_spaced_timesteps(T, 8)
 frames = [forward.noised(schedule, x0, t, noise) for t in strip_ts]
 strip = images.image_grid(frames, ncol=len(frames), pad=4)
-st.image(strip, caption="x_t at t = " + ", ".join(map(str, strip_ts)), width="stretch")
+st.image(strip, caption="x_t at t = " + ", ".join(map(str, strip_ts)), width="stretch", output_format="JPEG")
 anim_ts = forward.evenly_spaced_timesteps(T, 24)
 anim_frames = ui.noising_frames(img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]),
                                tuple(anim_ts), _img=img)

@@ -323,17 +323,56 @@ def select_option(page: Page, label: str | int, option_text: str, *, timeout: fl
         option.click()
 
 
+_WATCH_UPLOAD_JS = """(el, names) => {
+  // Records in el.__stUpload when the uploads of `names` have all finished (or one failed).
+  // A chip's delete button says "Cancel upload of NAME" while uploading, "Remove NAME" after.
+  const w = el.__stUpload = {seenUploading: false, readyAt: null, error: null};
+  const check = () => {
+    const labels = [...el.querySelectorAll('[data-testid="stFileChipDeleteBtn"] button')]
+      .map(b => b.getAttribute('aria-label') || '');
+    const bad = el.querySelector('[data-testid="stFileChip"][aria-invalid="true"]');
+    if (bad) w.error = bad.closest('[data-testid="stFileChips"]').innerText;
+    if (labels.some(l => l.startsWith('Cancel upload of '))) { w.seenUploading = true; return; }
+    if (w.error || (w.seenUploading && names.every(n => labels.includes('Remove ' + n)))) {
+      w.readyAt = performance.now();
+      obs.disconnect();
+    }
+  };
+  const obs = new MutationObserver(check);
+  obs.observe(el, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+
 def upload_file(page: Page, label_or_index: str | int, path: str | Path | list[str | Path], *,
-                timeout: float | None = None) -> None:
+                start_timeout: float = START_TIMEOUT, timeout: float | None = None) -> None:
     """Put a file (or a list of files) into an ``st.file_uploader`` and wait for the rerun.
 
     Sets the files on the uploader's ``input[type=file]``; ``label_or_index`` is
-    the uploader's label or its position in the page (0 = first).
+    the uploader's label or its position in the page (0 = first). Waits until
+    every file's chip shows it uploaded (its delete button reads "Remove NAME",
+    not "Cancel upload of NAME"), then for the rerun that Streamlit starts after
+    the last upload (replacing a file can cause two reruns; only the one after
+    the uploads counts). Raises AssertionError if the uploader rejects a file.
     """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    paths = [Path(p) for p in path] if isinstance(path, list) else [Path(path)]
     widget = find_widget(page, "stFileUploader", label_or_index)
-    files = [str(p) for p in path] if isinstance(path, list) else str(path)
-    with expect_rerun(page, timeout=timeout):
-        widget.locator('input[type="file"]').set_input_files(files)
+    _ensure_tracker(page)
+    handle = widget.element_handle()
+    handle.evaluate(_WATCH_UPLOAD_JS, [p.name for p in paths])
+    widget.locator('input[type="file"]').set_input_files([str(p) for p in paths])
+    kwargs = {} if timeout is None else {"timeout": timeout * 1000}
+    page.wait_for_function("el => el.__stUpload.readyAt !== null", arg=handle, **kwargs)
+    error = handle.evaluate("el => el.__stUpload.error")
+    if error:
+        raise AssertionError(f"the file uploader rejected {[p.name for p in paths]}: {error}")
+    try:
+        page.wait_for_function("el => window.__stIdle.lastRunStart > el.__stUpload.readyAt",
+                               arg=handle, timeout=start_timeout * 1000)
+    except PlaywrightTimeoutError:
+        pass
+    _wait_until_idle(page, timeout)
 
 
 def click_button(page: Page, text: str, *, timeout: float | None = None) -> None:

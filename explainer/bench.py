@@ -1,0 +1,214 @@
+"""Speed and memory figures, printed as JSON: `python -m explainer.bench [--quick] [--only NAME ...]`.
+
+Each figure is the median of several runs on this machine (the number of
+torch threads is printed with them). Targets from the issues are listed beside
+the measured values; nothing here asserts them: tests check behaviour, this
+file measures speed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+import torch
+
+
+def timeit(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
+    """Median wall time of fn() in seconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def bench_forward_1024(repeat: int) -> dict:
+    from .forward import noised
+    from .schedules import make_schedule
+
+    s = make_schedule("linear", 1000)
+    rng = np.random.default_rng(0)
+    x0 = rng.uniform(-1, 1, (1024, 1024, 3)).astype(np.float32)
+    eps = rng.standard_normal(x0.shape).astype(np.float32)
+    return {"forward_noising_1024x1024_rgb_ms": round(1000 * timeit(lambda: noised(s, x0, 500, eps), repeat), 2)}
+
+
+def bench_forward_slider(repeat: int) -> dict:
+    """The work of one t-slider move on the forward page, for a 1024-pixel upload (worked at 512)."""
+    import io
+
+    from PIL import Image
+
+    from . import figures, images
+    from .forward import noised
+    from .schedules import make_schedule
+
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 255, (1024, 1024, 3), dtype=np.uint8))
+    buf = io.BytesIO()
+    photo.save(buf, format="JPEG")
+    t0 = time.perf_counter()
+    img = images.load_image(buf.getvalue(), max_side=512)
+    decode_ms = 1000 * (time.perf_counter() - t0)
+    s = make_schedule("linear", 1000)
+    x0 = img.array
+    eps = rng.standard_normal(x0.shape).astype(np.float32)
+    t_values = iter(range(10, 10_000, 37))
+
+    def move():
+        t = next(t_values) % 1000
+        x_t = noised(s, x0, t, eps)
+        for a in (x0, np.clip(eps / 3, -1, 1), x_t):
+            # What st.image(..., output_format="JPEG") does; Streamlit's default quality is 75.
+            Image.fromarray(images.to_uint8(a)).save(io.BytesIO(), format="JPEG", quality=75)
+        figures.weights_plot(s, t).to_json()
+        figures.histogram_vs_normal(x_t, t, x0=x0).to_json()
+
+    return {"forward_page_t_move_server_ms": round(1000 * timeit(move, repeat), 1),
+            "forward_page_t_move_target_ms": 150, "upload_1024_decode_ms": round(decode_ms, 1)}
+
+
+def bench_empirical_score(repeat: int) -> dict:
+    from .toy2d import empirical_score, grid, make_dataset
+
+    data = make_dataset("swiss_roll", 2000, 0)
+    _, _, pts = grid(3.0, 50)
+    return {"empirical_score_50x50_vs_2000_ms": round(1000 * timeit(lambda: empirical_score(data, pts, 0.5),
+                                                                    repeat), 2),
+            "empirical_score_target_ms": 100}
+
+
+def matmul_peak_gflops() -> float:
+    a = torch.randn(2048, 2048)
+    b = torch.randn(2048, 2048)
+    sec = timeit(lambda: a @ b, repeat=5)
+    return 2 * 2048**3 / sec / 1e9
+
+
+def unet_flops(model, batch: int) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x = torch.randn(batch, 1, 28, 28)
+    t = torch.full((batch,), 500)
+    y = torch.zeros(batch, dtype=torch.long)
+    with FlopCounterMode(display=False) as fc, torch.inference_mode():
+        model(x, t, y)
+    return fc.get_total_flops()
+
+
+def bench_mnist(repeat: int) -> dict:
+    from .generate import generate, parse_labels
+    from .models import load_pretrained
+
+    out = {}
+    load_s = timeit(lambda: load_pretrained("mnist", device="cpu"), repeat=repeat)
+    pre = load_pretrained("mnist", device="cpu")
+    out["model_load_s"] = round(load_s, 3)
+    out["model_load_target_s"] = 0.5
+    labels16 = parse_labels("all", 16)
+    ddim = timeit(lambda: generate(pre, labels16, sampler="ddim", steps=50, guidance=3.0), repeat=repeat)
+    out["ddim50_16_digits_guided_s"] = round(ddim, 3)
+    out["ddim50_16_digits_guided_target_s"] = 2.0
+    ddim_traj = timeit(lambda: generate(pre, labels16, sampler="ddim", steps=50, guidance=3.0,
+                                        keep_trajectory=True), repeat=repeat)
+    out["ddim50_16_digits_guided_with_trajectory_s"] = round(ddim_traj, 3)
+    ddpm = timeit(lambda: generate(pre, parse_labels(3, 1), sampler="ddpm", steps=1000, guidance=3.0),
+                  repeat=max(1, repeat // 2), warmup=0)
+    out["ddpm1000_1_digit_guided_s"] = round(ddpm, 3)
+    out["ddpm1000_1_digit_target_s"] = 10.0
+    flops_32 = unet_flops(pre.model, 32)
+    peak = matmul_peak_gflops()
+    achieved = 50 * flops_32 / ddim / 1e9
+    out["unet_mflops_per_image"] = round(flops_32 / 32 / 1e6, 1)
+    out["ddim50_achieved_gflops"] = round(achieved, 1)
+    out["matmul_2048_peak_gflops"] = round(peak, 1)
+    out["share_of_matmul_peak"] = round(achieved / peak, 3)
+    out["parameters"] = pre.card["architecture"]["parameters"]
+    return out
+
+
+def bench_diffusers(repeat: int) -> dict:
+    """The Hugging Face diffusion course's MNIST UNet2DModel (class-conditioned), same 16-digit job."""
+    try:
+        from diffusers import UNet2DModel
+    except ImportError:
+        return {"diffusers_unet2d": "not installed (pip install diffusers to compare)"}
+    net = UNet2DModel(sample_size=28, in_channels=1 + 4, out_channels=1, layers_per_block=2,
+                      block_out_channels=(32, 64, 64),
+                      down_block_types=("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"),
+                      up_block_types=("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D")).eval()
+    x = torch.randn(32, 5, 28, 28)  # 16 digits x (conditional, unconditional)
+    t = torch.full((32,), 500)
+
+    def job():
+        with torch.inference_mode():
+            for _ in range(50):
+                net(x, t)
+
+    return {"diffusers_unet2d_parameters": sum(p.numel() for p in net.parameters()),
+            "diffusers_unet2d_ddim50_16_digits_guided_s": round(timeit(job, repeat=max(1, repeat // 2)), 3)}
+
+
+def bench_score_page(repeat: int) -> dict:
+    """One t move on the score-field page: 30x30 exact score field + density heatmap + figure."""
+    from .toy2d import empirical_log_density, empirical_score, grid, make_dataset
+
+    data = make_dataset("swiss_roll", 2000, 0)
+    _, _, arrows = grid(3.0, 30)
+    _, _, heat = grid(3.0, 80)
+    ts = iter(range(0, 10_000, 37))
+
+    def move():
+        ab = 0.05 + 0.9 * ((next(ts) % 1000) / 1000)
+        empirical_score(data, arrows, ab)
+        np.exp(empirical_log_density(data, heat, ab))
+
+    return {"score_field_30x30_t_move_math_ms": round(1000 * timeit(move, repeat), 1),
+            "score_field_t_move_target_ms": 150}
+
+
+BENCHES = {
+    "forward": bench_forward_1024,
+    "forward_slider": bench_forward_slider,
+    "empirical_score": bench_empirical_score,
+    "score_page": bench_score_page,
+    "mnist": bench_mnist,
+    "diffusers": bench_diffusers,
+}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m explainer.bench", description=__doc__)
+    p.add_argument("--only", nargs="*", choices=sorted(BENCHES), help="run only these")
+    p.add_argument("--quick", action="store_true", help="fewer repeats")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    repeat = 3 if a.quick else 7
+    out = {"machine": {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                       "torch": torch.__version__, "python": platform.python_version(),
+                       "cuda": torch.cuda.is_available()}}
+    for name in a.only or BENCHES:
+        try:
+            out[name] = BENCHES[name](repeat)
+        except Exception as e:  # one missing piece (e.g. weights) should not hide the other figures
+            out[name] = {"error": f"{type(e).__name__}: {e}"}
+        print(f"done {name}", file=sys.stderr)
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
