@@ -62,7 +62,7 @@ CUSTOM_PRESETS: dict[str, CustomPreset] = {
     "linear_log_snr": CustomPreset(
         label="linear in log-SNR",
         latex=r"\log \mathrm{SNR}(u) = \lambda_{\max} + (\lambda_{\min} - \lambda_{\max})\,u,\quad "
-              r"\bar\alpha = \frac{\sigma(\log\mathrm{SNR}(u))}{\sigma(\lambda_{\max})}",
+              r"\bar\alpha(u) = \frac{1}{1 + e^{-\log\mathrm{SNR}(u)}}",
         description="log-SNR falls on a straight line: every step removes the same fraction of the SNR.",
         params={"lambda_max": (10.0, 2.0, 20.0, 0.5, "log-SNR at the start λ_max"),
                 "lambda_min": (-10.0, -20.0, -2.0, 0.5, "log-SNR at the end λ_min")},
@@ -94,8 +94,9 @@ def custom_alpha_bar(preset: str, **params):
     lmax, lmin = p["lambda_max"], p["lambda_min"]
     if not lmin < lmax:
         raise ValueError("λ_min must be smaller than λ_max")
-    norm = _sigmoid(lmax)
-    return lambda u: _sigmoid(lmax + (lmin - lmax) * u) / norm
+    # alpha_bar(0) = 1 exactly (the clean image); from the first step on, log-SNR is exactly linear.
+    # (Dividing by sigmoid(lmax) instead would bend the first steps' log-SNR far above the line.)
+    return lambda u: 1.0 if u <= 0.0 else _sigmoid(lmax + (lmin - lmax) * u)
 
 
 def custom_schedule(preset: str, num_steps: int, max_beta: float = 0.999, **params) -> NoiseSchedule:

@@ -84,8 +84,9 @@ def url_state(key: str, default, parse: Callable[[str], Any]):
         try:
             value = parse(raw)
         except (ValueError, TypeError, OverflowError) as e:
-            st.session_state.setdefault("_url_warnings", []).append(
-                f"The link's value `{key}={raw[:40]}` was not understood ({e}); using {default}.")
+            # Shown where the page reads the value, so it appears on the page that owns it.
+            st.warning(f"The link's value `{key}={raw[:40]}` was not understood ({e}); using {default}.",
+                       icon=":material/link_off:")
     st.session_state[key] = value
     return value
 
@@ -98,11 +99,6 @@ def write_url(*keys: str):
             st.query_params[k] = str(v)
 
 
-def show_url_warnings():
-    for msg in st.session_state.pop("_url_warnings", []):
-        st.warning(msg, icon=":material/link_off:")
-
-
 # ------------------------------------------------------------------ sidebar and layout
 
 PAGE_CONFIG = dict(page_title="Diffusion models, explained", page_icon=":material/blur_on:", layout="wide",
@@ -111,11 +107,9 @@ _shell = threading.local()
 
 
 def shell() -> dict:
-    """Page config, the sidebar settings and URL messages: what every page shows around itself."""
+    """Page config and the sidebar settings: what every page shows around itself."""
     st.set_page_config(**PAGE_CONFIG)
-    out = sidebar_settings()
-    show_url_warnings()
-    return out
+    return sidebar_settings()
 
 
 @contextmanager

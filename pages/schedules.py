@@ -6,6 +6,8 @@ from explainer.schedule_tables import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_K
                                        landmark_rows, snr_db, worst_terminal)
 from explainer.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES
 
+ui.page_setup()
+
 T_CHOICES = [10, 50, 100, 250, 500, 1000, 2000]
 X_AXES = {"t": "timestep t", "t/T": "fraction t/T"}
 CUSTOM_CHOICES = ["none", *CUSTOM_PRESETS]
@@ -73,19 +75,18 @@ for _preset, _spec in CUSTOM_PRESETS.items():
     for _param, (_default, lo, hi, _step, _label) in _spec.params.items():
         param_defaults[f"sc_custom_{_param}"] = _default
         ui.url_state(f"sc_custom_{_param}", _default, ui.float_param(lo, hi))
-ui.show_url_warnings()  # the page's own URL values are read after app.py showed its warnings
 
 with ui.controls():
-    c1, c2, c3 = st.columns([2, 3, 1.3])
+    st.multiselect("Schedules to show", SCHEDULE_NAMES, key="sc_show",
+                   help="All five are overlaid on the plots below; each keeps its colour on every plot.")
+    c1, c2 = st.columns([3, 1])
     c1.select_slider("Number of steps T", T_CHOICES, key="sc_T",
                      help="DDPM uses T = 1000. With fewer steps each step must add more noise.")
-    c2.multiselect("Schedules to show", SCHEDULE_NAMES, key="sc_show",
-                   help="All five are overlaid on the plots below; each keeps its colour on every plot.")
-    c3.radio("x axis", list(X_AXES), key="sc_x", format_func=X_AXES.get, horizontal=True,
+    c2.radio("x axis", list(X_AXES), key="sc_x", format_func=X_AXES.get, horizontal=True,
              help="t/T puts every T on the same 0 to 1 scale (the papers count t = 1 ... T, so the last step "
                   "is at 1).")
     st.caption("Each schedule's parameters (the defaults are the published ones):")
-    pcols = st.columns(len(SCHEDULE_NAMES) + 1)
+    pcols = [c for _ in range(2) for c in st.columns(3)]  # two rows of three, so the names fit
     for col, name in zip(pcols, SCHEDULE_NAMES):
         with col.popover(name, icon=":material/tune:", width="stretch", help=DESCRIPTIONS[name]):
             st.caption(DESCRIPTIONS[name])
@@ -93,6 +94,9 @@ with ui.controls():
                 lo, hi, step, fmt, hlp = PARAM_SPECS[param]
                 st.number_input(f"{name}: {LABELS[param]}", lo, hi, step=step, format=fmt,
                                 key=_param_key(name, param), help=hlp)
+            problem = check_params(name, {p: st.session_state[_param_key(name, p)] for p in DEFAULT_PARAMS[name]})
+            if problem:  # said here too, where the user is typing
+                st.warning(problem, icon=":material/warning:")
     with pcols[-1].popover("custom", icon=":material/function:", width="stretch",
                            help="A sixth schedule built from a formula for ᾱ that you pick."):
         st.selectbox("Formula for ᾱ(u), u = t/T", CUSTOM_CHOICES, key="sc_custom",
@@ -190,6 +194,9 @@ st.dataframe(rows, hide_index=True, width="stretch", key="sc_landmarks", column_
     "KL to N(0, I) (nats/dim)": st.column_config.NumberColumn(
         format="%.2e", help="How far q(x_T) is from N(0, I): −½·log(1 − ᾱ_{T−1}) per pixel (0 = a perfect match)."),
 })
+if any(r["SNR = 1 at t"] is None for r in rows):
+    st.caption("**None** under 'SNR = 1': that schedule's SNR is still above 1 at the last step, so its x_{T−1} "
+               "is more image than noise.")
 worst = worst_terminal(schedules)
 if worst is not None and worst[1] > PURE_NOISE_KL:
     st.caption(f"With T = {T}, **{worst[0]}** ends furthest from pure noise: KL = {worst[1]:.2g} nats per "
@@ -204,7 +211,7 @@ st.markdown("The same picture, the same noise ε and the same step $t$: only the
 img, _img_id = ui.image_picker("sc", max_side=256)
 ui.notes(img)
 x0 = img.array
-noise = ui.gaussian_noise(x0.shape, int(st.session_state["seed"]))
+noise = ui.gaussian_noise(x0.shape, int(st.session_state.get("seed", 0)))  # the sidebar's seed
 
 
 @ui.fragment
@@ -214,7 +221,7 @@ def same_t_view():
     t = st.slider("Timestep t (0 = almost clean, T−1 = the end)", 0, T - 1, key="sc_t")
     ui.write_url("sc_t")
     names = list(schedules)
-    per_row = 3 if len(names) > 4 else max(len(names), 1)
+    per_row = len(names) if len(names) <= 5 else 3  # side by side, so they are easy to compare
     for start in range(0, len(names), per_row):
         cols = st.columns(per_row)
         for col, name in zip(cols, names[start:start + per_row]):

@@ -1,7 +1,353 @@
+"""Page 3: the score field of 2D toy data: exact, learned, Tweedie, and particles that follow it."""
+import math
+import uuid
+
+import numpy as np
 import streamlit as st
-from explainer import ui
+
+from explainer import figures, models, toy2d, ui
+from explainer import score_page as sp
+from explainer.toy_models import learned_score_fn, score_relative_error
 
 ui.page_setup()
 
-st.title("score_field")
-st.info("This page is being built.")
+N_CHOICES = [500, 1000, 2000, 3000, 4000]
+VIEW_LABELS = {"exact": "exact", "learned": "learned", "both": "both", "error": "error"}
+SOURCE_LABELS = {"bundled": "bundled model", "trained": "trained here"}
+LEVEL_CHOICES = [20, 50, 100]
+STEP_CHOICES = [300, 1000, 1500, 3000]
+SAMPLER_SHORT = {"langevin": "Langevin", "sde": "reverse SDE", "ode": "probability-flow ODE"}
+T = sp.NUM_STEPS
+
+st.title("3. The score field: which way to the data?")
+st.markdown(
+    "To turn noise back into data, a diffusion model needs to know, at every point and every noise level, "
+    "**which direction makes the point more likely**. That direction is the *score*, the gradient of the "
+    "log-density of the noised data. For a small 2D data set we can compute it **exactly**, draw it as "
+    "arrows, and compare it with what a small neural network learns."
+)
+st.latex(r"\text{score}(x) = \nabla_x \log p_t(x), \qquad "
+         r"p_t(x) = \frac1N \sum_{i=1}^{N} \mathcal N\!\left(x;\ \sqrt{\bar\alpha_t}\,x_i,\ (1-\bar\alpha_t)\,I\right)")
+st.caption("p_t is the data set blurred by the forward process: a Gaussian bump of variance 1 − ᾱₜ around each "
+           "shrunk data point √ᾱₜ·xᵢ. The page uses the cosine schedule with T = 1000, like the bundled models.")
+
+ui.url_state("sf_dataset", "swiss_roll", ui.choice_param(toy2d.DATASETS))
+ui.url_state("sf_n", 2000, ui.choice_param(N_CHOICES))
+ui.url_state("sf_seed", 0, ui.int_param(0, 10_000))
+with ui.controls():
+    c = st.columns([2, 2, 1])
+    c[0].selectbox("Data set", toy2d.DATASETS, key="sf_dataset", format_func=lambda d: d.replace("_", " "),
+                   help="Six toy data sets in 2D, each scaled to mean 0 and standard deviation 1.")
+    c[1].select_slider("Number of points N", N_CHOICES, key="sf_n",
+                       help="How many data points. The exact score is a sum over all of them.")
+    c[2].number_input("Data seed", 0, 10_000, step=1, key="sf_seed",
+                      help="Which random points are drawn; the same seed gives the same data set.")
+ui.write_url("sf_dataset", "sf_n", "sf_seed")
+
+dataset = st.session_state["sf_dataset"]
+n_points = int(st.session_state["sf_n"])
+data_seed = int(st.session_state["sf_seed"])
+schedule = ui.get_schedule(sp.SCHEDULE, T)
+data_key = (dataset, n_points, data_seed)
+
+
+# ------------------------------------------------------------------ cached results (small keys)
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def data_for(dataset: str, n: int, seed: int) -> np.ndarray:
+    return sp.make_data(dataset, n, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def density_at(dataset: str, n: int, seed: int, t: int):
+    return sp.density_grid(data_for(dataset, n, seed), float(schedule.alpha_bars[t]))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def samples_at(dataset: str, n: int, seed: int, t: int) -> np.ndarray:
+    return sp.noised_samples(data_for(dataset, n, seed), float(schedule.alpha_bars[t]), seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def exact_field_at(dataset: str, n: int, seed: int, t: int) -> np.ndarray:
+    return toy2d.empirical_score(data_for(dataset, n, seed), sp.field_points(), float(schedule.alpha_bars[t]))
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def learned_field_at(source_id: str, t: int, _score_fn) -> np.ndarray:
+    return _score_fn(sp.field_points(), float(schedule.alpha_bars[t]))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def relative_error_at(source_id: str, dataset: str, n: int, seed: int, ts: tuple, _score_fn) -> dict:
+    return score_relative_error(_score_fn, data_for(dataset, n, seed), schedule, ts, n=1000)
+
+
+def bundled_model():
+    """The bundled toy model of this data set, or None (with the reason) if there is none."""
+    if dataset not in models.TOY_MODELS:
+        return None, f"There is no bundled model for **{dataset.replace('_', ' ')}**."
+    try:
+        return ui.get_model(f"toy2d_{dataset}", "cpu"), None
+    except models.ModelError as e:
+        return None, f"The bundled model for {dataset.replace('_', ' ')} could not be loaded: {e}"
+
+
+def learned_sources() -> dict:
+    """source -> (id for caches, score_fn) for the learned fields available now."""
+    out = {}
+    pre, _ = bundled_model()
+    if pre is not None:
+        out["bundled"] = (f"bundled:{dataset}", learned_score_fn(pre.model, pre.schedule))
+    trained = st.session_state.get("sf_trained", {}).get(data_key)
+    if trained is not None:
+        out["trained"] = (f"trained:{trained['token']}", learned_score_fn(trained["model"], trained["schedule"]))
+    return out
+
+
+data = data_for(*data_key)
+_, no_model_reason = bundled_model()
+if no_model_reason:
+    st.info(no_model_reason + " The exact score works without one; train a small model live at the bottom "
+            "of the page to compare.", icon=":material/info:")
+
+
+# ------------------------------------------------------------------ the field at one t
+
+st.header("The score at one noise level")
+st.markdown(
+    "Drag $t$. The background is the density $p_t$ (bright = likely), the white dots are noised samples "
+    "$x_t$ and the arrows are the score. **The score points towards where data is more likely**: at small $t$ "
+    "it pulls every point onto the nearest piece of the data; at large $t$ the blurred data look like one "
+    "round Gaussian, and the score simply points at the origin, $\\nabla \\log \\mathcal N(x; 0, I) = -x$."
+)
+
+
+@ui.fragment
+def field_view():
+    ui.url_state("sf_t", 100, ui.int_param(1, T - 1))
+    ui.url_state("sf_view", "exact", ui.choice_param(figures.SCORE_VIEWS))
+    ui.url_state("sf_source", "bundled", ui.choice_param(SOURCE_LABELS))
+    sources = learned_sources()
+    c = st.columns([3, 2, 1.4])
+    t = c[0].slider("Timestep t (1 = almost clean, 999 = pure noise)", 1, T - 1, key="sf_t")
+    view = c[1].segmented_control("Show the score", figures.SCORE_VIEWS, key="sf_view", required=True,
+                                  format_func=VIEW_LABELS.get,
+                                  help="exact: computed from the data. learned: the neural network's. "
+                                       "both: on top of each other. error: learned − exact.")
+    if st.session_state.pop("sf_source_next", None) in sources:
+        st.session_state["sf_source"] = "trained"
+        if st.session_state["sf_view"] == "exact":
+            st.session_state["sf_view"] = "both"  # show the new model's field against the exact one
+    if sources:
+        if st.session_state["sf_source"] not in sources:
+            st.session_state["sf_source"] = next(iter(sources))
+        c[2].radio("Learned model", list(sources), key="sf_source", format_func=SOURCE_LABELS.get,
+                   horizontal=False)
+    ui.write_url("sf_t", "sf_view", "sf_source")
+    ab = float(schedule.alpha_bars[t])
+    exact = exact_field_at(*data_key, t)
+    learned, err = None, None
+    if view != "exact":
+        if sources:
+            source_id, score_fn = sources[st.session_state["sf_source"]]
+            learned = learned_field_at(source_id, t, score_fn)
+            err = relative_error_at(source_id, *data_key, (t,), score_fn)[t]
+        else:
+            st.info("No learned model for this data set yet: showing the exact score. Train one at the bottom "
+                    "of the page.", icon=":material/model_training:")
+            view = "exact"
+    density = density_at(*data_key, t)
+    left, right = st.columns([3, 2])
+    with left:
+        ui.plot(figures.score_field_figure(
+            sp.field_points(), exact, learned, view=view, density=density, samples=samples_at(*data_key, t),
+            extent=sp.EXTENT, title=f"Score field at t = {t} ({VIEW_LABELS[view]})", height=ui.fig_height(600)))
+    with right:
+        m = st.columns(2)
+        m[0].metric("ᾱₜ (signal left)", f"{ab:.4f}")
+        m[1].metric("noise std √(1−ᾱₜ)", f"{math.sqrt(1 - ab):.3f}")
+        if err is not None:
+            st.metric("relative error of the learned score", f"{err:.1%}",
+                      help="E‖s_learned − s_exact‖ / E‖s_exact‖ over 1,000 points drawn from pₜ: the error "
+                           "where the data is, not in empty corners.")
+        st.markdown(
+            "**Reading the arrows.** Each arrow starts at a grid point and points along the score. Its "
+            "length grows with the score's size up to a cap (the 90th percentile of the exact field at this "
+            "$t$), so long arrows mean a strong pull and tiny ones mean you are already on a peak. White: "
+            "exact score; orange: the learned one.")
+        if view == "error":
+            st.markdown("**Error view.** Arrows show learned − exact, the background its size. Networks "
+                        "learn a *smooth* field: the exact score of a finite point set is spiky at small $t$, "
+                        "so the error is largest there, and near-zero at large $t$.")
+        st.caption("Hover over the plot to read the score at a grid point. The plot shows [−3, 3]².")
+
+    st.subheader("Tweedie's formula: from the score to a clean guess")
+    st.markdown(
+        "Pick a noisy point $x_t$. Knowing the score there is enough to compute the **average clean point** "
+        "it could have come from: step along the score by $(1-\\bar\\alpha_t)$, then undo the shrinking "
+        "by dividing by $\\sqrt{\\bar\\alpha_t}$. This is how a denoiser and a score model are the same thing.")
+    ui.url_state("sf_px", 1.5, ui.float_param(-sp.EXTENT, sp.EXTENT))
+    ui.url_state("sf_py", -1.0, ui.float_param(-sp.EXTENT, sp.EXTENT))
+    fig_col, txt_col = st.columns([1, 1])
+    with txt_col:
+        px = st.slider("Point x₁", -sp.EXTENT, sp.EXTENT, step=0.05, key="sf_px")
+        py = st.slider("Point x₂", -sp.EXTENT, sp.EXTENT, step=0.05, key="sf_py")
+        ui.write_url("sf_px", "sf_py")
+        score, x0_hat = sp.tweedie(data, (px, py), ab)
+        st.latex(r"\hat x_0 = \mathbb E[x_0 \mid x_t = x] = \frac{x + (1-\bar\alpha_t)\,\nabla_x \log p_t(x)}"
+                 r"{\sqrt{\bar\alpha_t}}")
+        st.latex(rf"\hat x_0 = \frac{{\begin{{pmatrix}}{px:.2f}\\ {py:.2f}\end{{pmatrix}} + {1 - ab:.4f}"
+                 rf"\begin{{pmatrix}}{score[0]:.2f}\\ {score[1]:.2f}\end{{pmatrix}}}}{{{math.sqrt(ab):.4f}}}"
+                 rf" = \begin{{pmatrix}}{x0_hat[0]:.2f}\\ {x0_hat[1]:.2f}\end{{pmatrix}}")
+        st.caption("At small t the guess lands on the data near your point; at large t almost nothing of the "
+                   "signal is left, and the best guess is the mean of the whole data set, near (0, 0).")
+    with fig_col:
+        ui.plot(figures.tweedie_figure(density, data[:sp.MAX_SHOWN], (px, py), score, x0_hat, ab,
+                                       extent=sp.EXTENT, height=ui.fig_height(560)))
+
+
+field_view()
+
+
+# ------------------------------------------------------------------ particles
+
+st.header("Follow the arrows: particles become data")
+st.markdown(
+    f"Start {sp.N_PARTICLES} points as pure noise and let them follow the score from $t = 999$ down to "
+    "$t = 0$, with the field changing as $t$ shrinks. Three ways to do it:")
+st.markdown(
+    "- **Annealed Langevin dynamics** (Song & Ermon 2019): at each noise level, three small steps along "
+    "the score, each with a little fresh noise.\n"
+    "- **Reverse SDE** (DDPM, Ho et al. 2020): one random step per level, the forward process run backwards.\n"
+    "- **Probability-flow ODE** (DDIM): the same steps without noise, so each particle follows a smooth, "
+    "deterministic path.")
+
+UPDATE_RULES = {
+    "langevin": r"x \leftarrow x + \frac{\delta}{2}\,\nabla_x \log p_t(x) + \sqrt{\delta}\,z,\quad "
+                r"z\sim\mathcal N(0, I),\quad \delta = 0.2\,(1-\bar\alpha_t)",
+    "sde": r"x_{t'} = \frac{x_t + \beta\,\nabla_x \log p_t(x_t)}{\sqrt{1-\beta}} + \sqrt{\beta}\,z,\quad "
+           r"\beta = 1 - \bar\alpha_t/\bar\alpha_{t'}",
+    "ode": r"x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}}\,\hat\varepsilon,\quad "
+           r"\hat\varepsilon = -\sqrt{1-\bar\alpha_t}\,\nabla_x \log p_t(x_t)",
+}
+
+
+@ui.fragment
+def particles_view():
+    sources = learned_sources()
+    options = ["exact"] + list(sources)
+    ui.url_state("sf_sampler", "ode", ui.choice_param(sp.SAMPLERS))
+    ui.url_state("sf_psource", "exact", ui.choice_param(["exact", *SOURCE_LABELS]))
+    ui.url_state("sf_levels", 50, ui.choice_param(LEVEL_CHOICES))
+    if st.session_state["sf_psource"] not in options:
+        st.session_state["sf_psource"] = "exact"
+    c = st.columns([3, 2, 2])
+    sampler = c[0].radio("Sampler", list(sp.SAMPLERS), key="sf_sampler", format_func=SAMPLER_SHORT.get,
+                         horizontal=True)
+    source = c[1].radio("Score used", options, key="sf_psource", horizontal=True,
+                        format_func=lambda s: "exact" if s == "exact" else SOURCE_LABELS[s],
+                        help="The exact score of the data points, or a learned one.")
+    L = c[2].select_slider("Noise levels L", LEVEL_CHOICES, key="sf_levels",
+                           help="How many levels the particles visit on the way from t = 999 to 0.")
+    ui.write_url("sf_sampler", "sf_psource", "sf_levels")
+    st.latex(UPDATE_RULES[sampler])
+    if source == "exact":
+        source_id, score_fn = f"exact:{dataset}:{n_points}:{data_seed}", sp.exact_score_fn(data)
+    else:
+        source_id, score_fn = sources[source]
+    key = ("score_particles", *data_key, sampler, source_id, int(L), int(st.session_state.get("seed", 0)))
+    pressed = st.button("Run the particles", icon=":material/play_arrow:", type="primary")
+    if pressed:
+        st.session_state["sf_particles_key"] = key
+    if st.session_state.get("sf_particles_key") != key:
+        st.caption(f"Press the button to move {sp.N_PARTICLES} particles (a few seconds with the exact score, "
+                   "longer for Langevin, which takes three steps per level).")
+        return
+    bar = st.progress(0.0, text=f"Moving {sp.N_PARTICLES} particles with {sp.SAMPLERS[sampler]} ...")
+    traj, ts = ui.cached_run(key, lambda: sp.run_particles(
+        sampler, score_fn, schedule, int(L), seed=int(st.session_state.get("seed", 0)),
+        progress=lambda f: bar.progress(f, text=f"Moving {sp.N_PARTICLES} particles: {f:.0%}")),
+        what="the particle sampler")
+    bar.empty()
+    idx, labels = sp.frame_plan(sampler, ts)
+    score_name = "exact score" if source == "exact" else SOURCE_LABELS[source]
+    title = sp.SAMPLERS[sampler]
+    left, right = st.columns([3, 2])
+    with left:
+        ui.plot(figures.particles_animation(traj[idx], data[:sp.MAX_SHOWN], labels,
+                                            f"{title[0].upper()}{title[1:]}, {score_name}, L = {L}",
+                                            extent=sp.EXTENT, height=ui.fig_height(620)))
+    with right:
+        st.markdown(
+            "**What to look for.** Press ▶ Play or drag the slider. At first the field points at the origin "
+            "and the cloud just shrinks; halfway, it starts to feel the shape of the data; in the last few "
+            "levels every particle is pulled onto the data. Blue lines are the paths of 20 particles.")
+        st.markdown(
+            "The **ODE** paths are smooth: the same start always gives the same end. The **SDE** and "
+            "**Langevin** paths jitter, because they add fresh noise at every step.")
+        st.caption("With the exact score the particles end *on* training points: the exact score of a finite "
+                   "set remembers every point. A learned score is smoother, so it can also produce new points "
+                   "between them. The starting noise comes from the sidebar's seed.")
+
+particles_view()
+
+
+# ------------------------------------------------------------------ live training
+
+st.header("Train a score model yourself")
+st.markdown(
+    "The bundled models were trained beforehand. Here you can train the same small network (an MLP with "
+    "three hidden layers of 128 units) on **these** points, live. It learns to predict the noise "
+    "$\\varepsilon$ in $x_t$, which is the score up to a factor: "
+    "$\\nabla_x \\log p_t(x) \\approx -\\hat\\varepsilon(x_t, t)/\\sqrt{1-\\bar\\alpha_t}$.")
+
+
+@ui.fragment
+def training_view():
+    ui.url_state("sf_steps", 1500, ui.choice_param(STEP_CHOICES))
+    c = st.columns([3, 2])
+    steps = c[0].select_slider("Training steps", STEP_CHOICES, key="sf_steps",
+                               help="More steps, a better score, a longer wait (1,500 take a few seconds).")
+    ui.write_url("sf_steps")
+    if c[1].button("Train a model on these points", icon=":material/model_training:"):
+        bar = st.progress(0.0, text="Training ...")
+
+        def callback(step, loss):
+            bar.progress(step / steps, text=f"step {step} / {steps}: loss {loss:.3f}")
+
+        try:
+            with ui.compute_slot("the trainer"):
+                from explainer.train import train_toy2d
+
+                model, sched, history = train_toy2d(dataset, steps=int(steps), seed=data_seed, data=data,
+                                                    callback=callback)
+        except Exception as e:  # a failed run is a message; the page carries on
+            ui.error_box(e, "Training")
+            return
+        token = uuid.uuid4().hex[:12]
+        st.session_state.setdefault("sf_trained", {})[data_key] = dict(
+            model=model, schedule=sched, history=history, token=token, steps=int(steps))
+        st.session_state["sf_source_next"] = "trained"  # applied before the radio is drawn
+        st.rerun()  # the whole page: the new model becomes a source above
+
+    trained = st.session_state.get("sf_trained", {}).get(data_key)
+    if trained is None:
+        st.caption("Nothing trained on this data set yet in this session.")
+        return
+    sources = learned_sources()
+    errors = {}
+    for name, (source_id, score_fn) in sources.items():
+        label = f"trained here ({trained['steps']} steps)" if name == "trained" else "bundled model"
+        errors[label] = relative_error_at(source_id, *data_key, sp.ERROR_TS, score_fn)
+    p1, p2 = st.columns(2)
+    with p1:
+        ui.plot(figures.loss_curve(trained["history"], height=ui.fig_height(320)))
+    with p2:
+        ui.plot(figures.score_error_by_t(errors, height=ui.fig_height(320)))
+    st.caption("The loss stays well above 0: even a perfect model cannot guess the noise exactly, only its "
+               "average given x_t. The relative error is E‖s_learned − s_exact‖ / E‖s_exact‖ over points drawn "
+               "from p_t. Choose 'trained here' in the plot above to see its field.")
+
+
+training_view()

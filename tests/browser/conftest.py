@@ -26,7 +26,7 @@ Helpers (``from .helpers import ...``; see ``helpers.py``)
 -----------------------------------------------------------
 ``open_page(page, base_url, path="")``       load a page, wait for the first run to finish
 ``wait_idle(page)``                          after your own interaction: wait for its rerun
-``with expect_rerun(page): ...``             same, counting the runs started in the block
+``with expect_rerun(page): ...``             same, for what the block's interaction sent (exact)
 ``assert_no_exception(page)``                fail on any ``st.exception`` box, with its text
 ``alert_texts(page, kind="error")``          texts of st.error / warning / info / success boxes
 ``find_widget(page, testid, label_or_index)`` a widget container by its label
@@ -36,14 +36,21 @@ Helpers (``from .helpers import ...``; see ``helpers.py``)
 ``click_button(page, text)``                 click an ``st.button``
 ``download(page, button_text) -> Path``      click an ``st.download_button``, save the file
 
-All widget helpers wait until the rerun they cause has finished. A typical test::
+A ``label`` is the widget's exact visible label (``int``: its position in the
+page, 0 = first). All widget helpers wait until the rerun they cause has
+finished, so assert right after them; each takes ``timeout=`` (seconds, default
+30) for slow reruns, e.g. ``click_button(page, "Sample", timeout=120)``.
+Helpers raise ``AssertionError`` with a readable message when a widget is not
+found or the app never becomes idle. A typical test::
 
+    from playwright.sync_api import expect
     from .helpers import assert_no_exception, open_page, set_slider
 
     def test_steps_slider(app_server, page):
         open_page(page, app_server, "forward")
-        set_slider(page, "Diffusion step t", 500)
+        set_slider(page, "Number of steps T", 500)
         assert_no_exception(page)
+        expect(page.get_by_text("T = 500")).to_be_visible()
 
 For another script than ``app.py``, ``start_streamlit(script, log_path)`` is a
 context manager yielding the base URL of a server running it.
@@ -65,7 +72,7 @@ from typing import Iterator
 
 import pytest
 
-from .helpers import ARTIFACTS, IDLE_TRACKER_JS, REPO_ROOT, SERVER_LOG
+from .helpers import ARTIFACTS, IDLE_TRACKER_JS, REPO_ROOT, SERVER_LOG, SERVER_LOGS
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
@@ -166,9 +173,11 @@ def start_streamlit(script: str | Path = "app.py", log_path: Path = SERVER_LOG,
             _stop(proc)
             log.close()
             raise
+        SERVER_LOGS[base_url] = log_path
         try:
             yield base_url
         finally:
+            SERVER_LOGS.pop(base_url, None)
             _stop(proc)
             log.close()
         return
@@ -226,6 +235,22 @@ def _artifact_name(request) -> str:
     return re.sub(r"[^\w.-]+", "-", request.node.name).strip("-")
 
 
+def full_page_screenshot(page, path: Path, max_height: int = 6000) -> None:
+    """Screenshot the whole app, not just the viewport.
+
+    Streamlit scrolls inside ``[data-testid="stMain"]``, not the document, so
+    ``full_page=True`` alone gives one screen: the viewport is first made as
+    tall as the main area's content (at most ``max_height`` px).
+    """
+    height = page.evaluate("""() => { const m = document.querySelector('[data-testid="stMain"]');
+                                      return m ? m.scrollHeight : 0; }""")
+    size = page.viewport_size or VIEWPORT
+    if height > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": min(height, max_height)})
+        page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    page.screenshot(path=str(path), full_page=True, timeout=10_000)
+
+
 @pytest.fixture
 def page(browser, request):
     """A new context (1366x900, downloads accepted) and page; screenshot at teardown."""
@@ -246,7 +271,7 @@ def page(browser, request):
         shots = ARTIFACTS / "screenshots"
         shots.mkdir(parents=True, exist_ok=True)
         try:
-            pg.screenshot(path=str(shots / f"{name}.png"), full_page=True, timeout=10_000)
+            full_page_screenshot(pg, shots / f"{name}.png")
         except Exception as e:  # noqa: BLE001 - a failed screenshot must not hide the test's outcome
             print(f"screenshot of {name} failed: {e}")
         if console:

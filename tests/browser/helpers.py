@@ -13,27 +13,32 @@ where the script state is ``initial`` (before the first run), ``running``,
 and the connection state is ``CONNECTED`` once the websocket is up.
 (The "Running..." status widget, ``[data-testid="stStatusWidgetRunningIcon"]``
 inside ``[data-testid="stStatusWidget"]``, is driven by the same state but only
-shows after a run has lasted 500 ms, so it cannot tell that a short run happened.)
+appears once a run has lasted 500 ms.)
 
-The page is idle when ``stApp`` has ``data-test-script-state="notRunning"`` and
-``data-test-connection-state="CONNECTED"``, and no element shows the loading
-placeholder ``[data-testid="stSkeleton"]`` (an element whose JS chunk is still
-being fetched, e.g. the first selectbox of a fresh browser context) or
-``[data-testid="stAppSkeleton"]``. A rerun starts a moment after the
-interaction that causes it (a websocket round trip), and can be over in 15 ms,
-so polling the attribute alone can both miss a run and return before one
-starts. :data:`IDLE_TRACKER_JS`, installed in every page by the ``page`` fixture,
-therefore records in ``window.__stIdle``:
+That attribute alone is not enough: a rerun starts a websocket round trip
+after the interaction that causes it, and a fast run (10 ms) can start and end
+between two React renders, so the attribute never leaves ``notRunning``.
+:data:`IDLE_TRACKER_JS`, installed in every page by the ``page`` fixture,
+therefore also records, in ``window.__stIdle``, when the page last sent a
+websocket message (``lastSend``: every rerun request is one), last received one
+(``lastRecv``) and last saw a keydown/mousedown/click/input/change event
+(``lastInput``), all in ``performance.now()`` milliseconds.
 
-* ``runs``: how many times the script state left ``notRunning`` (runs started),
-* ``lastRunStart``: when the latest run started (``performance.now()``),
-* ``lastInput``: when the latest keydown/click/input/change event happened.
+The page is idle when
 
-:func:`expect_rerun` (used by all widget helpers) snapshots ``runs`` before the
-interaction and waits for it to grow; :func:`wait_idle`, called after an
-interaction of your own, waits for a run that started after the latest input
-event. Both tolerate no run starting (within ``start_timeout``), then wait for
-the idle state above, then for two animation frames so the DOM is painted.
+* ``stApp`` has ``data-test-script-state="notRunning"`` and
+  ``data-test-connection-state="CONNECTED"``,
+* no loading placeholder is shown: ``[data-testid="stSkeleton"]`` (an element
+  whose JS chunk is still being fetched, e.g. the first selectbox in a fresh
+  browser context) or ``[data-testid="stAppSkeleton"]``,
+* and the server has sent nothing for ``QUIET`` s (a run streams its output,
+  then a "script finished" message, so silence after the reply means it is over).
+
+After an interaction, the helpers first wait (at most ``start_timeout`` s, and
+carry on if nothing comes) for the server to answer what the interaction sent
+(:func:`expect_rerun`: a message sent inside the block; :func:`wait_idle`: one
+sent after the latest input event), then for the idle state, then for two
+animation frames so that the DOM is painted.
 """
 from __future__ import annotations
 
@@ -49,47 +54,71 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 SERVER_LOG = ARTIFACTS / "streamlit-server.log"
 DOWNLOADS = ARTIFACTS / "downloads"
+#: Base URL -> log file of each running server (filled by conftest.start_streamlit).
+SERVER_LOGS: dict[str, Path] = {}
 
 APP = '[data-testid="stApp"]'
 IDLE_APP = f'{APP}[data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 #: Placeholders shown while an element's code (a lazily loaded JS chunk) or the app is loading.
 LOADING = '[data-testid="stSkeleton"], [data-testid="stAppSkeleton"]'
-IDLE_JS = f"""() => !!document.querySelector('{IDLE_APP}') && !document.querySelector('{LOADING}')"""
 MAIN_CONTENT = '[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]'
 EXCEPTION = '[data-testid="stException"]'
 
-#: Seconds to wait for a rerun to *start* after an interaction before assuming none will.
+#: Seconds to wait for the server to answer an interaction before assuming it sent nothing.
 START_TIMEOUT = 2.0
+#: Seconds of silence from the server after which a run is taken as finished.
+QUIET = 0.15
+#: The same after an upload: replacing a file sends two rerun requests, which a busy
+#: server may run one after the other.
+UPLOAD_QUIET = 0.4
 
-#: Records script runs and input events in ``window.__stIdle`` (see the module docstring).
-#: Installed by the ``page`` fixture with ``context.add_init_script``; idempotent.
+#: Records websocket traffic, input events and script runs in ``window.__stIdle``
+#: (see the module docstring). Must run before the app opens its websocket: the
+#: ``page`` fixture installs it with ``context.add_init_script``.
 IDLE_TRACKER_JS = """
 (() => {
   if (window.__stIdle) return;
-  const s = window.__stIdle = {runs: 0, lastRunStart: -1, lastInput: -1, state: null};
-  new MutationObserver((mutations) => {
-    for (const m of mutations) {
-      const v = m.target.getAttribute('data-test-script-state');
-      if (v !== 'notRunning' && (s.state === null || s.state === 'notRunning')) {
-        s.runs += 1;
-        s.lastRunStart = performance.now();
-      }
-      s.state = v;
+  const s = window.__stIdle = {sends: 0, lastSend: -1, lastRecv: -1, lastInput: -1,
+                               runs: 0, state: null};
+  const NativeWebSocket = window.WebSocket;
+  const nativeSend = NativeWebSocket.prototype.send;
+  NativeWebSocket.prototype.send = function (data) {
+    s.sends += 1;
+    s.lastSend = performance.now();
+    return nativeSend.call(this, data);
+  };
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', () => { s.lastRecv = performance.now(); });
     }
-  }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+  };
   for (const type of ['keydown', 'mousedown', 'click', 'input', 'change']) {
     document.addEventListener(type, () => { s.lastInput = performance.now(); }, true);
   }
+  // Runs long enough to be rendered as running (informative only: fast runs are missed).
+  new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      const v = m.target.getAttribute('data-test-script-state');
+      if (v !== 'notRunning' && (s.state === null || s.state === 'notRunning')) s.runs += 1;
+      s.state = v;
+    }
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
 })();
 """
+
+
+def _idle_js(quiet: float) -> str:
+    return (f"() => !!document.querySelector('{IDLE_APP}') && !document.querySelector('{LOADING}')"
+            f" && performance.now() - window.__stIdle.lastRecv >= {quiet * 1000:.0f}")
 
 
 # ------------------------------------------------------------------ waiting
 
 def _ensure_tracker(page: Page) -> None:
-    """Install the run tracker in a page that did not get it from the ``page`` fixture."""
     if not page.evaluate("() => !!window.__stIdle"):
-        page.evaluate(IDLE_TRACKER_JS)
+        raise RuntimeError("this page has no run tracker: use the `page` fixture, or call "
+                           "context.add_init_script(helpers.IDLE_TRACKER_JS) before loading the app")
 
 
 def _app_state(page: Page) -> str:
@@ -106,12 +135,23 @@ def _app_state(page: Page) -> str:
     return f"script state={st[0]!r}, connection state={st[1]!r}"
 
 
-def _wait_until_idle(page: Page, timeout: float | None) -> None:
+def _wait_for_reply(page: Page, condition: str, start_timeout: float, arg=None) -> None:
+    """Wait up to ``start_timeout`` s for ``condition``; carry on if it does not come true."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    try:
+        page.wait_for_function(condition, arg=arg, timeout=start_timeout * 1000)
+    except PlaywrightTimeoutError:
+        pass  # the interaction sent nothing, or the server did not answer it: nothing to wait for
+
+
+def _wait_until_idle(page: Page, timeout: float | None, quiet: float = QUIET) -> None:
+    """Wait (``timeout`` s, default: the page's default timeout) for the idle state."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
     kwargs = {} if timeout is None else {"timeout": timeout * 1000}
     try:
-        page.wait_for_function(IDLE_JS, **kwargs)
+        page.wait_for_function(_idle_js(quiet), **kwargs)
     except PlaywrightTimeoutError as e:
         loading = page.locator(LOADING).count()
         raise AssertionError(f"Streamlit did not become idle: {_app_state(page)}, "
@@ -120,52 +160,39 @@ def _wait_until_idle(page: Page, timeout: float | None) -> None:
     page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
-def run_count(page: Page) -> int:
-    """How many script runs have started in this page since it was loaded."""
-    _ensure_tracker(page)
-    return page.evaluate("() => window.__stIdle.runs")
-
-
-def wait_idle(page: Page, *, start_timeout: float = START_TIMEOUT, timeout: float | None = None) -> None:
+def wait_idle(page: Page, *, start_timeout: float = START_TIMEOUT, timeout: float | None = None,
+              quiet: float = QUIET) -> None:
     """Wait until the rerun caused by the latest user input (if any) has finished.
 
     Call after an interaction of your own (``page.click(...)``, ``fill`` + Enter, ...).
-    Waits up to ``start_timeout`` s for a run that started after the latest
-    keydown/mousedown/click/input/change event (fast runs that are already over
-    count), goes on if none starts, then waits up to ``timeout`` s (default: the
-    page's default timeout) until Streamlit is idle. For an exact count of runs,
-    prefer ``with expect_rerun(page): ...``.
+    Waits up to ``start_timeout`` s for the server to answer a websocket message
+    sent after the latest keydown/mousedown/click/input/change event (carries on
+    if nothing was sent), then up to ``timeout`` s (default: the page's default
+    timeout) until Streamlit is idle and the server has been silent ``quiet`` s.
     """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
     _ensure_tracker(page)
-    try:
-        page.wait_for_function("() => window.__stIdle.lastRunStart >= window.__stIdle.lastInput",
-                               timeout=start_timeout * 1000)
-    except PlaywrightTimeoutError:
-        pass  # the interaction did not trigger a rerun
-    _wait_until_idle(page, timeout)
+    _wait_for_reply(page, "() => { const s = window.__stIdle; "
+                          "return s.lastSend >= s.lastInput && s.lastRecv > s.lastSend; }", start_timeout)
+    _wait_until_idle(page, timeout, quiet)
 
 
 @contextmanager
-def expect_rerun(page: Page, *, start_timeout: float = START_TIMEOUT,
-                 timeout: float | None = None) -> Iterator[None]:
-    """Context manager: run the interaction in the body, then wait for its rerun to finish.
+def expect_rerun(page: Page, *, start_timeout: float = START_TIMEOUT, timeout: float | None = None,
+                 quiet: float = QUIET) -> Iterator[None]:
+    """Context manager: do the interaction in the body; on exit, wait for its rerun to finish.
 
     ``with expect_rerun(page): page.get_by_role("checkbox", name="Show").click()``
-    Counts runs started since entering the block (so a run that is already over
-    is seen), tolerates none starting within ``start_timeout`` s, then waits up
-    to ``timeout`` s until Streamlit is idle.
+    On exit, waits up to ``start_timeout`` s for the server to answer a
+    websocket message sent inside the block (carries on if none was sent), then
+    up to ``timeout`` s until Streamlit is idle and the server has been silent
+    ``quiet`` s. Exact even for runs that are over before the block ends.
     """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
-    before = run_count(page)
+    _ensure_tracker(page)
+    before = page.evaluate("() => window.__stIdle.sends")
     yield
-    try:
-        page.wait_for_function(f"() => window.__stIdle.runs > {before}", timeout=start_timeout * 1000)
-    except PlaywrightTimeoutError:
-        pass
-    _wait_until_idle(page, timeout)
+    _wait_for_reply(page, f"() => window.__stIdle.sends > {before} "
+                          f"&& window.__stIdle.lastRecv > window.__stIdle.lastSend", start_timeout)
+    _wait_until_idle(page, timeout, quiet)
 
 
 def open_page(page: Page, base_url: str, path: str = "", *, timeout: float | None = None,
@@ -174,8 +201,10 @@ def open_page(page: Page, base_url: str, path: str = "", *, timeout: float | Non
 
     Waits for ``[data-testid="stApp"]``, then until the script state is
     ``notRunning`` with the websocket ``CONNECTED`` (it is ``initial`` until the
-    first run starts) and no loading placeholder is left, and, unless ``require_content=False``, until the main
-    block ``[data-testid="stMainBlockContainer"]`` holds at least one element.
+    first run starts), no loading placeholder is left and the server has been
+    silent a moment (see the module docstring), and, unless
+    ``require_content=False``, until the main block
+    ``[data-testid="stMainBlockContainer"]`` holds at least one element.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -183,42 +212,57 @@ def open_page(page: Page, base_url: str, path: str = "", *, timeout: float | Non
     kwargs = {} if timeout is None else {"timeout": timeout * 1000}
     page.goto(url, wait_until="domcontentloaded", **kwargs)
     page.wait_for_selector(APP, state="attached", **kwargs)
+    _ensure_tracker(page)
     _wait_until_idle(page, timeout)
     if require_content:
         try:
             page.wait_for_selector(MAIN_CONTENT, state="attached", **kwargs)
         except PlaywrightTimeoutError as e:
             raise AssertionError(f"{url}: the main block stayed empty ({_app_state(page)})") from e
-    _ensure_tracker(page)
 
 
 # ------------------------------------------------------------------ checks
 
-def _last_traceback(log: Path = SERVER_LOG, max_lines: int = 25) -> str:
-    """The last Python traceback in the server log ('' if none): the page itself may hide details."""
+def _last_traceback(log: Path, max_lines: int = 40) -> str:
+    """The last Python traceback in a server log ('' if none), ending at its exception line."""
     try:
         lines = log.read_text(errors="replace").splitlines()
     except OSError:
         return ""
-    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
     if not starts:
         return ""
-    return "\n".join(lines[starts[-1]:starts[-1] + max_lines])
+    tb = [lines[starts[-1]]]
+    for line in lines[starts[-1] + 1:]:
+        tb.append(line)
+        if line and not line[0].isspace():  # "SomeError: message" closes the traceback
+            break
+    if len(tb) > max_lines:
+        tb = tb[:1] + ["  ..."] + tb[-(max_lines - 2):]
+    return "\n".join(tb)
+
+
+def _server_log(page: Page) -> Path:
+    """The log of the server that serves this page (``SERVER_LOG`` if unknown)."""
+    m = re.match(r"https?://[^/]+", page.url)
+    return SERVER_LOGS.get(m.group(0) if m else "", SERVER_LOG)
 
 
 def assert_no_exception(page: Page) -> None:
     """Fail if the page shows any ``st.exception`` box (``[data-testid="stException"]``).
 
-    The message holds the text of each box and the last traceback in the server
-    log (the app's ``client.showErrorDetails = "none"`` hides it in the page).
+    The message holds the text of each box and the last traceback in the
+    server's log (the app's ``client.showErrorDetails = "none"`` redacts the
+    error in the page itself).
     """
     boxes = page.locator(EXCEPTION)
     n = boxes.count()
     if n:
         texts = "\n---\n".join(t.strip() for t in boxes.all_inner_texts())
-        tb = _last_traceback()
+        log = _server_log(page)
+        tb = _last_traceback(log)
         raise AssertionError(f"{n} exception(s) shown on {page.url}:\n{texts}"
-                             + (f"\n\nLast traceback in {SERVER_LOG}:\n{tb}" if tb else ""))
+                             + (f"\n\nLast traceback in {log}:\n{tb}" if tb else f"\n\nServer log: {log}"))
 
 
 def alert_texts(page: Page, kind: str = "error") -> list[str]:
@@ -351,11 +395,12 @@ def upload_file(page: Page, label_or_index: str | int, path: str | Path | list[s
     the uploader's label or its position in the page (0 = first). Waits until
     every file's chip shows it uploaded (its delete button reads "Remove NAME",
     not "Cancel upload of NAME"), then for the rerun that Streamlit starts after
-    the last upload (replacing a file can cause two reruns; only the one after
-    the uploads counts). Raises AssertionError if the uploader rejects a file.
+    the last upload. Replacing the file of a single-file uploader sends two
+    rerun requests (one without a file, one with the new file) and a busy
+    server may run them one after the other, so the server must then be silent
+    for ``UPLOAD_QUIET`` s. Raises AssertionError if the uploader
+    rejects a file.
     """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
     paths = [Path(p) for p in path] if isinstance(path, list) else [Path(path)]
     widget = find_widget(page, "stFileUploader", label_or_index)
     _ensure_tracker(page)
@@ -367,12 +412,8 @@ def upload_file(page: Page, label_or_index: str | int, path: str | Path | list[s
     error = handle.evaluate("el => el.__stUpload.error")
     if error:
         raise AssertionError(f"the file uploader rejected {[p.name for p in paths]}: {error}")
-    try:
-        page.wait_for_function("el => window.__stIdle.lastRunStart > el.__stUpload.readyAt",
-                               arg=handle, timeout=start_timeout * 1000)
-    except PlaywrightTimeoutError:
-        pass
-    _wait_until_idle(page, timeout)
+    _wait_for_reply(page, "el => window.__stIdle.lastRecv > el.__stUpload.readyAt", start_timeout, handle)
+    _wait_until_idle(page, timeout, quiet=UPLOAD_QUIET)
 
 
 def click_button(page: Page, text: str, *, timeout: float | None = None) -> None:

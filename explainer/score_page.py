@@ -1,0 +1,160 @@
+"""The numbers behind pages/score_field.py: data, density and score on grids, Tweedie, particles.
+
+No Streamlit here (the page caches these with small keys), and nothing that is
+not in `explainer.toy2d` already, only arranged for drawing: grids, the noised
+samples shown at a level, the particle runs and which of their steps to animate.
+
+The page works with the cosine schedule of T = 1000 steps, the schedule of the
+bundled toy models, so the exact and the learned score are asked the same thing.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from . import toy2d
+from .samplers import make_timesteps
+from .schedules import NoiseSchedule
+
+ScoreFn = Callable[[np.ndarray, float], np.ndarray]
+
+SCHEDULE = "cosine"
+NUM_STEPS = 1000
+EXTENT = 3.0          # the plots show [-EXTENT, EXTENT]^2; the data sets have std 1
+DENSITY_N = 80        # heatmap resolution
+FIELD_N = 24          # arrows per side
+MAX_SHOWN = 1000      # noised samples drawn on the plot
+SAMPLERS = {
+    "langevin": "annealed Langevin dynamics",
+    "sde": "reverse SDE (DDPM)",
+    "ode": "probability-flow ODE (DDIM)",
+}
+ERROR_TS = (25, 50, 100, 250, 500, 750)
+N_PARTICLES = 300
+LANGEVIN_INNER = 3    # Langevin steps per noise level
+LANGEVIN_STEP = 0.2   # step size delta = LANGEVIN_STEP * (1 - alpha_bar) (Song & Ermon 2019's setting)
+AB_FLOOR = 1e-3       # the smallest alpha_bar the particle samplers use (see `levels`)
+
+
+def make_data(dataset: str, n: int, seed: int) -> np.ndarray:
+    return toy2d.make_dataset(dataset, n=n, seed=seed)
+
+
+def noised_samples(data: np.ndarray, alpha_bar: float, seed: int, max_points: int = MAX_SHOWN) -> np.ndarray:
+    """x_t = sqrt(ab) x0 + sqrt(1 - ab) eps for (at most max_points of) the data, with noise fixed by seed.
+
+    The same noise is used at every level, so moving t moves each point smoothly.
+    """
+    x0 = data[:max_points]
+    eps = np.random.default_rng([seed, 1]).standard_normal(x0.shape)
+    return math.sqrt(alpha_bar) * x0 + math.sqrt(1.0 - alpha_bar) * eps
+
+
+def density_grid(data: np.ndarray, alpha_bar: float, extent: float = EXTENT,
+                 n: int = DENSITY_N) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(xs (n,), ys (n,), p (n, n)): the exact noised density q_ab on a grid, y along rows.
+
+    The same numbers as exp(toy2d.empirical_log_density) on toy2d.grid(extent, n), computed
+    faster: an isotropic Gaussian factorises, N(x; m, s^2 I) = N(x1; m1, s^2) N(x2; m2, s^2),
+    so the N x n^2 sum is one (n x N) @ (N x n) product.
+    """
+    xs, ys, _ = toy2d.grid(extent, n)
+    var = 1.0 - float(alpha_bar)
+    mean = math.sqrt(alpha_bar) * np.asarray(data, dtype=np.float64)
+    kx = np.exp(-0.5 * (xs[None, :] - mean[:, :1]) ** 2 / var)  # (N, n)
+    ky = np.exp(-0.5 * (ys[None, :] - mean[:, 1:]) ** 2 / var)
+    p = (ky.T @ kx) / (len(mean) * 2.0 * math.pi * var)
+    return xs, ys, p
+
+
+def exact_score_fn(data: np.ndarray) -> ScoreFn:
+    return lambda x, alpha_bar: toy2d.empirical_score(data, x, alpha_bar)
+
+
+def field_points(extent: float = EXTENT, n: int = FIELD_N) -> np.ndarray:
+    """The arrow tails, (n*n, 2), in toy2d.grid order."""
+    return toy2d.grid(extent, n)[2]
+
+
+def tweedie(data: np.ndarray, point, alpha_bar: float) -> tuple[np.ndarray, np.ndarray]:
+    """(score (2,), x0_hat (2,)) at one point: the exact score and E[x0 | x_t = point]."""
+    x = np.asarray(point, dtype=np.float64).reshape(1, 2)
+    score = toy2d.empirical_score(data, x, alpha_bar)[0]
+    return score, toy2d.x0_from_score(x[0], score, alpha_bar)
+
+
+def levels(schedule: NoiseSchedule, num_levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """(descending timesteps, their alpha_bars) for the particle samplers: trailing spacing from T-1.
+
+    The alpha_bars are raised to at least AB_FLOOR. The cosine schedule's alpha_bar at t = 999 is
+    2.4e-9, and the first step of the SDE and the ODE divides by sqrt(alpha_bar) (Tweedie's x0_hat):
+    a learned score's error of 0.05 there would throw particles ~700 units away. At alpha_bar = 1e-3
+    the signal weight is 0.03, still pure noise to the eye, and the step is harmless.
+    """
+    ts = make_timesteps(schedule.num_steps, num_levels, "trailing")
+    abs_ = np.maximum.accumulate(np.maximum(schedule.alpha_bars[ts], AB_FLOOR))
+    return ts, abs_
+
+
+def _counting(score_fn: ScoreFn, total: int, progress: Callable[[float], None] | None) -> ScoreFn:
+    if progress is None:
+        return score_fn
+    calls = [0]
+
+    def counted(x, alpha_bar):
+        calls[0] += 1
+        progress(min(calls[0] / total, 1.0))
+        return score_fn(x, alpha_bar)
+
+    return counted
+
+
+def run_particles(sampler: str, score_fn: ScoreFn, schedule: NoiseSchedule, num_levels: int,
+                  n_particles: int = N_PARTICLES, seed: int = 0,
+                  progress: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(trajectory (L + 1, M, 2), timesteps (L,)) of M particles from N(0, I) under one sampler.
+
+    Langevin takes LANGEVIN_INNER steps per level and ends with a Tweedie step (denoise_last), so
+    that all three end on clean samples. `progress(fraction)` is called after each score evaluation.
+    """
+    ts, abs_ = levels(schedule, num_levels)
+    x_T = np.random.default_rng([seed, 2]).standard_normal((n_particles, 2))
+    rng = np.random.default_rng([seed, 3])
+    if sampler == "langevin":
+        fn = _counting(score_fn, len(ts) * LANGEVIN_INNER + 1, progress)
+        traj = toy2d.annealed_langevin(fn, x_T, abs_, n_inner=LANGEVIN_INNER, step_scale=LANGEVIN_STEP,
+                                       rng=rng, denoise_last=True)
+    elif sampler == "sde":
+        traj = toy2d.reverse_sde(_counting(score_fn, len(ts), progress), x_T, abs_, rng=rng)
+    elif sampler == "ode":
+        traj = toy2d.probability_flow_ode(_counting(score_fn, len(ts), progress), x_T, abs_)
+    else:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    return traj, ts
+
+
+def frame_plan(sampler: str, timesteps, max_frames: int = 40) -> tuple[list[int], list[str]]:
+    """Which trajectory entries to animate (every k-th, always the first and the last) and their labels.
+
+    Labels name the level each entry is distributed at (see the toy2d module docstring):
+    traj[k] is at timesteps[k] for the SDE and the ODE, at timesteps[k - 1] for Langevin;
+    traj[0] is the pure noise the particles start from and traj[L] the clean end.
+    """
+    ts = [int(t) for t in timesteps]
+    L = len(ts)
+    k = max(1, math.ceil((L + 1) / max_frames))
+    idx = list(range(0, L + 1, k))
+    if idx[-1] != L:
+        idx.append(L)
+    labels = []
+    for i in idx:
+        if i == 0:
+            labels.append("start: noise")
+        elif i == L:
+            labels.append("end: clean")
+        else:
+            t = ts[i - 1] if sampler == "langevin" else ts[i]
+            labels.append(f"t = {t}")
+    return idx, labels
