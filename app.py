@@ -1,6 +1,9 @@
 """Diffusion models, explained: the entry point. Run with `streamlit run app.py`."""
 import logging
 
+# Imported once here, before any session runs: Plotly imports pandas lazily, and two sessions doing
+# that at the same moment can see a half-initialised module (found by the load test).
+import pandas  # noqa: F401
 import streamlit as st
 
 from explainer import ui
@@ -10,7 +13,7 @@ PAGES = {
     "The lesson": [
         st.Page("pages/forward.py", title="1. Forward process", icon=":material/blur_on:", url_path="forward"),
         st.Page("pages/schedules.py", title="2. Noise schedules", icon=":material/show_chart:", url_path="schedules"),
-        st.Page("pages/score_field.py", title="3. Score field (2D)", icon=":material/scatter_plot:",
+        st.Page("pages/score.py", title="3. Score field (2D)", icon=":material/scatter_plot:",
                 url_path="score"),
         st.Page("pages/reverse.py", title="4. Reverse sampling", icon=":material/auto_fix_high:",
                 url_path="reverse"),

@@ -103,7 +103,7 @@ def play_controls(frame_names: list[str], prefix: str, duration_ms: int = 250) -
     """Play/pause buttons and a frame slider for a Plotly animation (layout keyword arguments)."""
     anim = dict(frame=dict(duration=duration_ms, redraw=True), transition=dict(duration=0), fromcurrent=True)
     buttons = [dict(label="▶ Play", method="animate", args=[None, anim]),
-               dict(label="⏸ Pause", method="animate",
+               dict(label="Pause", method="animate",
                     args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])]
     steps = [dict(label=name, method="animate",
                   args=[[name], dict(mode="immediate", frame=dict(duration=0, redraw=True))])
@@ -222,7 +222,7 @@ def schedule_curves(schedules: dict[str, NoiseSchedule], quantity: str, x_axis: 
 
 
 # ------------------------------------------------------------------ score field (2D)
-# (functions for pages/score_field.py go below this line)
+# (functions for pages/score.py go below this line)
 
 SCORE_VIEWS = ("exact", "learned", "both", "error")
 _EXACT_ARROWS = "#FFFFFF"      # white on the Viridis density
@@ -231,12 +231,14 @@ _ERROR_ARROWS = "#FFFFFF"
 
 
 def arrow_segments(points: np.ndarray, vectors: np.ndarray, max_len: float, ref: float,
-                   head: float = 0.35, head_angle_deg: float = 28.0) -> tuple[list, list]:
-    """x and y lists drawing one arrow per point in a single line trace, arrows separated by None.
+                   head: float = 0.35, head_angle_deg: float = 28.0) -> tuple[np.ndarray, np.ndarray]:
+    """x and y arrays drawing one arrow per point in a single line trace, arrows separated by gaps.
 
-    Each arrow is tail -> tip -> left barb, then tip -> right barb, then None (6 entries). Arrows keep
-    the direction of the vector; their length is max_len * min(|v| / ref, 1), i.e. proportional to
-    |v| up to `ref` and clipped there. Barbs are `head` times the arrow's length.
+    Each arrow is tail -> tip -> left barb, then tip -> right barb, then NaN (6 entries; Plotly breaks
+    a line at NaN as at None, and NumPy arrays are validated and sent much faster than lists of None:
+    about 40 ms less per 24x24 field on a busy 2-core machine). Arrows keep the direction of the
+    vector; their length is max_len * min(|v| / ref, 1), i.e. proportional to |v| up to `ref` and
+    clipped there. Barbs are `head` times the arrow's length.
     """
     p = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     v = np.asarray(vectors, dtype=np.float64).reshape(-1, 2)
@@ -249,13 +251,9 @@ def arrow_segments(points: np.ndarray, vectors: np.ndarray, max_len: float, ref:
     back = -unit * (head * length)[:, None]
     left = tip + np.stack([ca * back[:, 0] - sa * back[:, 1], sa * back[:, 0] + ca * back[:, 1]], axis=1)
     right = tip + np.stack([ca * back[:, 0] + sa * back[:, 1], -sa * back[:, 0] + ca * back[:, 1]], axis=1)
-    pts = np.round(np.stack([p, tip, left, tip, right], axis=1), 4)  # (G, 5, 2)
-    xs: list = []
-    ys: list = []
-    for arrow in pts.tolist():
-        xs.extend([q[0] for q in arrow] + [None])
-        ys.extend([q[1] for q in arrow] + [None])
-    return xs, ys
+    gap = np.full_like(p, np.nan)
+    pts = np.stack([p, tip, left, tip, right, gap], axis=1)  # (G, 6, 2)
+    return pts[:, :, 0].ravel().astype(np.float32), pts[:, :, 1].ravel().astype(np.float32)
 
 
 def _square_axes(fig: go.Figure, extent: float):
@@ -337,7 +335,9 @@ def score_field_figure(points: np.ndarray, exact: np.ndarray | None = None, lear
                     marker=dict(size=8, opacity=0), showlegend=False, name="score values")
     _square_axes(fig, extent)
     _layout(fig, title, height, hovermode="closest")
-    fig.update_layout(legend=dict(bgcolor="#440154", font=dict(color="white")), plot_bgcolor="#440154")
+    # Below the plot (a square plot leaves no room beside the title); dark, for the white symbols.
+    fig.update_layout(legend=dict(bgcolor="#440154", font=dict(color="white"), y=-0.1, yanchor="top", x=0.0,
+                                  xanchor="left"), plot_bgcolor="#440154", margin=dict(l=10, r=10, t=50, b=40))
     return fig
 
 
@@ -345,7 +345,7 @@ def tweedie_figure(density, data: np.ndarray, point, score, x0_hat, alpha_bar: f
                    extent: float = 3.0, height: int = 520) -> go.Figure:
     """Tweedie's formula as a picture: from x along (1 − ᾱ)·score to √ᾱ·x̂₀, then ÷√ᾱ to x̂₀ = E[x₀ | xₜ = x].
 
-    Traces: density heatmap, clean data, the point x, √ᾱ·x̂₀, x̂₀; the two steps are annotations (arrows).
+    Traces: density heatmap, clean data, √ᾱ·x̂₀, x̂₀, the point x; the two steps are annotations (arrows).
     """
     point = np.asarray(point, dtype=np.float64)
     score = np.asarray(score, dtype=np.float64)
@@ -356,15 +356,16 @@ def tweedie_figure(density, data: np.ndarray, point, score, x0_hat, alpha_bar: f
     fig.add_scatter(x=np.round(data[:, 0], 4), y=np.round(data[:, 1], 4), mode="markers",
                     name="clean data x₀", hoverinfo="skip",
                     marker=dict(size=3, color="rgba(255,255,255,0.55)", line=dict(width=0)))
-    fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="your point xₜ",
-                    marker=dict(size=13, color=PALETTE[5], line=dict(color="black", width=1.5)),
-                    hovertemplate="xₜ = (%{x:.2f}, %{y:.2f})<extra></extra>")
     fig.add_scatter(x=[mid[0]], y=[mid[1]], mode="markers", name="xₜ + (1−ᾱ)·score = √ᾱ·x̂₀",
                     marker=dict(size=9, color=PALETTE[1], line=dict(color="black", width=1)),
                     hovertemplate="(%{x:.2f}, %{y:.2f})<extra>√ᾱ·x̂₀</extra>")
     fig.add_scatter(x=[x0_hat[0]], y=[x0_hat[1]], mode="markers", name="x̂₀ = E[x₀ | xₜ]",
                     marker=dict(size=18, color=PALETTE[3], symbol="star", line=dict(color="black", width=1.5)),
                     hovertemplate="x̂₀ = (%{x:.2f}, %{y:.2f})<extra></extra>")
+    # Drawn last and hollow, so that x̂₀ stays visible when it lies under x (small t).
+    fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="your point xₜ",
+                    marker=dict(size=16, color=PALETTE[5], symbol="circle-open", line=dict(width=3.5)),
+                    hovertemplate="xₜ = (%{x:.2f}, %{y:.2f})<extra></extra>")
     for (x0, y0), (x1, y1), colour, dash in (((point[0], point[1]), (mid[0], mid[1]), PALETTE[1], None),
                                              ((mid[0], mid[1]), (x0_hat[0], x0_hat[1]), PALETTE[3], "dot")):
         if math.hypot(x1 - x0, y1 - y0) > 1e-3 * extent:
@@ -416,7 +417,7 @@ def particles_animation(traj: np.ndarray, data: np.ndarray, labels: list[str], t
     _square_axes(fig, extent)
     controls = play_controls(list(labels), "", duration_ms=150)
     controls["updatemenus"][0]["y"] = controls["sliders"][0]["y"] = -0.11  # below the x-axis title
-    controls["sliders"][0].update(x=0.3, len=0.7)  # a square plot in a column: leave the buttons room
+    controls["sliders"][0].update(x=0.3, len=0.64)  # room for the buttons, and the last label
     fig.update_layout(**controls)
     _layout(fig, title, height, hovermode=False)
     fig.update_layout(margin=dict(l=10, r=10, t=50, b=110), plot_bgcolor="white")

@@ -29,6 +29,8 @@ class SampleResult:
     x_t: np.ndarray | None = None
     eps_hat: np.ndarray | None = None
     x0_hat: np.ndarray | None = None
+    x_prev: np.ndarray | None = None
+    kept_steps: list[int] = field(default_factory=list)  # which steps (indices into timesteps) were kept
     seconds: float = 0.0
     device: str = "cpu"
     settings: dict = field(default_factory=dict)
@@ -58,8 +60,12 @@ def starting_noise(n: int, seed: int, size: int = 28) -> torch.Tensor:
 def generate(pre: Pretrained, labels: np.ndarray, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
              guidance: float = 3.0, seed: int = 0, spacing: str = "trailing", clip_x0: bool = True,
              keep_trajectory: bool = False, x_T: torch.Tensor | None = None, t_start: int | None = None,
-             progress: Callable[[int, int], None] | None = None) -> SampleResult:
-    """Sample len(labels) digits. `t_start` starts the reverse process at that t (for SDEdit)."""
+             progress: Callable[[int, int], None] | None = None, max_frames: int = 60) -> SampleResult:
+    """Sample len(labels) digits. `t_start` starts the reverse process at that t (for SDEdit).
+
+    With keep_trajectory, at most `max_frames` evenly spaced steps (always the first and the last)
+    are kept, in float16: a 1000-step DDPM run of 32 digits would otherwise hold 300 MB per user.
+    """
     model, schedule, dev = pre.model, pre.schedule, pre.device
     n = len(labels)
     T = schedule.num_steps
@@ -73,23 +79,24 @@ def generate(pre: Pretrained, labels: np.ndarray, sampler: str = "ddim", steps: 
         x_T = starting_noise(n, seed)
     gen = torch.Generator().manual_seed(int(seed) + 1)  # the per-step noise, independent of x_T
     eps_model = guided_eps_model(model, torch.as_tensor(labels), model.null_label, float(guidance))
-    keep = {"x_t": [], "eps_hat": [], "x0_hat": []}
+    keep = {"x_t": [], "eps_hat": [], "x0_hat": [], "x_prev": []}
+    kept = sorted({int(round(v)) for v in np.linspace(0, len(timesteps) - 1, min(max_frames, len(timesteps)))})
+    kept_set = set(kept)
     x = x_T.to(dev)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     t0 = time.perf_counter()
     for rec in sample_loop(eps_model, schedule, x, timesteps, sampler=sampler, eta=eta, clip_x0=clip_x0,
                            generator=gen):
-        if keep_trajectory:
-            keep["x_t"].append(rec.x_t[:, 0].float().cpu().numpy())
-            keep["eps_hat"].append(rec.eps_hat[:, 0].float().cpu().numpy())
-            keep["x0_hat"].append(rec.x0_hat[:, 0].float().cpu().numpy())
+        if keep_trajectory and rec.index in kept_set:
+            for name in keep:
+                keep[name].append(getattr(rec, name)[:, 0].to(torch.float16).cpu().numpy())
         x = rec.x_prev
         if progress:
             progress(rec.index + 1, len(timesteps))
     images = x[:, 0].clamp(-1, 1).float().cpu().numpy()  # .cpu() waits for the GPU to finish
     seconds = time.perf_counter() - t0
-    traj = {k: np.stack(v) for k, v in keep.items()} if keep_trajectory else {}
+    traj = {**{k: np.stack(v) for k, v in keep.items()}, "kept_steps": kept} if keep_trajectory else {}
     return SampleResult(images=images, labels=np.asarray(labels), timesteps=[int(t) for t in timesteps],
                         x_T=x_T[:, 0].numpy(), seconds=seconds, device=str(dev),
                         settings=dict(sampler=sampler, steps=len(timesteps), eta=eta, guidance=guidance,

@@ -21,7 +21,7 @@ KINDS = ("video", "blog post", "paper")
 APP_PAGES = {
     "forward": "pages/forward.py",
     "schedules": "pages/schedules.py",
-    "score": "pages/score_field.py",
+    "score": "pages/score.py",
     "reverse": "pages/reverse.py",
 }
 

@@ -1,4 +1,4 @@
-"""The numbers behind pages/score_field.py: data, density and score on grids, Tweedie, particles.
+"""The numbers behind pages/score.py: data, density and score on grids, Tweedie, particles.
 
 No Streamlit here (the page caches these with small keys), and nothing that is
 not in `explainer.toy2d` already, only arranged for drawing: grids, the noised
@@ -158,3 +158,4 @@ def frame_plan(sampler: str, timesteps, max_frames: int = 40) -> tuple[list[int]
             t = ts[i - 1] if sampler == "langevin" else ts[i]
             labels.append(f"t = {t}")
     return idx, labels
+

@@ -8,6 +8,7 @@ objects loaded once per process.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,9 +29,12 @@ SAMPLE_IMAGES = {
     "Rocket launch (photo)": "rocket.jpg",
     "Handwritten digit (28x28)": "digit.png",
 }
-# The number of sampling jobs that run at once per server process. On a 2-core
-# machine two jobs already use every core; more would only make everyone slower.
-MAX_CONCURRENT_JOBS = 2
+# Sampling jobs that run at once per server process, and torch threads per job: together they
+# use every core once. More jobs would only make everyone slower (and use more memory); a
+# waiting user sees that they are queued.
+CORES = os.cpu_count() or 1
+MAX_CONCURRENT_JOBS = max(1, CORES // 2)
+torch.set_num_threads(max(1, CORES // MAX_CONCURRENT_JOBS))
 
 
 # ------------------------------------------------------------------ URL state
@@ -371,7 +375,7 @@ class _LRU:
 def result_cache() -> _LRU:
     # Sampling is deterministic for (settings, seed, device): thirty students pressing Generate
     # with the defaults share one computation. Results are read-only NumPy arrays.
-    return _LRU(max_entries=48)
+    return _LRU(max_entries=24)
 
 
 def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model"):

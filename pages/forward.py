@@ -94,8 +94,11 @@ d1.download_button("Download the filmstrip (PNG)", lambda: images.encode_png(str
                    "image/png", icon=":material/download:", width="stretch", on_click="ignore")
 d2.download_button("Download the noising animation (GIF)", lambda: images.write_gif(anim_frames, duration_ms=120),
                    "noising.gif", "image/gif", icon=":material/download:", width="stretch", on_click="ignore")
-with st.expander("Play it as an animation", icon=":material/play_circle:"):
-    uris = [images.png_data_uri(f) for f in anim_frames]
+# Built only on request: the frames travel to the browser inside the figure.
+if st.toggle("Play it as an animation", key="fw_play", help="An animation of x_t with play and pause buttons."):
+    uris = [images.jpeg_data_uri(f) for f in ui.noising_frames(img_id, st.session_state["fw_schedule"], T,
+                                                                int(st.session_state["fw_seed"]), tuple(anim_ts),
+                                                                _img=img, side=192)]
     ui.plot(figures.image_animation(uris, [str(t) for t in anim_ts], "The forward process, step by step",
                                     height=ui.fig_height(480)))
 

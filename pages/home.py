@@ -36,7 +36,7 @@ CARDS = [
      "Bury your own photo in noise, step by step, and see why one closed-form jump equals many small steps."),
     ("pages/schedules.py", "2. Noise schedules", ":material/show_chart:",
      "Linear, cosine, sigmoid ...: how fast the signal fades, and why the end point matters."),
-    ("pages/score_field.py", "3. Score field (2D)", ":material/scatter_plot:",
+    ("pages/score.py", "3. Score field (2D)", ":material/scatter_plot:",
      "On 2D toy data, see the arrows that point towards the data, and particles that follow them."),
     ("pages/reverse.py", "4. Reverse sampling", ":material/auto_fix_high:",
      "Draw digits from noise with a real model: DDPM, DDIM, guidance, and your own sketch (SDEdit)."),

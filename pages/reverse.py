@@ -101,27 +101,29 @@ def step_through():
     if res is None or res.x_t is None:
         return
     st.header("Step through the trajectory")
-    k = len(res.timesteps)
+    k = len(res.kept_steps)
     ui.url_state("rv_step", 0, ui.int_param(0, 10_000))
     ui.url_state("rv_digit", 0, ui.int_param(0, 31))
     st.session_state["rv_step"] = min(st.session_state["rv_step"], k - 1)
     st.session_state["rv_digit"] = min(st.session_state["rv_digit"], len(res.images) - 1)
     c = st.columns([4, 1])
-    i = c[0].slider("Step (0 = the start, pure noise)", 0, k - 1, key="rv_step")
+    j = c[0].slider("Step (0 = the start, pure noise)", 0, k - 1, key="rv_step",
+                    help=None if k == len(res.timesteps) else
+                    f"{k} of the {len(res.timesteps)} steps are kept for viewing, evenly spaced.")
     d = c[1].number_input("Which digit", 0, len(res.images) - 1, key="rv_digit")
     ui.write_url("rv_step", "rv_digit")
+    i = res.kept_steps[j]
     t = res.timesteps[i]
-    t_prev = res.timesteps[i + 1] if i + 1 < k else -1
+    t_prev = res.timesteps[i + 1] if i + 1 < len(res.timesteps) else -1
     s = res.settings
     co = step_coefficients(pre.schedule, t, t_prev, s["sampler"], s["eta"])
     cols = st.columns(4)
-    cols[0].image(images.upscale(np.clip(res.x_t[i, d], -1, 1), 6), caption=f"input x_{t}", width="stretch")
-    cols[1].image(images.upscale(np.clip(res.eps_hat[i, d] / 3, -1, 1), 6), caption="predicted noise ε̂ (÷3)",
+    cols[0].image(images.upscale(np.clip(res.x_t[j, d], -1, 1), 6), caption=f"input x_{t}", width="stretch")
+    cols[1].image(images.upscale(np.clip(res.eps_hat[j, d] / 3, -1, 1), 6), caption="predicted noise ε̂ (÷3)",
                   width="stretch")
-    cols[2].image(images.upscale(np.clip(res.x0_hat[i, d], -1, 1), 6), caption="predicted clean image x̂₀",
+    cols[2].image(images.upscale(np.clip(res.x0_hat[j, d], -1, 1), 6), caption="predicted clean image x̂₀",
                   width="stretch")
-    nxt = res.x_t[i + 1, d] if i + 1 < k else res.images[d]
-    cols[3].image(images.upscale(np.clip(nxt, -1, 1), 6),
+    cols[3].image(images.upscale(np.clip(res.x_prev[j, d], -1, 1), 6),
                   caption=f"output x_{t_prev}" if t_prev >= 0 else "output x₀ (final)", width="stretch")
     st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}}"
              rf"\qquad \bar\alpha_{{{t}}} = {co['alpha_bar_t']:.5f}")
@@ -143,12 +145,13 @@ step_through()
 
 if result is not None and result.x_t is not None:
     st.header("The trajectory as a filmstrip")
-    idx = sorted({int(round(v)) for v in np.linspace(0, len(result.timesteps) - 1, 8)})
+    idx = sorted({int(round(v)) for v in np.linspace(0, len(result.kept_steps) - 1, 8)})
     d = int(st.session_state.get("rv_digit", 0)) % len(result.images)
     rows = [np.clip(result.x_t[j, d], -1, 1) for j in idx] + [result.images[d]]
     rows0 = [np.clip(result.x0_hat[j, d], -1, 1) for j in idx] + [result.images[d]]
     strip = images.image_grid(rows + rows0, ncol=len(rows), pad=2, pad_value=128)
-    st.image(images.upscale(strip, 4), caption="Top: x_t at steps " + ", ".join(str(result.timesteps[j]) for j in idx)
+    st.image(images.upscale(strip, 4), caption="Top: x_t at t = "
+             + ", ".join(str(result.timesteps[result.kept_steps[j]]) for j in idx)
              + ", then the result. Bottom: the model's guess x̂₀ at the same steps.", width="stretch")
 
     def trajectory_gif() -> bytes:

@@ -125,20 +125,20 @@ st.markdown(
 
 @ui.fragment
 def field_view():
-    ui.url_state("sf_t", 100, ui.int_param(1, T - 1))
+    ui.url_state("sf_t", 200, ui.int_param(1, T - 1))
     ui.url_state("sf_view", "exact", ui.choice_param(figures.SCORE_VIEWS))
     ui.url_state("sf_source", "bundled", ui.choice_param(SOURCE_LABELS))
     sources = learned_sources()
+    if st.session_state.pop("sf_source_next", None) in sources:
+        st.session_state["sf_source"] = "trained"
+        if st.session_state["sf_view"] == "exact":
+            st.session_state["sf_view"] = "both"  # show the new model's field against the exact one
     c = st.columns([3, 2, 1.4])
     t = c[0].slider("Timestep t (1 = almost clean, 999 = pure noise)", 1, T - 1, key="sf_t")
     view = c[1].segmented_control("Show the score", figures.SCORE_VIEWS, key="sf_view", required=True,
                                   format_func=VIEW_LABELS.get,
                                   help="exact: computed from the data. learned: the neural network's. "
                                        "both: on top of each other. error: learned − exact.")
-    if st.session_state.pop("sf_source_next", None) in sources:
-        st.session_state["sf_source"] = "trained"
-        if st.session_state["sf_view"] == "exact":
-            st.session_state["sf_view"] = "both"  # show the new model's field against the exact one
     if sources:
         if st.session_state["sf_source"] not in sources:
             st.session_state["sf_source"] = next(iter(sources))
@@ -177,9 +177,11 @@ def field_view():
             "$t$), so long arrows mean a strong pull and tiny ones mean you are already on a peak. White: "
             "exact score; orange: the learned one.")
         if view == "error":
-            st.markdown("**Error view.** Arrows show learned − exact, the background its size. Networks "
-                        "learn a *smooth* field: the exact score of a finite point set is spiky at small $t$, "
-                        "so the error is largest there, and near-zero at large $t$.")
+            st.markdown("**Error view.** Arrows show learned − exact, the background its size. Far from the "
+                        "data (the corners) the network never saw a training point, so there it only guesses: "
+                        "that is why the number above weights the error by the density. Near the data, "
+                        "networks learn a *smooth* field while the exact score of a finite point set is spiky "
+                        "at small $t$; the error shrinks towards zero as $t$ grows.")
         st.caption("Hover over the plot to read the score at a grid point. The plot shows [−3, 3]².")
 
     st.subheader("Tweedie's formula: from the score to a clean guess")
@@ -346,7 +348,8 @@ def training_view():
     with p2:
         ui.plot(figures.score_error_by_t(errors, height=ui.fig_height(320)))
     st.caption("The loss stays well above 0: even a perfect model cannot guess the noise exactly, only its "
-               "average given x_t. The relative error is E‖s_learned − s_exact‖ / E‖s_exact‖ over points drawn "
+               "average given x_t. Small t is the hardest part: there the exact score is sharp and large near "
+               "the data, and more training steps help most. The relative error is E‖s_learned − s_exact‖ / E‖s_exact‖ over points drawn "
                "from p_t. Choose 'trained here' in the plot above to see its field.")
 
 
