@@ -127,11 +127,25 @@ def shell_scope():
 
 
 def page_setup():
-    """Called first by every page. Normally app.py has drawn the shell already; but Streamlit runs a
-    page file on its own (without app.py) on the first run after a server start when the URL names that
-    page, and in AppTest, because a `pages/` folder exists. Then the page draws the shell itself."""
-    if not getattr(_shell, "active", False):
-        shell()
+    """Called first by every page; normally app.py has drawn the shell already.
+
+    Streamlit 1.x keeps a fallback for apps with a `pages/` folder: until the first
+    st.navigation call in the process it runs the file that the URL names on its own,
+    without app.py (the first visit after a server start, and every AppTest run). Then we
+    leave that mode for good and rerun through app.py, so the visitor gets the real
+    navigation; if that is impossible the page still draws the shell itself.
+    """
+    if getattr(_shell, "active", False):
+        return
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        if PagesManager.uses_pages_directory:
+            PagesManager.uses_pages_directory = False
+            st.rerun()
+    except (ImportError, AttributeError):
+        pass
+    shell()
 
 
 def sidebar_settings() -> dict:

@@ -339,7 +339,9 @@ def test_sticky_sessions_and_failover(browser, tmp_path):
         lines = nginx.log_lines()
         for name, page in sessions.items():
             entries = _entries(lines, _cookie(page))
-            assert {e[2][-1] for e in entries} == {home[name]}, f"{name} was not sticky: {entries}"
+            astray = [e for e in entries if e[2] != [home[name]]]
+            assert not astray, (f"{name} was not sticky to {home[name]}: {astray}\nnginx error log:\n"
+                                f"{(nginx.tmp / 'error.log').read_text(errors='replace')[-2000:]}")
             assert any(e[0].startswith("PUT /_stcore/upload_file/") and e[1].startswith("2") for e in entries), \
                 f"{name}: no successful upload in nginx's log"
         counts = {a: sum(1 for s in home.values() if s == a) for a in by_addr}
