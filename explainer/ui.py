@@ -32,7 +32,7 @@ SAMPLE_IMAGES = {
 # Sampling jobs that run at once per server process, and torch threads per job: together they
 # use every core once. More jobs would only make everyone slower (and use more memory); a
 # waiting user sees that they are queued.
-CORES = os.cpu_count() or 1
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 MAX_CONCURRENT_JOBS = max(1, CORES // 2)
 torch.set_num_threads(max(1, CORES // MAX_CONCURRENT_JOBS))
 
@@ -113,6 +113,7 @@ _shell = threading.local()
 def shell() -> dict:
     """Page config and the sidebar settings: what every page shows around itself."""
     st.set_page_config(**PAGE_CONFIG)
+    st.session_state["_shell_seen"] = True
     return sidebar_settings()
 
 
@@ -142,7 +143,9 @@ def page_setup():
 
         if PagesManager.uses_pages_directory:
             PagesManager.uses_pages_directory = False
-            st.rerun()
+            # Only on a session's first run: a rerun later would swallow a button click.
+            if "_shell_seen" not in st.session_state:
+                st.rerun()
     except (ImportError, AttributeError):
         pass
     shell()
