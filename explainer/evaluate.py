@@ -118,6 +118,11 @@ def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None)
     card_path = directory / "mnist.json"
     card = json.loads(card_path.read_text())
     card["quality"] = quality
+    if directory == MODELS_DIR:
+        from .bench import bench_mnist
+
+        card["speed"] = {**bench_mnist(repeat=3), "torch_threads": torch.get_num_threads(),
+                         "command": "python -m explainer.bench --only mnist"}
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return quality
 

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import math
 import struct
 import time
-import zlib
 
 import numpy as np
 import pytest
@@ -26,47 +24,18 @@ from explainer.images import (
     to_uint8,
     write_gif,
 )
+from tests.corpus import UPRIGHT
+from tests.corpus import bilevel_png as _bilevel_png
+from tests.corpus import noise_rgb as _noise_rgb
+from tests.corpus import save as _save
 
 # ---------------------------------------------------------------------------
-# File builders
+# Helpers (the file builders are shared with the browser corpus test: tests/corpus.py)
 # ---------------------------------------------------------------------------
-
-
-def _save(img: Image.Image, fmt: str, **options) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
-
-
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
-def _bilevel_png(width: int, height: int) -> bytes:
-    """A real, valid all-black 1-bit PNG, built without allocating the pixels."""
-    row = b"\x00" + bytes(math.ceil(width / 8))  # filter byte + packed bits
-    compressor = zlib.compressobj(9)
-    rows_per_block = 1000
-    body = [compressor.compress(row * rows_per_block) for _ in range(height // rows_per_block)]
-    body.append(compressor.compress(row * (height % rows_per_block)))
-    body.append(compressor.flush())
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, grayscale
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", b"".join(body))
-        + _png_chunk(b"IEND", b"")
-    )
-
 
 def _u8(loaded_array: np.ndarray) -> np.ndarray:
     """[-1, 1] float back to 0..255 for readable colour assertions."""
     return np.rint((loaded_array + 1.0) * 127.5).astype(int)
-
-
-def _noise_rgb(height=48, width=64, seed=0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
 
 
 def _refused(data, *keywords, **kwargs) -> str:
@@ -89,19 +58,6 @@ QUADRANTS[:16, :24] = (255, 0, 0)  # top-left red
 QUADRANTS[:16, 24:] = (0, 255, 0)  # top-right green
 QUADRANTS[16:, :24] = (0, 0, 255)  # bottom-left blue
 QUADRANTS[16:, 24:] = (255, 255, 255)  # bottom-right white
-
-# What a viewer shows for each EXIF orientation, written independently of
-# Pillow with NumPy (EXIF 2.3 spec, tag 274).
-UPRIGHT = {
-    1: lambda a: a,
-    2: lambda a: a[:, ::-1],
-    3: lambda a: np.rot90(a, 2),
-    4: lambda a: a[::-1],
-    5: lambda a: a.transpose(1, 0, 2),
-    6: lambda a: np.rot90(a, -1),  # 90 degrees clockwise
-    7: lambda a: np.rot90(a, 2).transpose(1, 0, 2),
-    8: lambda a: np.rot90(a, 1),  # 90 degrees counter-clockwise
-}
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

@@ -13,7 +13,7 @@ FAST = {"rv_n": "4", "rv_steps": "10"}
 
 
 def open_reverse(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
+    at = AppTest.from_file(APP, default_timeout=300)
     for k, v in {**FAST, **(query or {})}.items():
         at.query_params[k] = v
     at.run()
@@ -89,7 +89,7 @@ def test_same_seed_same_digits_and_new_seed_changes_them():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback on a machine without CUDA")
 def test_device_fallback_to_cpu():
-    at = AppTest.from_file(APP, default_timeout=180)
+    at = AppTest.from_file(APP, default_timeout=300)
     for k, v in {**FAST, "device": "cuda"}.items():
         at.query_params[k] = v
     at.run()

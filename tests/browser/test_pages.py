@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw, ImageSequence
 from playwright.sync_api import Page, expect
 
@@ -71,8 +70,8 @@ def plotly_frames(page: Page, title_part: str | None = None) -> list[int]:
     charts = page.get_by_test_id("stPlotlyChart")
     if title_part:
         charts = charts.filter(has_text=title_part)
-    return [c.locator(".js-plotly-plot").evaluate("el => (el._transitionData && el._transitionData._frames || []).length")
-            for c in charts.all()]
+    js = "el => (el._transitionData && el._transitionData._frames || []).length"
+    return [c.locator(".js-plotly-plot").evaluate(js) for c in charts.all()]
 
 
 def play_buttons(page: Page):
@@ -267,7 +266,8 @@ def test_reverse_sdedit(app_server, page, tmp_path):
     click_button(page, "Denoise it", timeout=SLOW)
     assert_no_exception(page)
     caps = captions(page)
-    assert [c for c in caps if c.startswith("denoised, noise #")] == [f"denoised, noise #{j}" for j in (1, 2, 3, 4)], caps
+    denoised = [c for c in caps if c.startswith("denoised, noise #")]
+    assert denoised == [f"denoised, noise #{j}" for j in (1, 2, 3, 4)], caps
     assert "noised to t₀ = 600" in caps
     expect(page.get_by_text(re.compile(r"50 DDIM steps from t₀ = 600, .* s on CPU\."))).to_be_visible()
 
@@ -306,11 +306,13 @@ def test_score_session(app_server, page):
     click_button(page, "Train a model on these points", timeout=SLOW)
     # The fragment ends with st.rerun() of the whole page, which a busy server may start only after
     # the helper saw the fragment's run end: wait for the chart that rerun draws, then for idle.
-    expect(page.get_by_test_id("stPlotlyChart").filter(has_text="Training loss")).to_have_count(1, timeout=SLOW * 1000)
+    loss_chart = page.get_by_test_id("stPlotlyChart").filter(has_text="Training loss")
+    expect(loss_chart).to_have_count(1, timeout=SLOW * 1000)
     wait_idle(page, timeout=SLOW)
     assert_no_exception(page)
     assert alert_texts(page) == []
-    expect(page.get_by_test_id("stPlotlyChart").filter(has_text="How far each learned score is from the exact one")).to_have_count(1)
+    error_chart = page.get_by_test_id("stPlotlyChart").filter(has_text="How far each learned score is from the exact one")
+    expect(error_chart).to_have_count(1)
     # The new model becomes a source of the field view above.
     expect(find_widget(page, "stRadio", "Learned model")).to_contain_text("trained here")
 
