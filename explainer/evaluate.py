@@ -85,12 +85,12 @@ def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None)
     out_dir = directory / "mnist_samples"
     out_dir.mkdir(exist_ok=True)
     for c in range(10):
-        grid = images.image_grid(list(gen[labels == c][:64]), ncol=8, pad=2, pad_value=128)
+        grid = images.digit_grid(gen[labels == c][:64])
         (out_dir / f"class_{c}.png").write_bytes(images.encode_png(images.upscale(grid, 2)))
     overview = images.image_grid([gen[labels == c][j] for j in range(min(10, per_class)) for c in range(10)], ncol=10, pad=2,
                                  pad_value=128)
     (out_dir / "all_classes.png").write_bytes(images.encode_png(images.upscale(overview, 3)))
-    grid = images.image_grid(list(unc[:100]), ncol=10, pad=2, pad_value=128)
+    grid = images.digit_grid(unc[:100], ncol=10)
     (out_dir / "unconditional.png").write_bytes(images.encode_png(images.upscale(grid, 3)))
 
     quality = {

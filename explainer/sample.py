@@ -57,10 +57,10 @@ def main(argv=None) -> int:
         np.savez_compressed(a.out, images=images.to_uint8(res.images),
                             labels=np.where(labels == pre.model.null_label, -1, labels).astype(np.int64))
     elif ext == ".png":
-        a.out.write_bytes(images.encode_png(images.image_grid(list(res.images), pad=2, pad_value=128)))
+        a.out.write_bytes(images.encode_png(images.digit_grid(res.images)))
     else:
-        frames = [images.image_grid(list(np.clip(x0, -1, 1)), pad=2, pad_value=128) for x0 in res.x_t]
-        frames.append(images.image_grid(list(res.images), pad=2, pad_value=128))
+        frames = [images.digit_grid(x0) for x0 in res.x_t]
+        frames.append(images.digit_grid(res.images))
         a.out.write_bytes(images.write_gif(frames, duration_ms=60, upscale=3))
     print(f"wrote {a.out}: {a.n} digits, {sampler} {res.settings['steps']} steps, guidance "
           f"{res.settings['guidance']}, {res.seconds:.2f} s on {res.device}", file=sys.stderr)

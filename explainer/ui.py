@@ -105,7 +105,7 @@ def write_url(*keys: str):
 
 # ------------------------------------------------------------------ sidebar and layout
 
-PAGE_CONFIG = dict(page_title="Diffusion models, explained", page_icon=":material/blur_on:", layout="wide",
+PAGE_CONFIG = dict(page_title="Diffusion models, explained", page_icon=str(ASSETS / "icon.png"), layout="wide",
                    menu_items={"About": "An interactive explainer of diffusion models: live, exact, on a CPU."})
 _shell = threading.local()
 

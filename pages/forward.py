@@ -1,7 +1,6 @@
 """Page 1: the forward process: how an image turns into noise, exactly."""
 import math
 
-import numpy as np
 import streamlit as st
 
 from explainer import figures, forward, images, ui
@@ -54,7 +53,7 @@ def noising_view():
 
     cols = st.columns(3)
     cols[0].image(images.to_uint8(x0), caption="clean image x₀", width="stretch", output_format="JPEG")
-    cols[1].image(images.to_uint8(np.clip(noise / 3, -1, 1)), caption="noise ε ~ N(0, I) (shown ÷3)",
+    cols[1].image(images.to_uint8(noise / 3), caption="noise ε ~ N(0, I) (shown ÷3)",
                   width="stretch", output_format="JPEG")
     cols[2].image(images.to_uint8(x_t), caption=f"noisy image x_{t}", width="stretch", output_format="JPEG")
 

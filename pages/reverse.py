@@ -90,8 +90,8 @@ else:
     m[0].metric("Total time", f"{result.seconds:.2f} s")
     m[1].metric("Per step", f"{result.ms_per_step:.1f} ms")
     m[2].metric("Device", result.device.upper())
-    m[3].metric("Sampler", f"{s['sampler'].upper()} · {s['steps']} steps")
-    grid = images.image_grid(list(result.images), ncol=min(8, len(result.images)), pad=2, pad_value=128)
+    m[3].metric("Sampler", f"{s['sampler'].upper()} × {s['steps']}", help="sampler × number of steps")
+    grid = images.digit_grid(result.images)
     st.image(images.upscale(grid, 4), caption="The generated digits (white ink on black, as in MNIST).")
 
 
@@ -118,12 +118,12 @@ def step_through():
     s = res.settings
     co = step_coefficients(pre.schedule, t, t_prev, s["sampler"], s["eta"])
     cols = st.columns(4)
-    cols[0].image(images.upscale(np.clip(res.x_t[j, d], -1, 1), 6), caption=f"input x_{t}", width="stretch")
-    cols[1].image(images.upscale(np.clip(res.eps_hat[j, d] / 3, -1, 1), 6), caption="predicted noise ε̂ (÷3)",
+    cols[0].image(images.upscale(res.x_t[j, d], 6), caption=f"input x_{t}", width="stretch")
+    cols[1].image(images.upscale(res.eps_hat[j, d] / 3, 6), caption="predicted noise ε̂ (÷3)",
                   width="stretch")
-    cols[2].image(images.upscale(np.clip(res.x0_hat[j, d], -1, 1), 6), caption="predicted clean image x̂₀",
+    cols[2].image(images.upscale(res.x0_hat[j, d], 6), caption="predicted clean image x̂₀",
                   width="stretch")
-    cols[3].image(images.upscale(np.clip(res.x_prev[j, d], -1, 1), 6),
+    cols[3].image(images.upscale(res.x_prev[j, d], 6),
                   caption=f"output x_{t_prev}" if t_prev >= 0 else "output x₀ (final)", width="stretch")
     st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}}"
              rf"\qquad \bar\alpha_{{{t}}} = {co['alpha_bar_t']:.5f}")
@@ -147,17 +147,17 @@ if result is not None and result.x_t is not None:
     st.header("The trajectory as a filmstrip")
     idx = sorted({int(round(v)) for v in np.linspace(0, len(result.kept_steps) - 1, 8)})
     d = int(st.session_state.get("rv_digit", 0)) % len(result.images)
-    rows = [np.clip(result.x_t[j, d], -1, 1) for j in idx] + [result.images[d]]
-    rows0 = [np.clip(result.x0_hat[j, d], -1, 1) for j in idx] + [result.images[d]]
+    rows = [result.x_t[j, d] for j in idx] + [result.images[d]]
+    rows0 = [result.x0_hat[j, d] for j in idx] + [result.images[d]]
     strip = images.image_grid(rows + rows0, ncol=len(rows), pad=2, pad_value=128)
     st.image(images.upscale(strip, 4), caption="Top: x_t at t = "
              + ", ".join(str(result.timesteps[result.kept_steps[j]]) for j in idx)
              + ", then the result. Bottom: the model's guess x̂₀ at the same steps.", width="stretch")
 
     def trajectory_gif() -> bytes:
-        frames = [images.image_grid(list(np.clip(x, -1, 1)), ncol=min(8, len(result.images)), pad=2, pad_value=128)
+        frames = [images.digit_grid(x)
                   for x in result.x_t]
-        final = images.image_grid(list(result.images), ncol=min(8, len(result.images)), pad=2, pad_value=128)
+        final = images.digit_grid(result.images)
         return images.write_gif(frames + [final] * 10, duration_ms=70, upscale=3)
 
     c = st.columns(2)
@@ -202,7 +202,7 @@ def sdedit_section():
     out = st.session_state.get("rv_sd_result")
     if out is not None and st.session_state.get("rv_sd_key") == sd_key:
         x_t0, res = out
-        cols[1].image(images.upscale(np.clip(x_t0[0], -1, 1), 5), caption=f"noised to t₀ = {t0}", width="stretch")
+        cols[1].image(images.upscale(x_t0[0], 5), caption=f"noised to t₀ = {t0}", width="stretch")
         for j in range(4):
             cols[2 + j].image(images.upscale(res.images[j], 5), caption=f"denoised, noise #{j + 1}", width="stretch")
         st.caption(f"{res.settings['steps']} DDIM steps from t₀ = {t0}, guidance {settings['guidance']}, "

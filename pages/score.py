@@ -350,7 +350,7 @@ def training_view():
     st.caption("The loss stays well above 0: even a perfect model cannot guess the noise exactly, only its "
                "average given x_t. Small t is the hardest part: there the exact score is sharp and large near "
                "the data, and more training steps help most. The relative error is E‖s_learned − s_exact‖ / E‖s_exact‖ over points drawn "
-               "from p_t. Choose 'trained here' in the plot above to see its field.")
+               "from p_t. The plot above now shows its field ('trained here').")
 
 
 training_view()

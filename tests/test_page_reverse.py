@@ -38,7 +38,7 @@ def test_defaults_and_generate():
     assert at.radio(key="rv_sampler").value == "ddim"
     assert any("Press **Generate**" in i.value for i in at.info)
     m = generate(at)
-    assert m["Device"] == "CPU" and m["Sampler"] == "DDIM · 10 steps"
+    assert m["Device"] == "CPU" and m["Sampler"] == "DDIM × 10"
     assert float(m["Total time"].split()[0]) > 0
     captions = [i.proto.imgs[0].caption for i in at.image if i.proto.imgs]
     assert any(c.startswith("The generated digits") for c in captions)
@@ -72,7 +72,7 @@ def test_samplers_steps_eta_guidance_class(sampler, steps):
     else:
         assert at.slider(key="rv_eta").disabled
     m = generate(at)
-    assert m["Sampler"] == f"{sampler.upper()} · {steps} steps"
+    assert m["Sampler"] == f"{sampler.upper()} × {steps}"
     assert any(("DDPM, Eq. 7/11" if sampler == "ddpm" else "DDIM, Eq. 12") in x.value for x in at.latex)
 
 

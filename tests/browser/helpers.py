@@ -221,6 +221,22 @@ def open_page(page: Page, base_url: str, path: str = "", *, timeout: float | Non
             raise AssertionError(f"{url}: the main block stayed empty ({_app_state(page)})") from e
 
 
+def open_ready(page: Page, base_url: str, path: str, heading: str, *, timeout: float = 60) -> None:
+    """``open_page``, then also wait for the sidebar's settings and the page's title, then for idle.
+
+    On the first visit after the server started, a page runs once without app.py and then reruns
+    through it (``ui.page_setup``); on a busy machine the pause between the two runs can look idle.
+    """
+    open_page(page, base_url, path, timeout=timeout)
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("stSidebar").get_by_text("Compute device", exact=True)).to_be_visible(
+        timeout=timeout * 1000)
+    expect(page.get_by_role("heading", level=1).filter(has_text=heading)).to_be_visible(timeout=timeout * 1000)
+    wait_idle(page, timeout=timeout)
+    assert_no_exception(page)
+
+
 # ------------------------------------------------------------------ checks
 
 def _last_traceback(log: Path, max_lines: int = 40) -> str:

@@ -21,34 +21,21 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageSequence
 from playwright.sync_api import Page, expect
 
-from .helpers import (ARTIFACTS, assert_no_exception, alert_texts, click_button, download, expect_rerun,
-                      find_widget, open_page, select_option, set_slider, upload_file, wait_idle)
+from .helpers import (ARTIFACTS, open_ready, assert_no_exception, alert_texts, click_button, download, expect_rerun,
+                      find_widget, select_option, set_slider, upload_file, wait_idle)
 
 UPLOAD = "... or your own (PNG, JPG, JPEG, WEBP, GIF, BMP)"
 FW_T = "Timestep t (0 = almost clean, T−1 = pure noise)"
 RV_STEP = "Step (0 = the start, pure noise)"
 SF_T = "Timestep t (1 = almost clean, 999 = pure noise)"
 SLOW = 180  # seconds allowed for a model run on a busy 2-core machine
-HEADINGS = {"": "Diffusion", "forward": "1. The forward process", "schedules": "2. Noise schedules", "score": "3. The score field",
-            "reverse": "4. Reverse sampling", "reading": "Further reading"}
+#: url path -> the start of the page's title.
+HEADINGS = {"": "Diffusion", "forward": "1. The forward process", "schedules": "2. Noise schedules",
+            "score": "3. The score field", "reverse": "4. Reverse sampling", "reading": "Further reading"}
 PAGES = list(HEADINGS)
 
 
 # ------------------------------------------------------------------ opening a page
-
-def open_ready(page: Page, base_url: str, path: str, heading: str, *, timeout: float = 60) -> None:
-    """``open_page``, then also wait for the sidebar's settings and the page's title, then for idle.
-
-    On the first visit after the server started, a page runs once without app.py and then reruns
-    through it (``ui.page_setup``); on a busy machine the pause between the two runs can look idle.
-    """
-    open_page(page, base_url, path, timeout=timeout)
-    expect(page.get_by_test_id("stSidebar").get_by_text("Compute device", exact=True)).to_be_visible(
-        timeout=timeout * 1000)
-    expect(page.get_by_role("heading", level=1).filter(has_text=heading)).to_be_visible(timeout=timeout * 1000)
-    wait_idle(page, timeout=timeout)
-    assert_no_exception(page)
-
 
 # ------------------------------------------------------------------ small readers
 
@@ -231,7 +218,7 @@ def test_reverse_generate_and_step(app_server, page):
     assert re.fullmatch(r"\d+\.\d\d s", metric_value(page, "Total time"))
     assert re.fullmatch(r"\d+\.\d ms", metric_value(page, "Per step"))
     assert metric_value(page, "Device") == "CPU"
-    assert metric_value(page, "Sampler").endswith(" · 10 steps")
+    assert metric_value(page, "Sampler").endswith(" × 10")
     expect(page.get_by_test_id("stImageCaption").filter(has_text="The generated digits")).to_have_count(1)
     expect(page.get_by_role("heading", name="Step through the trajectory")).to_be_visible()
 
@@ -311,7 +298,8 @@ def test_score_session(app_server, page):
     wait_idle(page, timeout=SLOW)
     assert_no_exception(page)
     assert alert_texts(page) == []
-    error_chart = page.get_by_test_id("stPlotlyChart").filter(has_text="How far each learned score is from the exact one")
+    error_chart = page.get_by_test_id("stPlotlyChart").filter(
+        has_text="How far each learned score is from the exact one")
     expect(error_chart).to_have_count(1)
     # The new model becomes a source of the field view above.
     expect(find_widget(page, "stRadio", "Learned model")).to_contain_text("trained here")

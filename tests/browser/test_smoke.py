@@ -4,7 +4,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import assert_no_exception, open_page
+from .helpers import assert_no_exception, open_ready
 
 PAGES = ["", "forward", "schedules", "score", "reverse", "reading"]
 
@@ -19,6 +19,6 @@ def test_health_endpoint(app_server):
 @pytest.mark.parametrize("path", PAGES, ids=[p or "home" for p in PAGES])
 def test_page_renders(app_server, page, path):
     """Each page loads, finishes its first run, shows a title and no exception."""
-    open_page(page, app_server, path)
+    open_ready(page, app_server, path, heading="")
     assert_no_exception(page)
     expect(page.locator('[data-testid="stMainBlockContainer"] h1').first).to_be_visible()
