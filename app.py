@@ -8,17 +8,19 @@ import streamlit as st
 
 from explainer import ui
 
+# Emoji icons: Streamlit draws them as the favicon inline, where a :material/...: page icon would be
+# fetched from a font server (the app must work offline).
 PAGES = {
-    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Start": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
     "The lesson": [
-        st.Page("pages/forward.py", title="1. Forward process", icon=":material/blur_on:", url_path="forward"),
-        st.Page("pages/schedules.py", title="2. Noise schedules", icon=":material/show_chart:", url_path="schedules"),
-        st.Page("pages/score.py", title="3. Score field (2D)", icon=":material/scatter_plot:",
+        st.Page("pages/forward.py", title="1. Forward process", icon="🌫️", url_path="forward"),
+        st.Page("pages/schedules.py", title="2. Noise schedules", icon="📈", url_path="schedules"),
+        st.Page("pages/score.py", title="3. Score field (2D)", icon="🧭",
                 url_path="score"),
-        st.Page("pages/reverse.py", title="4. Reverse sampling", icon=":material/auto_fix_high:",
+        st.Page("pages/reverse.py", title="4. Reverse sampling", icon="✨",
                 url_path="reverse"),
     ],
-    "More": [st.Page("pages/reading.py", title="Further reading", icon=":material/menu_book:", url_path="reading")],
+    "More": [st.Page("pages/reading.py", title="Further reading", icon="📚", url_path="reading")],
 }
 
 nav = st.navigation(PAGES)
