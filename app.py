@@ -8,19 +8,17 @@ import streamlit as st
 
 from explainer import ui
 
-# Emoji icons: Streamlit draws them as the favicon inline, where a :material/...: page icon would be
-# fetched from a font server (the app must work offline).
+# No page icons: a :material/...: icon becomes a favicon fetched from a font server (the app must work
+# offline), and emoji show as empty boxes where no emoji font is installed. The titles are numbered instead.
 PAGES = {
-    "Start": [st.Page("pages/home.py", title="Home", icon="🏠", default=True)],
+    "Start": [st.Page("pages/home.py", title="Home", default=True)],
     "The lesson": [
-        st.Page("pages/forward.py", title="1. Forward process", icon="🌫️", url_path="forward"),
-        st.Page("pages/schedules.py", title="2. Noise schedules", icon="📈", url_path="schedules"),
-        st.Page("pages/score.py", title="3. Score field (2D)", icon="🧭",
-                url_path="score"),
-        st.Page("pages/reverse.py", title="4. Reverse sampling", icon="✨",
-                url_path="reverse"),
+        st.Page("pages/forward.py", title="1. Forward process", url_path="forward"),
+        st.Page("pages/schedules.py", title="2. Noise schedules", url_path="schedules"),
+        st.Page("pages/score.py", title="3. Score field (2D)", url_path="score"),
+        st.Page("pages/reverse.py", title="4. Reverse sampling", url_path="reverse"),
     ],
-    "More": [st.Page("pages/reading.py", title="Further reading", icon="📚", url_path="reading")],
+    "More": [st.Page("pages/reading.py", title="Further reading", url_path="reading")],
 }
 
 nav = st.navigation(PAGES)
@@ -31,4 +29,4 @@ with ui.shell_scope():
     except Exception as e:  # the last safety net: a message, never a stack trace
         logging.getLogger("explainer").exception("page %s failed", nav.title)
         st.error(f"Sorry, this page hit a problem ({type(e).__name__}). Your settings are kept: change a control "
-                 "or reload the page to try again.", icon=":material/error:")
+                 "or reload the page to try again.")

@@ -240,8 +240,9 @@ def compare_samplers():
         st.session_state["rv_cmp"] = (cmp_key, ui.cached_run(cmp_key, run_all))
     got = st.session_state.get("rv_cmp")
     if got is None or got[0] != cmp_key:
-        st.caption(f"Uses the class above ({CLASS_LABELS.get(digit, 'digit ' + digit)}; 'all' compares a 3), "
-                   "the guidance scale and the sidebar seed.")
+        which = "a 3, since all ten digits are chosen" if st.session_state["rv_class"] == "all" else \
+            CLASS_LABELS.get(digit, "digit " + digit)
+        st.caption(f"Draws one digit ({which}) with the guidance scale above and the sidebar seed.")
         return
     cols = st.columns(len(RUNS))
     for col, (smp, k), r in zip(cols, RUNS, got[1]):
