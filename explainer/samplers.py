@@ -85,12 +85,18 @@ def ddim_step(schedule: NoiseSchedule, x_t: torch.Tensor, t: int, t_prev: int, e
     x_prev = sqrt(ab_prev) * x0_hat                      "predicted x_0"
            + sqrt(1 - ab_prev - sigma_t^2) * eps          "direction pointing to x_t"
            + sigma_t * noise                              "random noise"
-    with sigma_t from Eq. 16. `noise` is required when eta > 0.
+    with sigma_t from Eq. 16. `noise` is required when eta > 0. With `clip_x0`, x0_hat is clipped to
+    [-1, 1] and eps re-derived from it, so both terms describe the same x_t.
     """
-    ab_prev = schedule.alpha_bar_at(int(t_prev))
+    ab_t, ab_prev = schedule.alpha_bar_at(int(t)), schedule.alpha_bar_at(int(t_prev))
     x0_hat = predict_x0(schedule, x_t, t, eps)
     if clip_x0:
+        # Clip, then re-derive the noise that x_t and the clipped x0_hat imply (as in Nichol &
+        # Dhariwal's ddim_sample). Keeping the raw eps would mix two inconsistent estimates; with
+        # guidance at the noisiest steps, where 1/sqrt(alpha_bar_t) is in the hundreds, that drives
+        # the deterministic path off the data.
         x0_hat = x0_hat.clamp(-1.0, 1.0)
+        eps = (x_t - _scalar(np.sqrt(ab_t), x_t) * x0_hat) / _scalar(np.sqrt(1.0 - ab_t), x_t)
     sigma = ddim_sigma(schedule, t, t_prev, eta)
     dir_xt = _scalar(np.sqrt(max(1.0 - ab_prev - sigma**2, 0.0)), x_t) * eps
     x_prev = _scalar(np.sqrt(ab_prev), x_t) * x0_hat + dir_xt

@@ -221,3 +221,17 @@ def test_sample_loop_seeded_reproducible():
     assert torch.equal(d1, d2)
     with pytest.raises(ValueError):
         next(sample_loop(eps_model, S, x_T, ts, sampler="euler"))
+
+
+def test_ddim_clip_rederives_eps_from_clipped_x0():
+    x_t = torch.randn(10, generator=g(), dtype=D) * 3
+    eps = torch.randn(10, generator=g(1), dtype=D)
+    t, tp = 900, 700
+    ab, abp = S.alpha_bars[t], S.alpha_bars[tp]
+    x0c = ((x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab)).clamp(-1, 1)
+    eps_c = (x_t - math.sqrt(ab) * x0c) / math.sqrt(1 - ab)
+    torch.testing.assert_close(ddim_step(S, x_t, t, tp, eps, clip_x0=True),
+                               math.sqrt(abp) * x0c + math.sqrt(1 - abp) * eps_c)
+    # Nothing to clip: the same as the plain update.
+    x_in = q_sample(S, torch.rand(10, generator=g(2), dtype=D) * 1.8 - 0.9, t, eps)
+    torch.testing.assert_close(ddim_step(S, x_in, t, tp, eps, clip_x0=True), ddim_step(S, x_in, t, tp, eps))
