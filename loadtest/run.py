@@ -267,6 +267,19 @@ async def _progress(sh: _Shared, cfg: dict) -> None:
               file=sys.stderr, flush=True)
 
 
+def run_async(coro):
+    """asyncio.run(coro), in a worker thread when this thread already runs an event loop (as it does
+    beside Playwright's sync API in the same pytest session)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def run_load(url: str, users: int = 10, duration: float | None = 60.0, *, scenario="default",
              iterations: int | None = None, think: tuple[float, float] = (0.5, 2.0), ramp: float = 5.0,
              timeout: float = 180.0, fetch_media: bool = True, msg_cache: bool = True, seed_mode: str = "user",
@@ -289,7 +302,7 @@ def run_load(url: str, users: int = 10, duration: float | None = 60.0, *, scenar
     t0 = time.monotonic()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     try:
-        sh = asyncio.run(_run_users({**cfg, "progress": progress, "_sampler": sampler}, steps))
+        sh = run_async(_run_users({**cfg, "progress": progress, "_sampler": sampler}, steps))
     finally:
         if sampler:
             sampler.stop()

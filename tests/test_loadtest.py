@@ -4,12 +4,11 @@ The full runs (10 and 30 users) are made by hand: ``python -m loadtest.run --hel
 """
 from __future__ import annotations
 
-import asyncio
 import random
 import textwrap
 
 from loadtest.client import StreamlitSession
-from loadtest.run import CONNECT, MEDIA, percentile, run_load
+from loadtest.run import CONNECT, MEDIA, percentile, run_async, run_load
 from loadtest.scenario import QUICK_SCENARIO, action_names
 from loadtest.server import REPO_ROOT, start_server, tree_rss_bytes
 
@@ -90,7 +89,7 @@ def test_client_protocol_on_a_tiny_app(tmp_path):
 
     with start_server(str(script), log_path=tmp_path / "server.log") as srv:
         assert tree_rss_bytes(srv.pid) > 10 * 2**20
-        out = asyncio.run(scenario(srv.url))
+        out = run_async(scenario(srv.url))
     assert out["open"].status == "FINISHED_SUCCESSFULLY" and not out["open"].errors
     assert out["outside"].status == "FINISHED_SUCCESSFULLY" and not out["outside"].errors
     assert out["inside"].status == "FINISHED_FRAGMENT_RUN_SUCCESSFULLY" and not out["inside"].errors
