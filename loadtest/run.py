@@ -19,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from .client import SessionError, StreamlitSession
-from .scenario import SCENARIOS, Click, MoveSlider, Open, action_names
+from .scenario import SCENARIOS, MoveSlider, Open, action_names
 from .server import RssSampler, pid_listening_on, start_server
 
 CONNECT = "connect"
