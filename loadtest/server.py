@@ -36,8 +36,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM to the server's process group, SIGKILL after 10 s."""
+def stop_process(proc: subprocess.Popen) -> None:
+    """SIGTERM to the server's process group (it was started in its own session), SIGKILL after 10 s."""
     if proc.poll() is not None:
         return
     try:
@@ -50,11 +50,46 @@ def _stop(proc: subprocess.Popen) -> None:
         pass
 
 
-def _tail(path: Path, n: int = 40) -> str:
+def log_tail(path: Path, n: int = 60) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
     except OSError:
         return "(no log)"
+
+
+class PortTaken(Exception):
+    """Another process took the port between free_port() and the server's bind: try another."""
+
+
+def streamlit_command(script: str, port: int, extra_args: tuple[str, ...] = ()) -> list[str]:
+    return [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+            "--server.headless", "true", "--server.address", "127.0.0.1",
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *extra_args]
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, log_path: Path, timeout: float) -> None:
+    """Poll ``url/_stcore/health`` until it answers ``ok`` (no fixed sleep).
+
+    Raises PortTaken if the server lost its port, RuntimeError (with the log's tail) if it
+    exits or does not answer within ``timeout`` s.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_tail(log_path)
+            if re.search(r"Port \d+ is (already )?in use", tail):
+                raise PortTaken()
+            raise RuntimeError(f"streamlit exited with code {proc.returncode} before answering "
+                               f"{url}/_stcore/health. Log ({log_path}):\n{tail}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200 and r.read().strip() == b"ok":
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s. "
+                       f"Log ({log_path}):\n{log_tail(log_path)}")
 
 
 @contextmanager
@@ -62,52 +97,33 @@ def start_server(script: str = "app.py", log_path: Path = DEFAULT_LOG, timeout: 
                  extra_args: tuple[str, ...] = ()) -> Iterator[Server]:
     """``streamlit run script`` (cwd = repo root, headless, no file watcher) on a free port.
 
-    The same settings as tests/browser/conftest.py's start_streamlit; the app's
-    .streamlit/config.toml applies (XSRF protection on). Ready once
-    ``/_stcore/health`` answers; stopped (its whole process group) on exit.
+    Used by the load test and by the browser tests' fixtures; the app's .streamlit/config.toml
+    applies (XSRF protection on). Ready once ``/_stcore/health`` answers; stopped (its whole
+    process group) on exit.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(3):
         port = free_port()
-        cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-               "--server.headless", "true", "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", *extra_args]
-        log = open(log_path, "a" if attempt else "w", buffering=1)
-        log.write(f"$ {' '.join(cmd)}\n")
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                if proc.poll() is not None:
-                    tail = _tail(log_path)
-                    if re.search(r"Port \d+ is (already )?in use", tail):
-                        break  # another process took the port: try another
-                    raise RuntimeError(f"streamlit exited with code {proc.returncode}. Log ({log_path}):\n{tail}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not answer {url}/_stcore/health in {timeout:.0f} s. "
-                                       f"Log ({log_path}):\n{_tail(log_path)}")
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                        if r.status == 200 and r.read().strip() == b"ok":
-                            break
-                except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-                    pass
-                time.sleep(0.1)
-            if proc.poll() is not None:
-                log.close()
+        cmd = streamlit_command(script, port, extra_args)
+        with open(log_path, "a" if attempt else "w", buffering=1) as log:
+            log.write(f"$ {' '.join(cmd)}\n")
+            proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            url = f"http://127.0.0.1:{port}"
+            try:
+                wait_healthy(proc, url, log_path, timeout)
+            except PortTaken:
+                stop_process(proc)
                 continue
+            except BaseException:
+                stop_process(proc)
+                raise
             try:
                 yield Server(url, proc.pid, log_path)
             finally:
-                _stop(proc)
-            log.close()
+                stop_process(proc)
             return
-        except BaseException:
-            _stop(proc)
-            log.close()
-            raise
     raise RuntimeError("streamlit could not get a free port in 3 tries")
 
 

@@ -59,20 +59,15 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from .helpers import ARTIFACTS, IDLE_TRACKER_JS, REPO_ROOT, SERVER_LOG, SERVER_LOGS
+from loadtest.server import start_server
+
+from .helpers import ARTIFACTS, IDLE_TRACKER_JS, SERVER_LOG, SERVER_LOGS
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
@@ -113,99 +108,25 @@ def pytest_collection_modifyitems(config, items):
 
 # ------------------------------------------------------------------ the server
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it back)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _log_tail(path: Path, n: int = 60) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
-    except OSError:
-        return "(no log)"
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the server and its children: SIGTERM to its process group, SIGKILL after 10 s."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server was started in its own session/group
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-
-
 @contextmanager
 def start_streamlit(script: str | Path = "app.py", log_path: Path = SERVER_LOG,
                     timeout: float = SERVER_START_TIMEOUT) -> Iterator[str]:
     """Run ``streamlit run script`` (cwd = repo root) on a free port; yield its base URL.
 
-    Ready once ``GET /_stcore/health`` answers ``ok`` (polled, no fixed sleep);
-    fails after ``timeout`` s, or as soon as the process exits, with the tail of
-    its log. The process group is terminated on exit from the block.
+    The load test's ``start_server`` does the work (polls ``/_stcore/health``, no fixed sleep;
+    stops the whole process group at the end); a server that does not come up fails the test
+    with the tail of its log.
     """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(3):  # another process may grab the port between free_port() and bind
-        port = free_port()
-        cmd = [sys.executable, "-m", "streamlit", "run", str(script),
-               "--server.port", str(port), "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
-        log = open(log_path, "a" if attempt else "w", buffering=1)
-        log.write(f"$ {' '.join(cmd)}\n")
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        base_url = f"http://127.0.0.1:{port}"
+    with ExitStack() as stack:
         try:
-            _wait_healthy(proc, base_url, log_path, timeout)
-        except _PortTaken:
-            _stop(proc)
-            log.close()
-            continue
-        except BaseException:
-            _stop(proc)
-            log.close()
-            raise
-        SERVER_LOGS[base_url] = log_path
+            srv = stack.enter_context(start_server(str(script), log_path=log_path, timeout=timeout))
+        except RuntimeError as e:
+            pytest.fail(str(e), pytrace=False)
+        SERVER_LOGS[srv.url] = log_path
         try:
-            yield base_url
+            yield srv.url
         finally:
-            SERVER_LOGS.pop(base_url, None)
-            _stop(proc)
-            log.close()
-        return
-    pytest.fail(f"streamlit could not get a free port in 3 tries; log: {log_path}")
-
-
-class _PortTaken(Exception):
-    pass
-
-
-def _wait_healthy(proc: subprocess.Popen, base_url: str, log_path: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            tail = _log_tail(log_path)
-            if re.search(r"Port \d+ is (already )?in use", tail):
-                raise _PortTaken()
-            pytest.fail(f"streamlit exited with code {proc.returncode} before answering "
-                        f"{base_url}/_stcore/health. Log ({log_path}):\n{tail}", pytrace=False)
-        try:
-            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as r:
-                if r.status == 200 and r.read().strip() == b"ok":
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"streamlit did not answer {base_url}/_stcore/health within {timeout:.0f} s. "
-                f"Log ({log_path}):\n{_log_tail(log_path)}", pytrace=False)
+            SERVER_LOGS.pop(srv.url, None)
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,6 @@ import pwd
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -32,8 +31,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import (PAGE_TIMEOUT_MS, VIEWPORT, _PortTaken, _stop,
-                       _wait_healthy, free_port, full_page_screenshot)
+from loadtest.server import PortTaken, free_port, stop_process, streamlit_command, wait_healthy
+
+from .conftest import PAGE_TIMEOUT_MS, VIEWPORT, full_page_screenshot
 from .helpers import ARTIFACTS, IDLE_TRACKER_JS, REPO_ROOT, assert_no_exception, click_button, find_widget, open_page, set_slider, \
     upload_file
 
@@ -69,9 +69,7 @@ class Replica:
 
     def start(self) -> None:
         self.port = free_port()
-        cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(self.port),
-               "--server.headless", "true", "--server.address", "127.0.0.1",
-               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        cmd = streamlit_command("app.py", self.port)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "a") as log:
             log.write(f"$ {' '.join(cmd)}\n")
@@ -82,9 +80,9 @@ class Replica:
     def wait_ready(self, timeout: float = 90.0) -> None:
         for _attempt in range(3):
             try:
-                _wait_healthy(self.proc, self.url, self.log_path, timeout)
+                wait_healthy(self.proc, self.url, self.log_path, timeout)
                 return
-            except _PortTaken:
+            except PortTaken:
                 self.start()
         pytest.fail(f"replica {self.name} could not get a free port in 3 tries")
 
@@ -94,7 +92,7 @@ class Replica:
 
     def stop(self) -> None:
         if self.proc is not None:
-            _stop(self.proc)
+            stop_process(self.proc)
 
 
 # ------------------------------------------------------------------ nginx
