@@ -7,7 +7,9 @@ objects loaded once per process.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
 import os
 import threading
 from contextlib import contextmanager
@@ -308,9 +310,6 @@ def fragment(func):
 
     A fragment reruns on its own, outside app.py's safety net, so it needs its own.
     """
-    import functools
-    import logging
-
     @functools.wraps(func)
     def guarded(*args, **kwargs):
         try:
