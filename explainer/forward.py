@@ -10,10 +10,13 @@ casting once, so a float32 image is not rounded through float32 cumprods.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
 from .schedules import NoiseSchedule
+from .scrub import FrameSet, density_histograms
 
 
 def _coef(values: np.ndarray, t, like: torch.Tensor) -> torch.Tensor:
@@ -102,3 +105,66 @@ def chain_and_jump_samples(schedule: NoiseSchedule, x0_value: float, t: int, n: 
     chain = markov_chain(schedule, x0, t, generator=gen)
     jump = q_sample(schedule, x0, t, torch.randn(n, generator=gen, dtype=torch.float64))
     return chain.numpy(), jump.numpy()
+
+
+# ------------------------------------------------------------------ frames for scrubbing in the browser
+
+_SUB = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
+
+
+def sub(n) -> str:
+    """An integer as Unicode subscript digits (x₂₅₀), for equations written as plain text."""
+    return str(n).translate(_SUB)
+
+
+def snr_db(alpha_bar: float) -> float:
+    """The signal-to-noise ratio ᾱ/(1−ᾱ) of x_t in decibels, 10·log10(SNR)."""
+    return 10 * math.log10(alpha_bar / (1 - alpha_bar))
+
+
+def weight_metrics(schedule: NoiseSchedule, ts) -> dict[str, list[str]]:
+    """The numbers that follow t on the forward page, formatted: weights, SNR and SNR in dB."""
+    ab = schedule.alpha_bars[np.asarray(ts)]
+    snr = ab / (1 - ab)
+    return {"signal weight √ᾱₜ": [f"{v:.4f}" for v in np.sqrt(ab)],
+            "noise weight √(1−ᾱₜ)": [f"{v:.4f}" for v in np.sqrt(1 - ab)],
+            "SNR = ᾱₜ / (1−ᾱₜ)": [f"{v:.4g}" for v in snr],
+            "SNR in decibels": [f"{snr_db(v):+.1f} dB" for v in ab]}
+
+
+def noising_frameset(schedule: NoiseSchedule, x0: np.ndarray, noise: np.ndarray, ts: list[int],
+                     label: str) -> FrameSet:
+    """Everything the forward page's main view shows at each t in ts (Ho et al. 2020, Eq. 4).
+
+    x0 and noise are the pictures as shown (already small): x_t is computed exactly
+    at that size, so what the student sees is the closed form, pixel for pixel.
+    """
+    from .figures import PALETTE
+    from .images import jpeg_data_uri
+
+    frames = [noised(schedule, x0, t, noise) for t in ts]
+    ab = schedule.alpha_bars
+    fs = FrameSet(label=label, values=list(ts))
+    fs.add_panel("clean image x₀", jpeg_data_uri(x0))
+    fs.add_panel("noise ε ~ N(0, I) (shown ÷3)", jpeg_data_uri(noise / 3))
+    fs.add_panel([f"noisy image x{sub(t)}" for t in ts], [jpeg_data_uri(f, quality=80) for f in frames],
+                 alt="noisy image x_t")
+    for name, vals in weight_metrics(schedule, ts).items():
+        fs.add_metric(name, vals)
+    fs.add_line([f"x{sub(t)} = {math.sqrt(ab[t]):.4f}·x₀ + {math.sqrt(1 - ab[t]):.4f}·ε      "
+                 f"(ᾱ{sub(t)} = {ab[t]:.5f},  β{sub(t)} = {schedule.betas[t]:.5f})" for t in ts])
+    grid = np.arange(schedule.num_steps)
+    fs.add_line_chart("How much image and how much noise at t", grid,
+                      [{"name": "signal weight √ᾱₜ", "y": np.sqrt(ab), "color": PALETTE[0]},
+                       {"name": "noise weight √(1−ᾱₜ)", "y": np.sqrt(1 - ab), "color": PALETTE[1]}],
+                      xlabel="timestep t", ylabel="weight", y_range=(0.0, 1.05))
+    edges = np.linspace(-4, 4, 81)
+    normal = np.linspace(-4, 4, 161)
+    fs.add_histograms("Pixel values: from the image's own histogram to a bell curve", edges,
+                      density_histograms(frames, edges), xlabel="pixel value", ylabel="density",
+                      name="noisy image xₜ", color=PALETTE[0],
+                      static={"name": "clean image x₀", "color": PALETTE[2],
+                              "counts": density_histograms([x0], edges)[0]},
+                      reference={"name": "N(0, 1)", "color": PALETTE[3], "x": normal,
+                                 "y": np.exp(-normal ** 2 / 2) / math.sqrt(2 * math.pi)})
+    return fs

@@ -716,6 +716,13 @@ def jpeg_data_uri(image, quality: int = 85) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def png_data_uri(image) -> str:
+    """A PNG `data:` URI: exact pixels, and tiny for 28x28 digits (the browser scales them up)."""
+    buffer = io.BytesIO()
+    to_pil(image).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def digit_grid(batch, ncol: int = 8) -> np.ndarray:
     """Small grayscale digits (N, H, W) in [-1, 1] tiled on a mid-grey background, at most ncol wide."""
     return image_grid(list(batch), ncol=min(ncol, len(batch)), pad=2, pad_value=128)

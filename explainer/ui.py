@@ -18,10 +18,12 @@ from typing import Any, Callable
 
 import numpy as np
 import streamlit as st
+from PIL import Image
 import torch
 
-from . import forward, images, models
+from . import forward, images, models, scrub
 from .schedules import NoiseSchedule, make_schedule
+from .scrub import nearest_index
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLE_IMAGES = {
@@ -218,6 +220,40 @@ def device_choice() -> torch.device:
         return torch.device("cpu")
 
 
+# ------------------------------------------------------------------ scrubbing in the browser
+
+_STATIC = Path(__file__).resolve().parent / "static"
+# Not style-isolated: presenter mode's larger fonts reach it; its classes are all prefixed dx-.
+_scrubber_component = st.components.v2.component(
+    "explainer_scrubber", js=(_STATIC / "scrubber.js").read_text(), css=(_STATIC / "scrubber.css").read_text(),
+    isolate_styles=False)
+
+
+def scrubber(key: str, frames: bytes, values: list, default) -> Any:
+    """A slider over precomputed frames (see explainer/scrub.py) that moves in the browser.
+
+    `frames` is a cached `FrameSet.to_bytes()`, `values` its positions. Dragging swaps
+    frames without a server round trip; the release sends the position once, which is
+    kept in st.session_state[key] and in the page address (?key=value). Returns the value.
+    """
+    url_state(key, default, float_param(min(values), max(values)))
+    index = nearest_index(values, st.session_state[key])
+    st.session_state[key] = values[index]
+    comp_key = f"{key}_scrubber"
+
+    def released():
+        got = st.session_state.get(comp_key) or {}
+        i = got.get("index") if hasattr(got, "get") else None
+        if isinstance(i, int) and 0 <= i < len(values):
+            st.session_state[key] = values[i]
+
+    # The set is shared by every session; only the starting position is this session's own.
+    payload = b'{"index":%d,"set":' % index + frames + b"}"
+    _scrubber_component(key=comp_key, data=payload, default={"index": index}, on_index_change=released)
+    write_url(key)
+    return st.session_state[key]
+
+
 # ------------------------------------------------------------------ cached heavy objects
 
 @st.cache_resource(show_spinner=False)
@@ -343,6 +379,30 @@ def noising_frames(ident: str, schedule_name: str, num_steps: int, seed: int, ts
     noise = gaussian_noise(small.shape, seed)
     sched = get_schedule(schedule_name, num_steps)
     return [forward.noised(sched, small, int(t), noise) for t in ts]
+
+
+PREVIEW_SIDE = 224  # pictures that scrub in the browser: 48 noisy JPEG frames of this size are ~1.6 MB
+SCRUB_FRAMES = 48
+
+
+def preview_array(img: images.LoadedImage, side: int = PREVIEW_SIDE) -> np.ndarray:
+    """The image no larger than side x side (aspect kept), float32 in [-1, 1]."""
+    if max(img.array.shape[:2]) <= side:
+        return img.array
+    pil = img.pil.copy()
+    pil.thumbnail((side, side), Image.Resampling.LANCZOS)
+    return (np.asarray(pil, dtype=np.float32) / 127.5 - 1.0).astype(np.float32)
+
+
+@st.cache_data(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
+def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
+                   _img: images.LoadedImage) -> tuple[list[int], bytes]:
+    """The forward page's main view at SCRUB_FRAMES values of t, shared by every session with these inputs."""
+    x0 = preview_array(_img)
+    ts = scrub.frame_indices(num_steps, SCRUB_FRAMES)
+    fs = forward.noising_frameset(get_schedule(schedule_name, num_steps), x0, gaussian_noise(x0.shape, seed), ts,
+                                  label="Timestep t (0 = almost clean, T−1 = pure noise)")
+    return ts, fs.to_bytes()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -42,39 +42,16 @@ T = schedule.num_steps
 
 @ui.fragment
 def noising_view():
-    t_default = min(T // 4, T - 1)
-    ui.url_state("fw_t", t_default, ui.int_param(0, T - 1))
-    if st.session_state["fw_t"] > T - 1:
-        st.session_state["fw_t"] = T - 1
-    t = st.slider("Timestep t (0 = almost clean, T−1 = pure noise)", 0, T - 1, key="fw_t")
-    ui.write_url("fw_t")
-    ab = float(schedule.alpha_bars[t])
-    x_t = forward.noised(schedule, x0, t, noise)
-
-    cols = st.columns(3)
-    cols[0].image(images.to_uint8(x0), caption="clean image x₀", width="stretch", output_format="JPEG")
-    cols[1].image(images.to_uint8(noise / 3), caption="noise ε ~ N(0, I) (shown ÷3)",
-                  width="stretch", output_format="JPEG")
-    cols[2].image(images.to_uint8(x_t), caption=f"noisy image x_{t}", width="stretch", output_format="JPEG")
-
-    m = st.columns(4)
-    snr = ab / (1 - ab)
-    m[0].metric("signal weight √ᾱₜ", f"{math.sqrt(ab):.4f}")
-    m[1].metric("noise weight √(1−ᾱₜ)", f"{math.sqrt(1 - ab):.4f}")
-    m[2].metric("SNR = ᾱₜ / (1−ᾱₜ)", f"{snr:.4g}")
-    m[3].metric("SNR in decibels", f"{10 * math.log10(snr):+.1f} dB")
+    # The browser swaps the precomputed frames while t is dragged; only the release reaches the server.
+    ts, frames = ui.forward_frames(img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]),
+                                   _img=img)
     st.latex(r"x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,\qquad "
              r"\bar\alpha_t = \prod_{s\le t}(1-\beta_s)")
-    st.latex(rf"x_{{{t}}} = {math.sqrt(ab):.4f}\,x_0 + {math.sqrt(1 - ab):.4f}\,\varepsilon"
-             rf"\qquad (\bar\alpha_{{{t}}} = {ab:.5f},\ \beta_{{{t}}} = {schedule.betas[t]:.5f})")
-    st.caption("The two weights' squares always add up to 1, so the overall variance stays 1: this is the "
-               "*variance-preserving* process of Ho et al. (2020). Steps count from t = 0 here; papers count "
-               "from 1.")
-    p1, p2 = st.columns(2)
-    with p1:
-        ui.plot(figures.weights_plot(schedule, t, height=ui.fig_height(320)))
-    with p2:
-        ui.plot(figures.histogram_vs_normal(x_t, t, x0=x0, height=ui.fig_height(320)))
+    ui.scrubber("fw_t", frames, ts, default=min(T // 4, T - 1))
+    st.caption(f"Drag the slider, use the arrow keys, or press ▶: {len(ts)} precomputed values of t, shown at "
+               f"{ui.PREVIEW_SIDE} pixels. The two weights' squares always add up to 1, so the overall variance "
+               "stays 1: this is the *variance-preserving* process of Ho et al. (2020). Steps count from t = 0 "
+               "here; papers count from 1.")
 
 
 noising_view()

@@ -1,0 +1,149 @@
+"""Frame sets for scrubbing in the browser: everything a slider can show, computed once.
+
+A slider that only picks among values the server can compute ahead of time
+(x_t for 64 values of t, the steps of a finished sampling run) should not send
+a request per position. A `FrameSet` holds, for every position, the pictures,
+the numbers and the filled-in equation; `ui.scrubber` ships it to the browser
+once, and the browser swaps frames while the user drags. Only the release of
+the slider reaches the server (to keep the position in the page address).
+
+The set is serialised once (`FrameSet.to_bytes`) and cached across sessions,
+so thirty students on the same image, schedule and seed share one frame set.
+No Streamlit here: a frame set is plain data, tested without a browser.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+
+def frame_indices(num_steps: int, n: int) -> list[int]:
+    """At most n distinct, evenly spaced integers in [0, num_steps - 1], both ends included."""
+    n = max(2, min(n, num_steps))
+    return sorted({int(round(v)) for v in np.linspace(0, num_steps - 1, n)})
+
+
+def nearest_index(values: Sequence[float], value: float) -> int:
+    """The position in `values` closest to `value` (a URL may ask for a t between two frames)."""
+    return int(np.argmin(np.abs(np.asarray(values, dtype=float) - float(value))))
+
+
+@dataclass
+class FrameSet:
+    """What one scrubber shows at each of its positions.
+
+    `values` are the positions the slider visits (say t = 0, 16, ... 999), shown as
+    `label` = value. Everything else is either static or a list with one entry per position:
+
+    - panels: pictures side by side. `frames` is a list of data URIs (one per
+      position) or a single URI (the same at every position); `caption` is one
+      string per position, or one string in which `{v}` stands for the value.
+    - metrics: a label and one formatted string per position.
+    - lines: text lines (a filled-in equation, a sentence), one string per position.
+    - charts: small SVG plots drawn in the browser: static curves with a marker that
+      follows the position (`kind="line"`), or one histogram per position
+      (`kind="bars"`) over a static reference curve.
+    """
+
+    label: str
+    values: list
+    panels: list[dict] = field(default_factory=list)
+    metrics: list[dict] = field(default_factory=list)
+    lines: list[list[str]] = field(default_factory=list)
+    charts: list[dict] = field(default_factory=list)
+    pixelated: bool = False  # small pictures (28x28 digits) are scaled up without blurring
+    fps: int = 12
+
+    def __post_init__(self):
+        self.values = [v.item() if hasattr(v, "item") else v for v in self.values]
+
+    def _check(self):
+        n = len(self.values)
+        if n < 1:
+            raise ValueError("a frame set needs at least one position")
+        for p in self.panels:
+            for what in ("frames", "caption"):
+                if isinstance(p[what], list) and len(p[what]) != n:
+                    raise ValueError(f"panel {p['alt']!r} has {len(p[what])} {what} for {n} positions")
+        for m in self.metrics:
+            if len(m["values"]) != n:
+                raise ValueError(f"metric {m['label']!r} has {len(m['values'])} values for {n} positions")
+        for line in self.lines:
+            if len(line) != n:
+                raise ValueError(f"a text line has {len(line)} entries for {n} positions")
+        for c in self.charts:
+            if c["kind"] == "bars" and len(c["counts"]) != n:
+                raise ValueError(f"chart {c['title']!r} has {len(c['counts'])} histograms for {n} positions")
+
+    def add_panel(self, caption, frames, alt: str = ""):
+        self.panels.append({"caption": caption, "frames": frames,
+                            "alt": alt or (caption if isinstance(caption, str) else caption[0])})
+        return self
+
+    def add_metric(self, label: str, values: Sequence[str], help: str = ""):
+        self.metrics.append({"label": label, "values": list(values), "help": help})
+        return self
+
+    def add_line(self, values: Sequence[str]):
+        self.lines.append(list(values))
+        return self
+
+    def add_line_chart(self, title: str, x: Sequence[float], series: list[dict], xlabel: str, ylabel: str,
+                       y_range: tuple[float, float] | None = None, log_y: bool = False):
+        """series: [{"name", "y", "color"}]; the marker sits at x = the position's value."""
+        ys = np.concatenate([np.asarray(s["y"], dtype=float) for s in series])
+        if log_y:
+            ys = ys[ys > 0]
+        lo, hi = (float(ys.min()), float(ys.max())) if y_range is None else y_range
+        self.charts.append({"kind": "line", "title": title, "xlabel": xlabel, "ylabel": ylabel, "log_y": log_y,
+                            "x": _rounded(x), "y_range": [lo, hi],
+                            "series": [{"name": s["name"], "color": s["color"], "y": _rounded(s["y"])}
+                                       for s in series]})
+        return self
+
+    def add_histograms(self, title: str, edges: Sequence[float], counts: Sequence[Sequence[float]], xlabel: str,
+                       ylabel: str, name: str, color: str, reference: dict | None = None,
+                       static: dict | None = None):
+        """One histogram (densities over `edges`) per position, optionally over a static one and a curve."""
+        ref = None if reference is None else {"name": reference["name"], "color": reference["color"],
+                                              "x": _rounded(reference["x"]), "y": _rounded(reference["y"])}
+        tops = [max(map(float, c)) for c in counts]
+        if static is not None:
+            tops.append(max(map(float, static["counts"])))
+        if ref is not None:
+            tops.append(max(ref["y"]))
+        self.charts.append({"kind": "bars", "title": title, "xlabel": xlabel, "ylabel": ylabel, "name": name,
+                            "color": color, "edges": _rounded(edges), "counts": [_rounded(c) for c in counts],
+                            "reference": ref, "y_max": max(tops) * 1.05,
+                            "static": None if static is None else {"name": static["name"], "color": static["color"],
+                                                                   "counts": _rounded(static["counts"])}})
+        return self
+
+    def to_bytes(self) -> bytes:
+        """The frame set as UTF-8 JSON, with a digest so the browser knows when it changed."""
+        self._check()
+        body = {"label": self.label, "values": self.values, "panels": self.panels, "metrics": self.metrics,
+                "lines": self.lines, "charts": self.charts, "pixelated": self.pixelated, "fps": self.fps}
+        raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+        return ('{"id":"' + digest + '",' + raw[1:]).encode("utf-8")
+
+
+def _rounded(values, digits: int = 5) -> list[float]:
+    """Numbers for the browser, rounded: 5 significant digits are plenty for a plot and halve the payload."""
+    out = []
+    for v in np.asarray(values, dtype=float).ravel():
+        if not math.isfinite(v):
+            raise ValueError("chart values must be finite")
+        out.append(float(f"{v:.{digits}g}"))
+    return out
+
+
+def density_histograms(frames: Sequence[np.ndarray], edges: np.ndarray) -> list[np.ndarray]:
+    """Density-normalised histograms of the values of each frame (binned on the server, as figures.py does)."""
+    return [np.histogram(np.ravel(f), bins=edges, density=True)[0] for f in frames]

@@ -1,0 +1,246 @@
+// A scrubber: swaps precomputed frames (pictures, numbers, text, chart markers) in the browser.
+// The frame set arrives once as UTF-8 JSON (see explainer/scrub.py); dragging never talks to the
+// server. When a drag or a key press ends, the new position is sent once (setStateValue), so the
+// server can keep it in the page address. No network access, no libraries.
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;  // always text, never HTML
+  return e;
+}
+
+function svg(tag, attrs) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
+function fmtTick(v) {
+  const a = Math.abs(v);
+  if (a === 0) return "0";
+  if (a >= 1e4 || a < 1e-2) return v.toExponential(0).replace("e+", "e");
+  return String(Math.round(v * 1000) / 1000);
+}
+
+function niceTicks(lo, hi, n) {
+  const span = hi - lo || 1;
+  const step0 = span / n, mag = Math.pow(10, Math.floor(Math.log10(step0)));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= n) || 10 * mag;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * span; v += step) out.push(v);
+  return out;
+}
+
+// One small chart: axes, static content, and an update(i) that moves what follows the position.
+function makeChart(spec, values) {
+  const W = 460, H = 250, L = 52, R = 12, T = 30, B = 40;
+  const root = el("figure", "dx-chart");
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": spec.title });
+  root.appendChild(s);
+  const title = svg("text", { x: 4, y: 16, class: "dx-title" });
+  title.textContent = spec.title;
+  s.appendChild(title);
+  let x0, x1, y0, y1;
+  if (spec.kind === "line") {
+    x0 = Math.min(...spec.x); x1 = Math.max(...spec.x);
+    [y0, y1] = spec.y_range;
+  } else {
+    x0 = spec.edges[0]; x1 = spec.edges[spec.edges.length - 1]; y0 = 0; y1 = spec.y_max;
+  }
+  const ly = (v) => (spec.log_y ? Math.log10(Math.max(v, 1e-12)) : v);
+  const Y0 = ly(y0), Y1 = ly(y1) === Y0 ? Y0 + 1 : ly(y1);
+  const px = (v) => L + ((v - x0) / ((x1 - x0) || 1)) * (W - L - R);
+  const py = (v) => H - B - ((ly(v) - Y0) / (Y1 - Y0)) * (H - T - B);
+  // axes and ticks
+  s.appendChild(svg("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, class: "dx-axis" }));
+  s.appendChild(svg("line", { x1: L, y1: T, x2: L, y2: H - B, class: "dx-axis" }));
+  for (const v of niceTicks(x0, x1, 5)) {
+    const t = svg("text", { x: px(v), y: H - B + 14, class: "dx-tick", "text-anchor": "middle" });
+    t.textContent = fmtTick(v); s.appendChild(t);
+  }
+  const yt = spec.log_y ? niceTicks(Y0, Y1, 4).filter((v) => Number.isInteger(v)).map((v) => Math.pow(10, v))
+                        : niceTicks(y0, y1, 4);
+  for (const v of yt) {
+    const t = svg("text", { x: L - 4, y: py(v) + 4, class: "dx-tick", "text-anchor": "end" });
+    t.textContent = fmtTick(v); s.appendChild(t);
+    s.appendChild(svg("line", { x1: L, y1: py(v), x2: W - R, y2: py(v), class: "dx-grid" }));
+  }
+  const xl = svg("text", { x: (L + W - R) / 2, y: H - 6, class: "dx-label", "text-anchor": "middle" });
+  xl.textContent = spec.xlabel; s.appendChild(xl);
+  const yl = svg("text", { x: 12, y: (T + H - B) / 2, class: "dx-label", "text-anchor": "middle",
+                           transform: `rotate(-90 12 ${(T + H - B) / 2})` });
+  yl.textContent = spec.ylabel; s.appendChild(yl);
+  const legend = el("figcaption", "dx-legend");
+  const key = (name, color) => {
+    const k = el("span", "dx-key");
+    const sw = el("i"); sw.style.background = color; k.appendChild(sw); k.appendChild(document.createTextNode(name));
+    legend.appendChild(k);
+  };
+  const clip = (v) => Math.min(Math.max(v, y0), y1);
+  const path = (xs, ys) => xs.map((x, j) => `${j ? "L" : "M"}${px(x).toFixed(1)},${py(clip(ys[j])).toFixed(1)}`).join("");
+  let update;
+  if (spec.kind === "line") {
+    const marker = svg("line", { y1: T, y2: H - B, class: "dx-marker" });
+    s.appendChild(marker);
+    const dots = spec.series.map((ser) => {
+      s.appendChild(svg("path", { d: path(spec.x, ser.y), stroke: ser.color, class: "dx-line" }));
+      key(ser.name, ser.color);
+      const d = svg("circle", { r: 5, fill: ser.color, class: "dx-dot" });
+      const tip = svg("title"); d.appendChild(tip);
+      s.appendChild(d);
+      return [d, tip, ser];
+    });
+    update = (i) => {
+      const v = values[i];
+      let j = 0, best = Infinity;  // nearest x (the curve's own grid)
+      spec.x.forEach((x, k) => { const d = Math.abs(x - v); if (d < best) { best = d; j = k; } });
+      marker.setAttribute("x1", px(v)); marker.setAttribute("x2", px(v));
+      for (const [d, tip, ser] of dots) {
+        d.setAttribute("cx", px(v)); d.setAttribute("cy", py(clip(ser.y[j])));
+        tip.textContent = `${ser.name}: ${fmtTick(ser.y[j])} at ${spec.xlabel} = ${v}`;
+      }
+    };
+  } else {
+    const e = spec.edges;
+    const drawBars = (counts, color, cls) => {
+      const g = svg("g", { class: cls });
+      counts.forEach((c, j) => {
+        g.appendChild(svg("rect", { x: px(e[j]), width: Math.max(px(e[j + 1]) - px(e[j]) - 0.3, 0.5),
+                                    y: py(Math.min(c, y1)), height: H - B - py(Math.min(c, y1)), fill: color }));
+      });
+      return g;
+    };
+    if (spec.static) { s.appendChild(drawBars(spec.static.counts, spec.static.color, "dx-bars-static")); key(spec.static.name, spec.static.color); }
+    let g = drawBars(spec.counts[0], spec.color, "dx-bars");
+    s.appendChild(g);
+    key(spec.name, spec.color);
+    if (spec.reference) {
+      s.appendChild(svg("path", { d: path(spec.reference.x, spec.reference.y), stroke: spec.reference.color, class: "dx-line" }));
+      key(spec.reference.name, spec.reference.color);
+    }
+    update = (i) => {
+      const rects = g.children, c = spec.counts[i];
+      for (let j = 0; j < rects.length; j++) {
+        const yy = py(Math.min(c[j], y1));
+        rects[j].setAttribute("y", yy); rects[j].setAttribute("height", H - B - yy);
+      }
+    };
+  }
+  root.appendChild(legend);
+  return { root, update };
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  if (!data) return;
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data.buffer || data);
+  const msg = JSON.parse(new TextDecoder().decode(bytes));
+  const spec = msg.set, values = spec.values, n = values.length;
+  const host = parentElement;
+  // The server resends the set after each release; keep the DOM (and the position) if it is the same set.
+  const prev = host.__dxScrub;
+  if (prev && prev.id === spec.id) {
+    if (msg.index !== prev.index && !prev.dragging) prev.show(msg.index);
+    return;
+  }
+  if (prev) prev.stop();
+  host.querySelectorAll(".dx-scrub").forEach((e) => e.remove());
+
+  const root = el("div", "dx-scrub" + (spec.pixelated ? " dx-pixelated" : ""));
+  host.appendChild(root);
+  const bar = el("div", "dx-bar");
+  const play = el("button", "dx-play", "▶");
+  play.type = "button";
+  play.setAttribute("aria-label", "Play through all positions");
+  const label = el("label", "dx-name");
+  const id = "dx-" + spec.id + "-" + Math.random().toString(36).slice(2, 7);
+  label.htmlFor = id;
+  label.textContent = spec.label;
+  const range = el("input", "dx-range");
+  Object.assign(range, { type: "range", min: 0, max: n - 1, step: 1, id });
+  const readout = el("output", "dx-value");
+  readout.setAttribute("aria-live", "polite");
+  readout.htmlFor = id;
+  const head = el("div", "dx-head");
+  head.append(label, readout);
+  bar.append(play, range);
+  root.append(head, bar);
+
+  const panels = el("div", "dx-panels");
+  const imgs = spec.panels.map((p) => {
+    const f = el("figure", "dx-panel");
+    const im = el("img");
+    im.alt = p.alt;
+    const cap = el("figcaption", "", "");
+    f.append(im, cap);
+    panels.appendChild(f);
+    return [p, im, cap];
+  });
+  if (imgs.length) { panels.style.gridTemplateColumns = `repeat(${imgs.length}, minmax(0, 1fr))`; root.appendChild(panels); }
+  const metrics = el("div", "dx-metrics");
+  const mets = spec.metrics.map((m) => {
+    const d = el("div", "dx-metric");
+    const l = el("div", "dx-metric-label", m.label);
+    if (m.help) d.title = m.help;
+    const v = el("div", "dx-metric-value");
+    d.append(l, v); metrics.appendChild(d);
+    return [m, v];
+  });
+  if (mets.length) root.appendChild(metrics);
+  const lines = spec.lines.map((vals) => { const p = el("p", "dx-line-text"); root.appendChild(p); return [vals, p]; });
+  const charts = el("div", "dx-charts");
+  const chs = spec.charts.map((c) => { const ch = makeChart(c, values); charts.appendChild(ch.root); return ch; });
+  if (chs.length) root.appendChild(charts);
+
+  const state = { id: spec.id, index: -1, dragging: false, timer: null, sent: msg.index };
+  host.__dxScrub = state;
+  const fill = (tpl, i) => tpl.replaceAll("{v}", String(values[i]));
+  state.show = (i) => {
+    i = Math.max(0, Math.min(n - 1, i | 0));
+    if (i === state.index) return;
+    state.index = i;
+    range.value = String(i);
+    const text = `${spec.label.split(" (")[0]} = ${values[i]}`;
+    readout.textContent = text;
+    range.setAttribute("aria-valuetext", text);
+    for (const [p, im, cap] of imgs) {
+      const src = Array.isArray(p.frames) ? p.frames[i] : p.frames;
+      if (im.getAttribute("src") !== src) im.src = src;
+      cap.textContent = Array.isArray(p.caption) ? p.caption[i] : fill(p.caption, i);
+    }
+    for (const [m, v] of mets) v.textContent = m.values[i];
+    for (const [vals, p] of lines) p.textContent = vals[i];
+    for (const ch of chs) ch.update(i);
+    root.dataset.index = String(i);
+    root.dataset.value = String(values[i]);
+  };
+  // Tell the server the final position once, when the user lets go (never per frame).
+  // Arrow keys fire one change per press: wait until the keys rest before telling the server.
+  let pending = null;
+  const commit = () => {
+    clearTimeout(pending);
+    pending = setTimeout(() => {
+      if (state.index !== state.sent) { state.sent = state.index; setStateValue("index", state.index); }
+    }, 300);
+  };
+  range.addEventListener("input", () => { state.show(+range.value); });
+  range.addEventListener("pointerdown", () => { state.dragging = true; });
+  range.addEventListener("change", () => { state.dragging = false; commit(); });  // fires on release / key
+  const stopPlay = () => { if (state.timer) { clearInterval(state.timer); state.timer = null; play.textContent = "▶"; commit(); } };
+  play.addEventListener("click", () => {
+    if (state.timer) { stopPlay(); return; }
+    if (state.index >= n - 1) state.show(0);
+    play.textContent = "❚❚";
+    play.setAttribute("aria-label", "Pause");
+    state.timer = setInterval(() => {
+      if (state.index >= n - 1) { stopPlay(); return; }
+      state.show(state.index + 1);
+    }, 1000 / (spec.fps || 12));
+  });
+  state.stop = () => { if (state.timer) clearInterval(state.timer); state.timer = null; };
+  state.show(msg.index);
+  return () => { state.stop(); };
+}
