@@ -15,8 +15,9 @@ PAGES = {
     "The lesson": [
         st.Page("pages/forward.py", title="1. Forward process", url_path="forward"),
         st.Page("pages/schedules.py", title="2. Noise schedules", url_path="schedules"),
-        st.Page("pages/score.py", title="3. Score field (2D)", url_path="score"),
-        st.Page("pages/reverse.py", title="4. Reverse sampling", url_path="reverse"),
+        st.Page("pages/learning.py", title="3. Learning to denoise", url_path="learning"),
+        st.Page("pages/score.py", title="4. Score field (2D)", url_path="score"),
+        st.Page("pages/reverse.py", title="5. Reverse sampling", url_path="reverse"),
     ],
     "More": [st.Page("pages/reading.py", title="Further reading", url_path="reading")],
 }

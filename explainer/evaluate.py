@@ -1,6 +1,6 @@
 """Measure the bundled MNIST model and write the figures into its model card.
 
-    python -m explainer.evaluate [--per-class 100] [--seed 0]
+    python -m explainer.evaluate [--per-class 100] [--seed 0] [--only quality|loss ...]
 
 Quality, with the card's recommended sampler settings:
 - accuracy: the share of generated digits that an independent classifier
@@ -14,6 +14,12 @@ Quality, with the card's recommended sampler settings:
   copies its training set would sit far below the held-out digits);
 - unconditional samples: how the classifier spreads them over the ten classes.
 Sample grids per class are written next to the card, in assets/models/mnist_samples/.
+
+Loss over t (`--only loss`, the card's "loss_curve"): the noise-prediction loss
+||eps - eps_hat||^2 (Ho et al. 2020, Eq. 14) at 100 evenly spaced t, averaged over
+the 300 held-out digits bundled in assets/digits/, told their class and told no
+class. Each t has its own noise, fixed by (seed, t) (`objectives.loss_per_t`), so
+any point of the curve can be recomputed on its own and must match.
 """
 from __future__ import annotations
 
@@ -26,10 +32,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import images
+from . import images, objectives
+from .denoiser import eps_fn
 from .generate import generate, parse_labels
-from .mnist import classify, load_digits, train_classifier
+from .mnist import HELDOUT_ASSET, classify, load_bundled_digits, load_digits, train_classifier
 from .models import MODELS_DIR, load_pretrained
+from .scrub import frame_indices
+
+LOSS_POINTS = 100
 
 
 def nearest_distances(queries: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -127,16 +137,78 @@ def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None)
     return quality
 
 
+def _sig(values, digits: int = 6) -> list[float]:
+    return [float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=np.float64)]
+
+
+def loss_curve(pre, points: int = LOSS_POINTS, per_class: int | None = None, seed: int = 0) -> dict:
+    """The model's eps-loss over t on the bundled held-out digits, told their class and told none."""
+    x, y = load_bundled_digits()
+    if per_class is not None:
+        keep = np.concatenate([np.nonzero(y == c)[0][:per_class] for c in range(10)])
+        x, y = x[keep], y[keep]
+    ts = frame_indices(pre.schedule.num_steps, points)
+    fn = eps_fn(pre)
+    cond = objectives.loss_per_t(fn, pre.schedule, x, y, ts, seed=seed)
+    none = objectives.loss_per_t(fn, pre.schedule, x, np.full_like(y, pre.model.null_label), ts, seed=seed)
+    command = f"python -m explainer.evaluate --only loss --seed {seed} --loss-points {points}"
+    if per_class is not None:
+        command += f" --loss-per-class {per_class}"
+    return {
+        "t": [int(t) for t in ts],
+        "log_snr": _sig(pre.schedule.log_snr[ts]),
+        "eps_mse": {"class": _sig(cond["eps_mse"]), "none": _sig(none["eps_mse"])},
+        "eps_mse_sem": {"class": _sig(cond["eps_mse_sem"], 3), "none": _sig(none["eps_mse_sem"], 3)},
+        "digits": int(len(x)),
+        "seed": seed,
+        "data": f"{HELDOUT_ASSET.parent.name}/{HELDOUT_ASSET.name}: held-out MNIST digits the model never "
+                "trained on (explainer.mnist.load_bundled_digits)",
+        "measure": "mean over digits of ||eps - eps_hat||^2 averaged over the 784 pixels (Ho et al. 2020, "
+                   "Eq. 14); 'class': told the digit's class, 'none': told the null class. The noise at "
+                   "each t is explainer.objectives.noise_for(seed, t). x0-, v- and score-space losses are "
+                   "these times explainer.objectives.error_factor.",
+        "device": str(pre.device),
+        "torch": torch.__version__,
+        "command": command,
+    }
+
+
+def evaluate_loss(points: int = LOSS_POINTS, per_class: int | None = None, seed: int = 0,
+                  directory: Path | None = None) -> dict:
+    """Compute `loss_curve` and store it in the card as "loss_curve"."""
+    directory = Path(directory or MODELS_DIR)
+    pre = load_pretrained("mnist", device="cpu", directory=directory)
+    t0 = time.time()
+    curve = loss_curve(pre, points, per_class, seed)
+    curve["seconds"] = round(time.time() - t0, 1)
+    print(f"loss curve: {len(curve['t'])} t x {curve['digits']} digits x 2 in {curve['seconds']} s",
+          file=sys.stderr)
+    card_path = directory / "mnist.json"
+    card = json.loads(card_path.read_text())
+    card["loss_curve"] = curve
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return curve
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m explainer.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--per-class", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dir", type=Path, default=None, help="model folder (default assets/models)")
+    p.add_argument("--only", nargs="+", choices=["quality", "loss"], default=["quality", "loss"],
+                   help="what to measure (default: both)")
+    p.add_argument("--loss-points", type=int, default=LOSS_POINTS, help="values of t on the loss curve")
+    p.add_argument("--loss-per-class", type=int, default=None,
+                   help="held-out digits per class for the loss curve (default: all 30 bundled)")
     a = p.parse_args(argv)
-    q = evaluate(a.per_class, a.seed, a.dir)
-    print(json.dumps({k: q[k] for k in ("accuracy_as_asked_class", "diversity_mean_pairwise_l2",
-                                        "nearest_training_l2", "unconditional_class_histogram")}, indent=2))
+    if "loss" in a.only:
+        curve = evaluate_loss(a.loss_points, a.loss_per_class, a.seed, a.dir)
+        print(json.dumps({k: curve[k] for k in ("digits", "seed", "command", "seconds")}))
+    if "quality" in a.only:
+        q = evaluate(a.per_class, a.seed, a.dir)
+        print(json.dumps({k: q[k] for k in ("accuracy_as_asked_class", "diversity_mean_pairwise_l2",
+                                            "nearest_training_l2", "unconditional_class_histogram")}, indent=2))
 
 
 if __name__ == "__main__":

@@ -466,3 +466,145 @@ def visited_timesteps(schedule: NoiseSchedule, timesteps: list[int], current: in
     fig.update_yaxes(title="noise level", range=[0, 1.05])
     return _layout(fig, "Where the sampler steps: from pure noise (left) to clean (right)", height,
                    hovermode="closest")
+
+
+# ------------------------------------------------------------------ learning to denoise
+# (functions for pages/learning.py)
+
+LOSS_SPACES = {"eps": "noise ε", "x0": "clean image x₀", "v": "velocity v"}
+OBJECTIVE_COLOURS = {"elbo": PALETTE[3], "eps": PALETTE[0], "x0": PALETTE[2], "v": PALETTE[4]}
+
+
+def _snr_axis(fig: go.Figure, axis: str):
+    if axis == "log_snr":
+        fig.update_xaxes(title="log-SNR λ = log(ᾱ/(1−ᾱ))  (noisy ← → clean)")
+    else:
+        fig.update_xaxes(title="timestep t  (clean ← → noisy)")
+
+
+def loss_over_t(curve: dict, schedule: NoiseSchedule, space: str = "eps", axis: str = "t",
+                height: int = 360) -> go.Figure:
+    """The bundled model's loss at each t (from its card's "loss_curve"), told the class and told none.
+
+    space: the loss in eps-, x0- or v-space: the eps loss times objectives.error_factor (exact).
+    axis: 't' or 'log_snr'.
+    """
+    from .objectives import error_factor
+
+    ts = np.asarray(curve["t"], dtype=int)
+    x = ts if axis == "t" else schedule.log_snr[ts]
+    factor = error_factor(space, schedule.alpha_bars[ts])
+    fig = go.Figure()
+    for key, name, colour in (("class", "told the digit's class", PALETTE[0]),
+                              ("none", "told no class (∅)", PALETTE[1])):
+        y = np.asarray(curve["eps_mse"][key]) * factor
+        sem = np.asarray(curve["eps_mse_sem"][key]) * factor
+        fig.add_scatter(x=x, y=y, mode="lines+markers", name=name, marker=dict(size=4),
+                        line=dict(color=colour, width=2.5), customdata=np.stack([ts, sem], axis=1),
+                        error_y=dict(type="data", array=2 * sem, visible=True, thickness=1, width=0),
+                        hovertemplate="t = %{customdata[0]}: %{y:.4g} ± %{customdata[1]:.2g}<extra>" + name
+                                      + "</extra>")
+    fig.update_yaxes(title=f"loss in {LOSS_SPACES[space]}-space (mean per pixel)", type="log")
+    _snr_axis(fig, axis)
+    if axis == "log_snr":
+        fig.update_xaxes(autorange="reversed")
+    return _layout(fig, f"Loss over noise levels, {curve['digits']} held-out digits (error bars: ±2 s.e.)", height,
+                   hovermode="closest")
+
+
+def objective_weights(schedule: NoiseSchedule, axis: str = "t", curve: dict | None = None,
+                      height: int = 360) -> go.Figure:
+    """The share of each objective that each noise level carries (objectives.eps_weights, normalised).
+
+    Without `curve`: the weights w_t alone. With the model's loss curve: w_t times its eps loss at t,
+    i.e. where each objective's value actually comes from for this model.
+    """
+    from .objectives import OBJECTIVES, eps_weights, normalised
+
+    if curve is None:
+        ts = np.arange(schedule.num_steps)
+    else:
+        ts = np.asarray(curve["t"], dtype=int)
+    x = ts if axis == "t" else schedule.log_snr[ts]
+    fig = go.Figure()
+    for key, name in OBJECTIVES.items():
+        w = eps_weights(schedule, key)[ts]
+        if curve is not None:
+            w = w * np.asarray(curve["eps_mse"]["class"])
+        share = normalised(w)
+        fig.add_scatter(x=x, y=share, mode="lines", name=name, line=dict(color=OBJECTIVE_COLOURS[key], width=2.5),
+                        customdata=ts, hovertemplate="t = %{customdata}: %{y:.3g}<extra>" + name + "</extra>")
+    fig.update_yaxes(title="share of the objective", type="log", exponentformat="power")
+    _snr_axis(fig, axis)
+    if axis == "log_snr":
+        fig.update_xaxes(autorange="reversed")
+    title = ("Where each objective's value comes from, for this model (weight × its loss)" if curve is not None
+             else "How much each objective weighs each noise level (ε-MSE weights, normalised)")
+    return _layout(fig, title, height, hovermode="closest")
+
+
+def bound_bars(bound, height: int = 340) -> go.Figure:
+    """The terms of the variational bound (explainer.elbo.Bound) as bars, with the data's entropy."""
+    names = ["L_T (prior)", "Σ L_{t−1} (denoising KLs)", "L₀ (decoder)", "total bound"]
+    values = [bound.L_T, bound.kl_sum, bound.L_0, bound.total]
+    colours = [PALETTE[5], PALETTE[0], PALETTE[1], PALETTE[7]]
+    fig = go.Figure()
+    fig.add_bar(x=names, y=values, marker=dict(color=colours), text=[f"{v:.4f}" for v in values],
+                textposition="outside", hovertemplate="%{x}: %{y:.5f} nats<extra></extra>", showlegend=False)
+    fig.add_hline(y=bound.entropy, line=dict(color=PALETTE[3], dash="dash", width=2),
+                  annotation_text=f"entropy of the data −E log q(x₀) = {bound.entropy:.4f}",
+                  annotation_position="top left")
+    fig.update_yaxes(title="nats", zeroline=True, zerolinecolor="grey")
+    return _layout(fig, f"The bound: {bound.total:.4f} nats, {bound.gap:.4f} above the data's entropy", height,
+                   hovermode="closest")
+
+
+def bound_per_t(bound, t: int | None = None, height: int = 340) -> go.Figure:
+    """L_{t-1} for t = 2 ... T (log scale), the chosen t marked."""
+    ts = np.arange(2, len(bound.L_t) + 2)
+    fig = go.Figure()
+    fig.add_scatter(x=ts, y=np.maximum(bound.L_t, 1e-12), mode="lines+markers" if len(ts) <= 60 else "lines",
+                    name="L_{t−1}", line=dict(color=PALETTE[0], width=2.5),
+                    hovertemplate="t = %{x}: %{y:.4g} nats<extra></extra>")
+    if t is not None and 2 <= t <= len(bound.L_t) + 1:
+        fig.add_scatter(x=[t], y=[max(bound.L_t[t - 2], 1e-12)], mode="markers", name=f"t = {t}",
+                        marker=dict(color=PALETTE[3], size=13, symbol="diamond"))
+    fig.update_xaxes(title="step t (1 = next to the data, T = pure noise)")
+    fig.update_yaxes(title="nats", type="log", exponentformat="power")
+    return _layout(fig, "Each denoising step's KL term L_{t−1}", height, hovermode="closest")
+
+
+def reverse_step_densities(x: np.ndarray, curves: dict[str, np.ndarray], x_t: float, x0: float, t: int,
+                           height: int = 360) -> go.Figure:
+    """q(x_{t-1} | x_t, x_0), the true reverse q(x_{t-1} | x_t), the best Gaussian p and the data, on one axis."""
+    styles = {"data": dict(color="grey", dash="dot", width=2),
+              "posterior": dict(color=PALETTE[2], width=3),
+              "true": dict(color=PALETTE[1], width=3),
+              "model": dict(color=PALETTE[0], width=3, dash="dash")}
+    names = {"data": "the data q(x₀)", "posterior": f"q(x_{t - 1} | x_{t}, x₀): knows x₀",
+             "true": f"q(x_{t - 1} | x_{t}): the true reverse step",
+             "model": f"p(x_{t - 1} | x_{t}): the best Gaussian"}
+    fig = go.Figure()
+    for key, y in curves.items():
+        fig.add_scatter(x=x, y=y, mode="lines", name=names[key], line=styles[key],
+                        hovertemplate="x = %{x:.3f}: %{y:.3f}<extra>" + names[key] + "</extra>")
+    fig.add_vline(x=x_t, line=dict(color=PALETTE[7], width=1.5), annotation_text=f"x_{t} = {x_t:.2f}",
+                  annotation_position="top right")
+    fig.add_vline(x=x0, line=dict(color=PALETTE[2], width=1.5, dash="dot"), annotation_text=f"x₀ = {x0:.2f}",
+                  annotation_position="top left")
+    fig.update_xaxes(title="x")
+    fig.update_yaxes(title="density", rangemode="tozero")
+    return _layout(fig, f"One reverse step, t = {t} → {t - 1}", height, hovermode="closest")
+
+
+def class_losses(ts, losses: dict[str, np.ndarray], height: int = 320) -> go.Figure:
+    """One digit's loss over t for each label the model is told (right class, none, a wrong class)."""
+    fig = go.Figure()
+    colours = [PALETTE[0], PALETTE[1], PALETTE[3], PALETTE[4]]
+    for (name, y), colour in zip(losses.items(), colours):
+        fig.add_scatter(x=list(ts), y=np.maximum(np.asarray(y, dtype=np.float64), 1e-6), mode="lines", name=name,
+                        line=dict(color=colour, width=2.5), hovertemplate="t = %{x}: %{y:.4f}<extra>" + name
+                                                                          + "</extra>")
+    fig.update_xaxes(title="timestep t")
+    fig.update_yaxes(title="loss ‖ε − ε̂‖²", type="log")
+    return _layout(fig, "The same digit and noise, told different classes", height, hovermode="x unified")

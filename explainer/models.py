@@ -24,6 +24,9 @@ REBUILD = {
 }
 
 
+SNAPSHOT_DIR = "mnist_snapshots"  # the MNIST model at earlier training steps, next to its card
+
+
 class ModelError(RuntimeError):
     """A bundled model is missing or unreadable; the message names the file and the fix."""
 
@@ -110,13 +113,53 @@ def load_pretrained(name: str, device: str | torch.device | None = None,
         raise ModelError(f"The weights file {path} is missing. Rebuild it with: {fix}") from None
     except Exception as e:  # safetensors raises its own error types for corrupt headers
         raise ModelError(f"The weights file {path} is corrupt ({e}). Rebuild it with: {fix}") from None
+    model = _ready_model(card, state, dev, f"The weights in {path} do not match its model card", fix)
+    return Pretrained(name=name, model=model, schedule=schedule_from_card(card), card=card, device=dev)
+
+
+def _ready_model(card: dict, state: dict, dev: torch.device, mismatch: str, fix: str) -> torch.nn.Module:
+    """The card's network with these weights, in eval mode on dev, without gradients."""
     try:
         model = build_net(card)
         model.load_state_dict(state)
     except (RuntimeError, KeyError, TypeError) as e:
-        raise ModelError(f"The weights in {path} do not match its model card ({e}). "
-                         f"Rebuild them with: {fix}") from None
+        raise ModelError(f"{mismatch} ({e}). Rebuild with: {fix}") from None
     model = model.to(dev).eval()
     for p in model.parameters():
         p.requires_grad_(False)
-    return Pretrained(name=name, model=model, schedule=schedule_from_card(card), card=card, device=dev)
+    return model
+
+
+# ------------------------------------------------------------------ training snapshots
+
+def snapshot_file(folder: Path, step: int) -> Path:
+    """Where the snapshot of `step` lies in a snapshot folder: step_000250.safetensors."""
+    return Path(folder) / f"step_{int(step):06d}.safetensors"
+
+
+def snapshot_steps(directory: Path | None = None) -> list[int]:
+    """The training steps of the MNIST model's bundled snapshots that are listed in its card and present."""
+    directory = Path(directory or MODELS_DIR)
+    try:
+        card = load_card("mnist", directory)
+    except ModelError:
+        return []
+    listed = card.get("training", {}).get("snapshots", {}).get("steps", [])
+    return [int(s) for s in listed if snapshot_file(directory / SNAPSHOT_DIR, s).exists()]
+
+
+def load_snapshot(step: int, device: str | torch.device | None = None, directory: Path | None = None) -> Pretrained:
+    """The MNIST model as it was after `step` training steps (float16 EMA weights, run in float32)."""
+    directory = Path(directory or MODELS_DIR)
+    card = load_card("mnist", directory)
+    path = snapshot_file(directory / SNAPSHOT_DIR, step)
+    fix = "python -m explainer.train mnist --snapshots ..."
+    try:
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+    except FileNotFoundError:
+        raise ModelError(f"No snapshot of step {step} at {path}. Write them with: {fix}") from None
+    except Exception as e:  # safetensors raises its own error types for corrupt headers
+        raise ModelError(f"The snapshot {path} is corrupt ({e}). Write it again with: {fix}") from None
+    dev = pick_device(device)
+    model = _ready_model(card, state, dev, f"The snapshot {path} does not match the model card", fix)
+    return Pretrained(name=f"mnist@{step}", model=model, schedule=schedule_from_card(card), card=card, device=dev)

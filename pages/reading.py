@@ -10,12 +10,14 @@ ui.page_setup()
 PAGE_LABELS = {
     "forward": "1. Forward process",
     "schedules": "2. Noise schedules",
-    "score": "3. Score field (2D)",
-    "reverse": "4. Reverse sampling",
+    "learning": "3. Learning to denoise",
+    "score": "4. Score field (2D)",
+    "reverse": "5. Reverse sampling",
 }
 PAGE_ICONS = {
     "forward": ":material/blur_on:",
     "schedules": ":material/show_chart:",
+    "learning": ":material/school:",
     "score": ":material/scatter_plot:",
     "reverse": ":material/auto_fix_high:",
 }

@@ -1,4 +1,4 @@
-"""Page 4: reverse sampling with the bundled MNIST model."""
+"""Page 5: reverse sampling with the bundled MNIST model."""
 import numpy as np
 import streamlit as st
 
@@ -8,7 +8,7 @@ from explainer.samplers import step_coefficients
 
 ui.page_setup()
 
-st.title("4. Reverse sampling: drawing digits out of noise")
+st.title("5. Reverse sampling: drawing digits out of noise")
 st.markdown(
     "Now the learned part. A small neural network (bundled with this app, trained on 4,500 real MNIST "
     "digits) looks at a noisy image $x_t$ and predicts the noise $\\hat\\varepsilon$ in it. Starting from "

@@ -1,4 +1,4 @@
-"""Page 3: the score field of 2D toy data: exact, learned, Tweedie, and particles that follow it."""
+"""Page 4: the score field of 2D toy data: exact, learned, Tweedie, and particles that follow it."""
 import math
 import uuid
 
@@ -19,7 +19,7 @@ STEP_CHOICES = [300, 1000, 1500, 3000]
 SAMPLER_SHORT = {"langevin": "Langevin", "sde": "reverse SDE", "ode": "probability-flow ODE"}
 T = sp.NUM_STEPS
 
-st.title("3. The score field: which way to the data?")
+st.title("4. The score field: which way to the data?")
 st.markdown(
     "To turn noise back into data, a diffusion model needs to know, at every point and every noise level, "
     "**which direction makes the point more likely**. That direction is the *score*, the gradient of the "

@@ -29,7 +29,7 @@ def test_urls_are_https_with_a_host():
 def test_fields_are_filled_and_valid():
     for r in READINGS:
         assert r.kind in KINDS
-        assert r.app_page in {"forward", "schedules", "score", "reverse"}
+        assert r.app_page in {"forward", "schedules", "learning", "score", "reverse"}
         assert (ROOT / r.page_file).is_file(), r.page_file
         for field in ("title", "author", "summary", "notation"):
             assert getattr(r, field).strip(), (r.title, field)

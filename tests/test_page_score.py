@@ -38,7 +38,7 @@ def _latex(at: AppTest) -> str:
 def test_field_controls_and_tweedie():
     at = _open()
     _ok(at)
-    assert at.title[0].value.startswith("3. The score field")
+    assert at.title[0].value.startswith("4. The score field")
     assert at.slider(key="sf_t").value == 200
     charts = len(at.get("plotly_chart"))
     assert charts == 2  # the field and the Tweedie picture (particles wait for the button)

@@ -31,7 +31,7 @@ SF_T = "Timestep t (1 = almost clean, 999 = pure noise)"
 SLOW = 180  # seconds allowed for a model run on a busy 2-core machine
 #: url path -> the start of the page's title.
 HEADINGS = {"": "Diffusion", "forward": "1. The forward process", "schedules": "2. Noise schedules",
-            "score": "3. The score field", "reverse": "4. Reverse sampling", "reading": "Further reading"}
+            "learning": "3. Learning to denoise", "score": "4. The score field", "reverse": "5. Reverse sampling", "reading": "Further reading"}
 PAGES = list(HEADINGS)
 
 

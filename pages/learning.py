@@ -1,0 +1,369 @@
+"""Page 3: learning to denoise: the training step, four readings of one prediction, the loss over t,
+the wrong time, the variational bound on 1-D data, and the model at points of its own training."""
+import math
+
+import numpy as np
+import streamlit as st
+
+from explainer import elbo, figures, models, objectives, ui
+from explainer.denoiser import class_label
+
+ui.page_setup()
+
+st.title("3. Learning to denoise: how the network is trained")
+st.markdown(
+    "Between the forward process (fixed, no learning) and sampling (run the network backwards) sits the one "
+    "part that is learned: a network that looks at a noisy image $x_t$ and the time $t$ and names the noise "
+    "$\\varepsilon$ in it. Everything below is computed live with the app's own digit model, on real "
+    "MNIST digits it never saw in training."
+)
+
+try:
+    device = ui.device_choice()
+    pre = ui.get_model("mnist", device.type)
+except models.ModelError as e:
+    st.error(str(e), icon=":material/error:")
+    st.stop()
+
+T = pre.schedule.num_steps
+NULL = pre.model.null_label
+digits, digit_labels = ui.bundled_digits()
+N_DIGITS = len(digits)
+CLASS_OPTIONS = ["true", "none"] + [str(d) for d in range(10)]
+seed = int(st.session_state["seed"])
+
+
+def _pick_random_digit():
+    st.session_state["ln_digit"] = int(np.random.default_rng().integers(N_DIGITS))
+
+
+ui.url_state("ln_digit", 0, ui.int_param(0, N_DIGITS - 1))
+ui.url_state("ln_class", "true", ui.choice_param(CLASS_OPTIONS))
+with ui.controls("The digit and what the model is told"):
+    c = st.columns([2, 1, 2, 3])
+    c[0].number_input(f"Held-out digit (0-{N_DIGITS - 1})", 0, N_DIGITS - 1, step=1, key="ln_digit",
+                      help="One of the held-out MNIST digits that ship with the app; the model never trained on them.")
+    c[1].button("Random digit", on_click=_pick_random_digit, icon=":material/casino:")
+    upload = None
+    with c[3]:
+        upload = ui.digit_upload("ln_upload")
+    true_label = None if upload is not None else int(digit_labels[st.session_state["ln_digit"]])
+
+    def _class_text(o: str) -> str:
+        if o == "true":
+            return "its own class" + ("" if true_label is None else f" ({true_label})")
+        if o == "none":
+            return "no class (∅)"
+        return f"class {o}" + (" (wrong)" if true_label is not None and int(o) != true_label else "")
+
+    c[2].selectbox("The class the model is told", CLASS_OPTIONS, key="ln_class", format_func=_class_text,
+                   help="The model was trained with the right class 85 % of the time and with no class 15 % "
+                        "of the time. Tell it a wrong one and see what happens.")
+ui.write_url("ln_digit", "ln_class")
+
+if upload is not None:
+    x0, ident = upload
+    st.caption("Your picture, as the model sees it (28×28, white on black). It has no known class: 'its own "
+               "class' means no class here.")
+else:
+    x0, ident = digits[st.session_state["ln_digit"]], f"heldout:{st.session_state['ln_digit']}"
+label = class_label(st.session_state["ln_class"], true_label, NULL)
+dev = device.type
+
+
+# ------------------------------------------------------------------ 1. one training step
+
+st.header("1. One training step, by hand")
+left, right = st.columns([3, 2], gap="large")
+left.markdown(
+    "Training repeats one small step millions of times (Ho et al. 2020, Algorithm 1): take a real image "
+    "$x_0$, draw a random time $t$ and fresh noise $\\varepsilon$, jump to $x_t$ in one go, and ask the "
+    "network to name the noise. The loss says how wrong it was; a gradient step makes it a little less "
+    "wrong. Here is that step for one digit, at every $t$: drag the slider or press **Random t**."
+)
+right.code("repeat\n"
+           "    x₀ ~ q(x₀)                    a real image\n"
+           "    t  ~ Uniform{0, …, T−1}\n"
+           "    ε  ~ N(0, I)\n"
+           "    step on ∇θ ‖ε − εθ(√ᾱₜ·x₀ + √(1−ᾱₜ)·ε, t)‖²\n"
+           "until converged", language=None)
+
+
+@ui.fragment
+def training_step_section():
+    ts, frames, _ = ui.learning_frames(ident, label, seed, dev, _x0=x0)
+
+    def _random_t():
+        # Uniform over the precomputed values, as training draws t uniformly over all of them.
+        st.session_state["ln_t"] = int(np.random.default_rng().choice(ts))
+
+    st.button("Random t, as training does", on_click=_random_t, icon=":material/casino:",
+              help=f"Draws t uniformly from the {len(ts)} values on the slider; training draws from all {T}.")
+    ui.scrubber("ln_t", frames, ts, default=T // 2)
+    st.latex(r"L_\text{simple} = \mathbb E_{t, x_0, \varepsilon}\Big[\big\|\varepsilon - \varepsilon_\theta"
+             r"\big(\sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,\ t\big)\big\|^2\Big]"
+             r"\qquad\text{(Ho et al. 2020, Eq. 14)}")
+
+    st.subheader("Right class, no class, wrong class")
+    wrong = label if label not in (NULL, true_label) else ((true_label + 1) % 10 if true_label is not None else 0)
+    told = {}
+    if true_label is not None:
+        told[f"its own class ({true_label})"] = true_label
+    told["no class (∅)"] = NULL
+    told[f"class {wrong}" + (" (wrong)" if true_label is not None else "")] = wrong
+    losses = ui.loss_by_class(ident, tuple(told.values()), seed, dev, _x0=x0)
+    curves = {name: losses[lab] for name, lab in told.items()}
+    ui.plot(figures.class_losses(ts, curves, height=ui.fig_height(320)), key="ln_class_plot")
+    names = list(curves)
+    if true_label is not None:
+        gap = curves[names[-1]] - curves[names[0]]
+        j = int(np.argmax(gap))
+        st.markdown(
+            f"Told the wrong class {wrong}, the loss is highest relative to the right class at t = {ts[j]} "
+            f"({curves[names[-1]][j]:.4f} against {curves[names[0]][j]:.4f}); at t = {ts[0]} the two are "
+            f"{curves[names[-1]][0]:.4f} and {curves[names[0]][0]:.4f}. Where the noise hides the digit, the "
+            "class is what the model has to go on.")
+    dropout = pre.card["training"].get("label_dropout")
+    st.caption(("Training dropped the class " + (f"{dropout:.0%} of the time" if dropout is not None else "now and then")
+                + " (label dropout), so the same network learned ε̂(x_t, t, class) and ε̂(x_t, t, ∅). "
+                "Classifier-free guidance (page 5) steps along their difference, ε̂ = ε̂_∅ + s·(ε̂_class − ε̂_∅), "
+                "which is why it makes digits look more like the class asked for."))
+
+
+training_step_section()
+
+
+# ------------------------------------------------------------------ 2. four readings
+
+st.header("2. One network, four readings")
+st.markdown(
+    "The network outputs $\\hat\\varepsilon$, but since $x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + "
+    "\\sqrt{1-\\bar\\alpha_t}\\,\\varepsilon$ is known, the same output is also a guess of the clean digit "
+    "$\\hat x_0$, of the score $\\hat s = \\nabla_x \\log q(x_t)$, and of the velocity $\\hat v$ "
+    "(Salimans & Ho 2022). They are one prediction written four ways; which one a network is trained to "
+    "output only changes which mistakes the loss punishes most (section 3)."
+)
+st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
+         r"\hat s = -\frac{\hat\varepsilon}{\sqrt{1-\bar\alpha_t}},\qquad "
+         r"\hat v = \sqrt{\bar\alpha_t}\,\hat\varepsilon - \sqrt{1-\bar\alpha_t}\,\hat x_0")
+
+
+@ui.fragment
+def readings_section():
+    ts, _, frames = ui.learning_frames(ident, label, seed, dev, _x0=x0)
+    ui.scrubber("ln_rt", frames, ts, default=T // 4)
+    st.caption("All four pictures come from the same network call. The score is the same picture as ε̂ with "
+               "the sign flipped and a scale 1/√(1−ᾱₜ) that grows without bound as t → 0: near the data it "
+               "points home hard.")
+    st.page_link("pages/score.py", label="4. Score field (2D): the score as arrows, exact and learned",
+                 icon=":material/scatter_plot:")
+
+
+readings_section()
+
+
+# ------------------------------------------------------------------ 3. which noise levels are hard
+
+st.header("3. Which noise levels are hard")
+st.markdown(
+    "Training draws t uniformly, so L_simple weighs every noise level the same. Here is the bundled model's "
+    "loss at each t on the held-out digits, and how other objectives would weigh the same errors "
+    "(Kingma & Gao 2023): each is L_simple with a weight w_t on the ε-error at each noise level."
+)
+LOSS_SPACES = {"eps": "noise ε (what it is trained on)", "x0": "clean image x₀", "v": "velocity v"}
+AXES = {"t": "timestep t", "log_snr": "log-SNR λ"}
+
+
+@ui.fragment
+def noise_levels_section():
+    curve = pre.card.get("loss_curve")
+    if not curve:
+        st.info("The model card has no loss curve yet. Compute it (a minute or two on a CPU) with "
+                "`python -m explainer.evaluate --only loss`.", icon=":material/info:")
+        return
+    ui.url_state("ln_space", "eps", ui.choice_param(LOSS_SPACES))
+    ui.url_state("ln_axis", "t", ui.choice_param(AXES))
+    c = st.columns(2)
+    c[0].radio("Measure the error of", list(LOSS_SPACES), key="ln_space", format_func=LOSS_SPACES.get,
+               horizontal=True)
+    c[1].radio("Against", list(AXES), key="ln_axis", format_func=AXES.get, horizontal=True)
+    ui.write_url("ln_space", "ln_axis")
+    space, axis = st.session_state["ln_space"], st.session_state["ln_axis"]
+    p1, p2 = st.columns(2)
+    with p1:
+        ui.plot(figures.loss_over_t(curve, pre.schedule, space, axis, height=ui.fig_height(380)), key="ln_loss")
+    with p2:
+        ui.plot(figures.objective_weights(pre.schedule, axis, curve, height=ui.fig_height(380)), key="ln_weights")
+    ts = np.asarray(curve["t"])
+    y = np.asarray(curve["eps_mse"]["class"]) * objectives.error_factor(space, pre.schedule.alpha_bars[ts])
+    none = np.asarray(curve["eps_mse"]["none"])
+    cls = np.asarray(curve["eps_mse"]["class"])
+    k = int(np.argmax(none - cls))
+    st.markdown(
+        f"Measured as the error of {LOSS_SPACES[space].split(' (')[0]}, the loss is highest at t = {ts[np.argmax(y)]} "
+        f"({y.max():.4g}) and lowest at t = {ts[np.argmin(y)]} ({y.min():.4g}). Naming the noise is hardest when "
+        "there is little of it; guessing the clean image is hardest when there is little image left. Knowing "
+        f"the class helps most at t = {ts[k]}: {none[k]:.4f} without it, {cls[k]:.4f} with it.")
+    w_elbo = objectives.normalised(objectives.eps_weights(pre.schedule, "elbo"))
+    w_x0 = objectives.normalised(objectives.eps_weights(pre.schedule, "x0"))
+    tenth = T // 10
+    st.caption(
+        f"Weights alone: the ELBO puts {np.nansum(w_elbo[:tenth]):.0%} of its weight on the {tenth} least noisy "
+        f"steps (t < {tenth}), x₀-MSE {np.nansum(w_x0[:tenth]):.0%}, L_simple {tenth / T:.0%}. The right-hand "
+        "plot multiplies each weight by this model's loss: where each objective's value actually comes from. "
+        f"The curve: {curve['digits']} held-out digits, {len(ts)} values of t, seed {curve['seed']}; "
+        f"recompute it with `{curve['command']}`.")
+
+
+noise_levels_section()
+
+
+# ------------------------------------------------------------------ 4. the wrong time
+
+st.header("4. Tell it the wrong time")
+st.markdown(
+    "The network gets t as an input. Does it need it? Make $x_t$ at the true t, then tell the model a "
+    "different t′: it then expects the wrong amount of noise, and its clean-image guess "
+    "$\\hat x_0 = (x_t - \\sqrt{1-\\bar\\alpha_{t'}}\\,\\hat\\varepsilon)/\\sqrt{\\bar\\alpha_{t'}}$ falls apart."
+)
+TRUE_T_CHOICES = [25, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900]
+
+
+@ui.fragment
+def wrong_time_section():
+    ui.url_state("ln_true_t", 300, ui.choice_param(TRUE_T_CHOICES))
+    st.select_slider("The true t of x_t", TRUE_T_CHOICES, key="ln_true_t")
+    ui.write_url("ln_true_t")
+    t = int(st.session_state["ln_true_t"])
+    tps, frames, s = ui.wrong_time_frames(ident, t, label, seed, dev, _x0=x0)
+    ui.scrubber("ln_tp", frames, tps, default=t)
+    st.markdown(
+        f"Over the {len(tps)} values of t′, the noise loss is lowest at t′ = {s['best_t_prime']} "
+        f"({s['best_loss']:.4f}); the true t is {t} (the nearest t′ on the slider, {s['nearest_t_prime']}, "
+        f"gives {s['loss_at_nearest']:.4f}). The worst t′ gives {s['worst_loss']:.4f}. The network reads the "
+        "noise level from t: without it, it would have to guess it from the picture.")
+
+
+wrong_time_section()
+
+
+# ------------------------------------------------------------------ 5. the bound, exactly
+
+st.header("5. The bound, exactly: diffusion as a hierarchical VAE")
+st.markdown(
+    "Seen as a VAE, the forward chain is a fixed encoder and the reverse chain a decoder with T layers of "
+    "latents. The negative log-likelihood is bounded by a sum of terms (Ho et al. 2020, Eq. 5):"
+)
+st.latex(r"-\log p(x_0) \le \underbrace{D_\mathrm{KL}(q(x_T|x_0)\,\|\,p(x_T))}_{L_T}"
+         r" + \sum_{t=2}^{T}\underbrace{D_\mathrm{KL}(q(x_{t-1}|x_t,x_0)\,\|\,p(x_{t-1}|x_t))}_{L_{t-1}}"
+         r" \underbrace{-\log p(x_0|x_1)}_{L_0}")
+st.markdown(
+    "For images these terms need a trained network. For 1-D data drawn from a mixture of Gaussians every "
+    "term is exact: the forward posterior q(x_{t−1} | x_t, x₀) is Gaussian (Eq. 7), and the best Gaussian "
+    "reverse step p(x_{t−1} | x_t) = N(μ*(x_t), σₜ²), the one a perfect network would learn, has a mean "
+    "we can compute. No training, just formulas (cosine schedule)."
+)
+T_CHOICES = [2, 3, 4, 5, 10, 20, 50, 100, 200, 500, 1000]
+
+
+@ui.fragment
+def bound_section():
+    ui.url_state("ln_mix", "two Gaussians", ui.choice_param(elbo.MIXTURES))
+    ui.url_state("ln_T", 10, ui.choice_param(T_CHOICES))
+    ui.url_state("ln_var", "beta", ui.choice_param(elbo.VARIANCES))
+    c = st.columns([2, 3, 3])
+    c[0].selectbox("Data", list(elbo.MIXTURES), key="ln_mix")
+    c[1].select_slider("Number of steps T", T_CHOICES, key="ln_T")
+    c[2].radio("Reverse variance", list(elbo.VARIANCES), key="ln_var", format_func=elbo.VARIANCES.get,
+               horizontal=True)
+    ui.write_url("ln_mix", "ln_T", "ln_var")
+    mix_name, T_b, var = st.session_state["ln_mix"], int(st.session_state["ln_T"]), st.session_state["ln_var"]
+    bound = ui.variational_bound(mix_name, T_b, var)
+    other_var = "beta_tilde" if var == "beta" else "beta"
+    other = ui.variational_bound(mix_name, T_b, other_var)
+    p1, p2 = st.columns(2)
+    with p1:
+        ui.plot(figures.bound_bars(bound, height=ui.fig_height(360)), key="ln_bars")
+    st.markdown(
+        f"With T = {T_b} and {elbo.VARIANCES[var]}: L_T = {bound.L_T:.5f}, the {len(bound.L_t)} KL terms add up "
+        f"to {bound.kl_sum:.4f}, L₀ = {bound.L_0:.4f}; the bound is {bound.total:.4f} nats, {bound.gap:.4f} above "
+        f"the data's entropy ({bound.entropy:.4f}). With {elbo.VARIANCES[other_var]} it would be "
+        f"{other.total:.4f}. All in nats; L₀ is a log-density, so it can be negative.")
+
+    mix = elbo.MIXTURES[mix_name]
+    schedule = ui.get_schedule("cosine", T_b)
+    ui.url_state("ln_bt", 2, ui.int_param(2, 1000))
+    ui.url_state("ln_xt", 0.3, ui.float_param(-2.0, 2.0))
+    ui.url_state("ln_x0", 0.6, ui.float_param(-1.2, 1.2))
+    st.session_state["ln_bt"] = min(max(int(st.session_state["ln_bt"]), 2), T_b)
+    c = st.columns(3)
+    if T_b > 2:
+        t = c[0].slider("Step t (for the per-t plot and the densities)", 2, T_b, key="ln_bt")
+    else:
+        t = 2
+        c[0].caption("With T = 2 there is one KL term, t = 2.")
+    x_t = c[1].slider("x_t", -2.0, 2.0, step=0.05, key="ln_xt")
+    x0_value = c[2].slider("x₀ (known to q, not to p)", -1.2, 1.2, step=0.05, key="ln_x0")
+    ui.write_url("ln_bt", "ln_xt", "ln_x0")
+    with p2:
+        ui.plot(figures.bound_per_t(bound, t, height=ui.fig_height(360)), key="ln_per_t")
+    xs = np.linspace(-2.5, 2.5, 501)
+    m_q, v_q = elbo.forward_posterior(schedule, t, x_t, x0_value)
+    m_p, v_p = elbo.best_reverse(mix, schedule, t, x_t, var)
+    true = elbo.true_reverse(mix, schedule, t, x_t)
+    curves = {"data": mix.pdf(xs), "posterior": elbo.gaussian_pdf(xs, m_q, v_q), "true": true.pdf(xs),
+              "model": elbo.gaussian_pdf(xs, m_p, v_p)}
+    ui.plot(figures.reverse_step_densities(xs, curves, x_t, x0_value, t, height=ui.fig_height(380)), key="ln_dens")
+    dens = curves["true"]
+    modes = int(np.sum((dens[1:-1] > dens[:-2]) & (dens[1:-1] > dens[2:]) & (dens[1:-1] > 1e-3 * dens.max())))
+    kl_here = elbo.gaussian_kl(m_q, v_q, m_p, v_p)
+    st.markdown(
+        f"At t = {t} and x_t = {x_t:.2f}: the true reverse step has {modes} mode{'s' if modes != 1 else ''} on "
+        f"this plot, the best Gaussian p has mean {m_p:.3f} and variance {v_p:.4f}, and KL(q(x_{{t−1}} | x_t, x₀) "
+        f"‖ p) = {kl_here:.4f} nats for this x₀. L_{{t−1}} is that KL averaged over every x₀ and x_t: "
+        f"{bound.L_t[t - 2]:.4f}. With few, large steps the true reverse step can have several modes, and no "
+        "Gaussian fits it; with many small steps it is nearly Gaussian, which is why diffusion models take "
+        "hundreds of steps.")
+
+
+bound_section()
+
+
+# ------------------------------------------------------------------ 6. watch it learn
+
+st.header("6. Watch it learn")
+
+
+@ui.fragment
+def snapshots_section():
+    steps = models.snapshot_steps()
+    training = pre.card["training"]
+    final = int(training.get("steps", 0))
+    if not steps:
+        st.info("This copy of the app has no training snapshots of the digit model, so only its final state and "
+                "its loss curve are shown. Snapshots are written by `python -m explainer.train mnist --steps "
+                f"{final or 8000} --snapshots 0,250,1000,3000` (float16, about 9 MB).", icon=":material/info:")
+        history = training.get("loss_history", [])
+        if history:
+            ui.plot(figures.loss_curve(history, height=ui.fig_height(300)), key="ln_history")
+        return
+    st.markdown(f"The bundled model at {len(steps) + 1} points of its own training, the same starting noise "
+                "for every row (DDIM, 25 steps, guidance 3, classes 0-9), beside its training loss.")
+    key = (tuple(steps), final, seed, dev)
+    if st.session_state.get("ln_snap_key") != key:
+        if not st.button("Draw samples from every snapshot", type="primary", icon=":material/auto_fix_high:"):
+            st.caption(f"Snapshots at steps {', '.join(f'{s:,}' for s in steps)} and the final model "
+                       f"({final:,} steps). Drawing takes a few seconds.")
+            return
+        bar = st.progress(0.0, text="Sampling ...")
+        with ui.compute_slot("the model"):
+            for i, s in enumerate(steps + [None]):
+                ui.snapshot_samples(s, seed, dev)
+                bar.progress((i + 1) / (len(steps) + 1), text=f"Sampling ... {i + 1} of {len(steps) + 1} models")
+        bar.empty()
+        st.session_state["ln_snap_key"] = key
+    frames = ui.snapshot_frames(tuple(steps), final, seed, dev)
+    ui.scrubber("ln_snap", frames, steps + [final], default=final)
+
+
+snapshots_section()
