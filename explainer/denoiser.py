@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from . import objectives
-from .forward import sub
+from .forward import q_sample, sub
 from .images import png_data_uri
 from .models import Pretrained
 from .schedules import NoiseSchedule
@@ -51,6 +51,11 @@ def digit_noise(seed: int, shape: tuple = (28, 28)) -> np.ndarray:
     return torch.randn(shape, generator=torch.Generator().manual_seed(int(seed))).numpy()
 
 
+def _image_tensor(x: np.ndarray) -> torch.Tensor:
+    """A 28x28 image as a (1, 1, 28, 28) float32 tensor (a copy: cached arrays are read-only)."""
+    return torch.from_numpy(np.array(x, dtype=np.float32, copy=True)).reshape(1, 1, 28, 28)
+
+
 @dataclass
 class StepFrames:
     """One digit through Algorithm 1 at every t in ts: x_t, eps_hat and the loss (arrays (K, 28, 28), (K,))."""
@@ -68,8 +73,8 @@ def training_steps(pre: Pretrained, x0: np.ndarray, eps: np.ndarray, ts, label: 
     """The same x0 and eps at every t in ts, one batched call (Ho et al. 2020, Algorithm 1 without the update)."""
     ts = [int(t) for t in ts]
     k = len(ts)
-    x0_b = torch.as_tensor(x0, dtype=torch.float32).reshape(1, 1, 28, 28).expand(k, 1, 28, 28)
-    eps_b = torch.as_tensor(eps, dtype=torch.float32).reshape(1, 1, 28, 28).expand(k, 1, 28, 28)
+    x0_b = _image_tensor(x0).expand(k, 1, 28, 28)
+    eps_b = _image_tensor(eps).expand(k, 1, 28, 28)
     out = objectives.training_step(eps_fn(pre), pre.schedule, x0_b, torch.tensor(ts), eps_b,
                                    torch.full((k,), int(label), dtype=torch.long))
     return StepFrames(ts=ts, x0=np.asarray(x0, dtype=np.float32), eps=np.asarray(eps, dtype=np.float32),
@@ -81,8 +86,13 @@ def _label_text(label: int, null_label: int) -> str:
     return "no class (∅)" if label == null_label else f"class {label}"
 
 
-def training_frameset(sf: StepFrames, schedule: NoiseSchedule, null_label: int, label: str) -> FrameSet:
-    """Section 'one training step': x0, eps, x_t, eps_hat, the error map and L_simple filled in, per t."""
+def training_frameset(sf: StepFrames, schedule: NoiseSchedule, null_label: int, label: str,
+                      compare: dict[str, np.ndarray] | None = None) -> FrameSet:
+    """Section 'one training step': x0, eps, x_t, eps_hat, the error map and L_simple filled in, per t.
+
+    `compare`: this digit's loss over the same ts when told other labels (name -> losses), drawn
+    beside the told label's curve.
+    """
     ab = schedule.alpha_bars[np.asarray(sf.ts)]
     told = _label_text(sf.label, null_label)
     fs = FrameSet(label=label, values=sf.ts, pixelated=True)
@@ -99,9 +109,15 @@ def training_frameset(sf: StepFrames, schedule: NoiseSchedule, null_label: int, 
     fs.add_metric("noise weight √(1−ᾱₜ)", [f"{v:.4f}" for v in np.sqrt(1 - ab)])
     fs.add_line([f"L_simple = ‖ε − ε_θ({math.sqrt(a):.4f}·x₀ + {math.sqrt(1 - a):.4f}·ε, t = {t}, {told})‖² "
                  f"/ {PIXELS} = {v:.4f}" for t, a, v in zip(sf.ts, ab, sf.loss)])
-    fs.add_line_chart("This digit's loss at every t (same x₀, same ε)", sf.ts,
-                      [{"name": "‖ε − ε̂‖²", "y": np.maximum(sf.loss, 1e-6), "color": "#0072B2"}],
-                      xlabel="timestep t", ylabel="loss", log_y=True)
+    curves = compare or {told: sf.loss}
+    colours = ["#0072B2", "#E69F00", "#D55E00", "#CC79A7"]
+    fs.add_line_chart("This digit's loss at every t, by the class it is told", sf.ts,
+                      [{"name": n, "y": np.maximum(y, 1e-6), "color": c} for (n, y), c in zip(curves.items(), colours)],
+                      xlabel="timestep t", ylabel="‖ε − ε̂‖²", log_y=True)
+    fs.add_line_chart("How much digit and how much noise in x_t", sf.ts,
+                      [{"name": "√ᾱₜ (digit)", "y": np.sqrt(ab), "color": "#009E73"},
+                       {"name": "√(1−ᾱₜ) (noise)", "y": np.sqrt(1 - ab), "color": "#56B4E9"}],
+                      xlabel="timestep t", ylabel="weight", y_range=(0.0, 1.05))
     return fs
 
 
@@ -164,10 +180,7 @@ class WrongTime:
 
 def wrong_time(pre: Pretrained, x0: np.ndarray, eps: np.ndarray, t: int, t_primes, label: int) -> WrongTime:
     """x_t made at the true t, then given to the model with each t' (objectives.loss_vs_wrong_time)."""
-    x0_t = torch.as_tensor(x0, dtype=torch.float32).reshape(1, 1, 28, 28)
-    eps_t = torch.as_tensor(eps, dtype=torch.float32).reshape(1, 1, 28, 28)
-    from .forward import q_sample
-
+    x0_t, eps_t = _image_tensor(x0), _image_tensor(eps)
     x_t = q_sample(pre.schedule, x0_t, int(t), eps_t)
     tp = [int(v) for v in t_primes]
     out = objectives.loss_vs_wrong_time(eps_fn(pre), pre.schedule, x_t, eps_t, x0_t, tp, label)
@@ -193,6 +206,9 @@ def wrong_time_frameset(wt: WrongTime, schedule: NoiseSchedule, label: str) -> F
     fs.add_line_chart(f"Noise loss for the same x{sub(wt.t)}, told t′", wt.t_primes,
                       [{"name": "‖ε − ε̂‖²", "y": np.maximum(wt.eps_mse, 1e-6), "color": "#D55E00"}],
                       xlabel="the t′ the model is told", ylabel="loss", log_y=True)
+    fs.add_line_chart("Clean-image error of x̂₀, told t′", wt.t_primes,
+                      [{"name": "‖x₀ − x̂₀‖²", "y": np.maximum(wt.x0_mse, 1e-6), "color": "#009E73"}],
+                      xlabel="the t′ the model is told", ylabel="error", log_y=True)
     return fs
 
 

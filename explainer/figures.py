@@ -475,6 +475,12 @@ LOSS_SPACES = {"eps": "noise ε", "x0": "clean image x₀", "v": "velocity v"}
 OBJECTIVE_COLOURS = {"elbo": PALETTE[3], "eps": PALETTE[0], "x0": PALETTE[2], "v": PALETTE[4]}
 
 
+def _legend_below(fig: go.Figure) -> go.Figure:
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="center", x=0.5),
+                      margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
 def _snr_axis(fig: go.Figure, axis: str):
     if axis == "log_snr":
         fig.update_xaxes(title="log-SNR λ = log(ᾱ/(1−ᾱ))  (noisy ← → clean)")
@@ -508,8 +514,8 @@ def loss_over_t(curve: dict, schedule: NoiseSchedule, space: str = "eps", axis: 
     _snr_axis(fig, axis)
     if axis == "log_snr":
         fig.update_xaxes(autorange="reversed")
-    return _layout(fig, f"Loss over noise levels, {curve['digits']} held-out digits (error bars: ±2 s.e.)", height,
-                   hovermode="closest")
+    _layout(fig, f"The model's loss on {curve['digits']} held-out digits (±2 s.e.)", height, hovermode="closest")
+    return _legend_below(fig)
 
 
 def objective_weights(schedule: NoiseSchedule, axis: str = "t", curve: dict | None = None,
@@ -538,14 +544,15 @@ def objective_weights(schedule: NoiseSchedule, axis: str = "t", curve: dict | No
     _snr_axis(fig, axis)
     if axis == "log_snr":
         fig.update_xaxes(autorange="reversed")
-    title = ("Where each objective's value comes from, for this model (weight × its loss)" if curve is not None
-             else "How much each objective weighs each noise level (ε-MSE weights, normalised)")
-    return _layout(fig, title, height, hovermode="closest")
+    title = "Each objective's share: weight × this model's loss" if curve is not None else \
+        "Each objective's weight on the ε-error (normalised)"
+    _layout(fig, title, height, hovermode="closest")
+    return _legend_below(fig)
 
 
 def bound_bars(bound, height: int = 340) -> go.Figure:
     """The terms of the variational bound (explainer.elbo.Bound) as bars, with the data's entropy."""
-    names = ["L_T (prior)", "Σ L_{t−1} (denoising KLs)", "L₀ (decoder)", "total bound"]
+    names = ["L_T (prior)", "Σ Lₜ₋₁ (KL terms)", "L₀ (decoder)", "total"]
     values = [bound.L_T, bound.kl_sum, bound.L_0, bound.total]
     colours = [PALETTE[5], PALETTE[0], PALETTE[1], PALETTE[7]]
     fig = go.Figure()
@@ -564,14 +571,14 @@ def bound_per_t(bound, t: int | None = None, height: int = 340) -> go.Figure:
     ts = np.arange(2, len(bound.L_t) + 2)
     fig = go.Figure()
     fig.add_scatter(x=ts, y=np.maximum(bound.L_t, 1e-12), mode="lines+markers" if len(ts) <= 60 else "lines",
-                    name="L_{t−1}", line=dict(color=PALETTE[0], width=2.5),
+                    name="Lₜ₋₁", line=dict(color=PALETTE[0], width=2.5),
                     hovertemplate="t = %{x}: %{y:.4g} nats<extra></extra>")
     if t is not None and 2 <= t <= len(bound.L_t) + 1:
         fig.add_scatter(x=[t], y=[max(bound.L_t[t - 2], 1e-12)], mode="markers", name=f"t = {t}",
                         marker=dict(color=PALETTE[3], size=13, symbol="diamond"))
     fig.update_xaxes(title="step t (1 = next to the data, T = pure noise)")
     fig.update_yaxes(title="nats", type="log", exponentformat="power")
-    return _layout(fig, "Each denoising step's KL term L_{t−1}", height, hovermode="closest")
+    return _layout(fig, "Each step's KL term Lₜ₋₁", height, hovermode="closest")
 
 
 def reverse_step_densities(x: np.ndarray, curves: dict[str, np.ndarray], x_t: float, x0: float, t: int,
@@ -591,7 +598,7 @@ def reverse_step_densities(x: np.ndarray, curves: dict[str, np.ndarray], x_t: fl
     fig.add_vline(x=x_t, line=dict(color=PALETTE[7], width=1.5), annotation_text=f"x_{t} = {x_t:.2f}",
                   annotation_position="top right")
     fig.add_vline(x=x0, line=dict(color=PALETTE[2], width=1.5, dash="dot"), annotation_text=f"x₀ = {x0:.2f}",
-                  annotation_position="top left")
+                  annotation_position="bottom left")
     fig.update_xaxes(title="x")
     fig.update_yaxes(title="density", rangemode="tozero")
     return _layout(fig, f"One reverse step, t = {t} → {t - 1}", height, hovermode="closest")

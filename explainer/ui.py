@@ -504,28 +504,46 @@ def digit_upload(key: str) -> tuple[np.ndarray, str] | None:
     return x, f"upload:{digest}"
 
 
+def comparison_labels(label: int, true_label: int | None, null_label: int) -> dict[str, int]:
+    """The labels whose loss curves section 1 draws: the digit's own class, none, and a wrong class."""
+    out = {}
+    if true_label is not None:
+        out[f"own class ({true_label})"] = int(true_label)
+    out["no class (∅)"] = null_label
+    if label not in (null_label, true_label):
+        wrong = label
+    elif true_label is not None:
+        wrong = (true_label + 1) % 10
+    else:
+        return out
+    out[f"class {wrong}" + (" (wrong)" if true_label is not None else "")] = int(wrong)
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
+def digit_loss(ident: str, label: int, seed: int, device: str, _x0: np.ndarray) -> np.ndarray:
+    """This digit's loss at each frame t when told `label` (one batched network call)."""
+    from . import denoiser
+
+    pre = get_model("mnist", device)
+    ts = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
+    return denoiser.training_steps(pre, _x0, denoiser.digit_noise(seed), ts, label).loss
+
+
 @st.cache_data(show_spinner="Running the model at 64 noise levels ...", max_entries=64, ttl=3600)
-def learning_frames(ident: str, label: int, seed: int, device: str, _x0: np.ndarray) -> tuple[list[int], bytes, bytes]:
-    """Sections 'one training step' and 'four readings' for one digit: (ts, frames, frames), one network call."""
+def learning_frames(ident: str, label: int, true_label: int | None, seed: int, device: str,
+                    _x0: np.ndarray) -> tuple[list[int], bytes, bytes, dict[str, np.ndarray]]:
+    """Sections 'one training step' and 'four readings' for one digit: (ts, frames, frames, losses by class)."""
     from . import denoiser
 
     pre = get_model("mnist", device)
     ts = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
     sf = denoiser.training_steps(pre, _x0, denoiser.digit_noise(seed), ts, label)
+    compare = {name: (sf.loss if lab == label else digit_loss(ident, lab, seed, device, _x0=_x0))
+               for name, lab in comparison_labels(label, true_label, pre.model.null_label).items()}
     label_t = "Timestep t (0 = almost clean, T−1 = pure noise)"
-    return (ts, denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, label_t).to_bytes(),
-            denoiser.readings_frameset(sf, pre.schedule, label_t).to_bytes())
-
-
-@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
-def loss_by_class(ident: str, labels: tuple[int, ...], seed: int, device: str, _x0: np.ndarray) -> dict[int, np.ndarray]:
-    """This digit's loss at each frame t, for each label it might be told (one call per label)."""
-    from . import denoiser
-
-    pre = get_model("mnist", device)
-    ts = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
-    eps = denoiser.digit_noise(seed)
-    return {lab: denoiser.training_steps(pre, _x0, eps, ts, lab).loss for lab in labels}
+    return (ts, denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, label_t, compare).to_bytes(),
+            denoiser.readings_frameset(sf, pre.schedule, label_t).to_bytes(), compare)
 
 
 @st.cache_data(show_spinner="Telling the model 64 wrong times ...", max_entries=64, ttl=3600)

@@ -40,7 +40,7 @@ def _pick_random_digit():
 ui.url_state("ln_digit", 0, ui.int_param(0, N_DIGITS - 1))
 ui.url_state("ln_class", "true", ui.choice_param(CLASS_OPTIONS))
 with ui.controls("The digit and what the model is told"):
-    c = st.columns([2, 1, 2, 3])
+    c = st.columns([2, 1.4, 2.2, 3], vertical_alignment="bottom")
     c[0].number_input(f"Held-out digit (0-{N_DIGITS - 1})", 0, N_DIGITS - 1, step=1, key="ln_digit",
                       help="One of the held-out MNIST digits that ship with the app; the model never trained on them.")
     c[1].button("Random digit", on_click=_pick_random_digit, icon=":material/casino:")
@@ -56,9 +56,10 @@ with ui.controls("The digit and what the model is told"):
             return "no class (∅)"
         return f"class {o}" + (" (wrong)" if true_label is not None and int(o) != true_label else "")
 
+    dropout = float(pre.card["training"].get("label_dropout", 0.0))
     c[2].selectbox("The class the model is told", CLASS_OPTIONS, key="ln_class", format_func=_class_text,
-                   help="The model was trained with the right class 85 % of the time and with no class 15 % "
-                        "of the time. Tell it a wrong one and see what happens.")
+                   help=f"The model was trained with the right class {1 - dropout:.0%} of the time and with no "
+                        f"class {dropout:.0%} of the time. Tell it a wrong one and see what happens.")
 ui.write_url("ln_digit", "ln_class")
 
 if upload is not None:
@@ -82,16 +83,17 @@ left.markdown(
     "wrong. Here is that step for one digit, at every $t$: drag the slider or press **Random t**."
 )
 right.code("repeat\n"
-           "    x₀ ~ q(x₀)                    a real image\n"
-           "    t  ~ Uniform{0, …, T−1}\n"
-           "    ε  ~ N(0, I)\n"
-           "    step on ∇θ ‖ε − εθ(√ᾱₜ·x₀ + √(1−ᾱₜ)·ε, t)‖²\n"
+           "  x₀ ~ q(x₀)          a real digit\n"
+           "  t  ~ Uniform{0 … T−1}\n"
+           "  ε  ~ N(0, I)\n"
+           "  gradient step on\n"
+           "    ∇θ ‖ε − εθ(√ᾱₜ x₀ + √(1−ᾱₜ) ε, t)‖²\n"
            "until converged", language=None)
 
 
 @ui.fragment
 def training_step_section():
-    ts, frames, _ = ui.learning_frames(ident, label, seed, dev, _x0=x0)
+    ts, frames, _, curves = ui.learning_frames(ident, label, true_label, seed, dev, _x0=x0)
 
     def _random_t():
         # Uniform over the precomputed values, as training draws t uniformly over all of them.
@@ -103,31 +105,19 @@ def training_step_section():
     st.latex(r"L_\text{simple} = \mathbb E_{t, x_0, \varepsilon}\Big[\big\|\varepsilon - \varepsilon_\theta"
              r"\big(\sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,\ t\big)\big\|^2\Big]"
              r"\qquad\text{(Ho et al. 2020, Eq. 14)}")
-
-    st.subheader("Right class, no class, wrong class")
-    wrong = label if label not in (NULL, true_label) else ((true_label + 1) % 10 if true_label is not None else 0)
-    told = {}
-    if true_label is not None:
-        told[f"its own class ({true_label})"] = true_label
-    told["no class (∅)"] = NULL
-    told[f"class {wrong}" + (" (wrong)" if true_label is not None else "")] = wrong
-    losses = ui.loss_by_class(ident, tuple(told.values()), seed, dev, _x0=x0)
-    curves = {name: losses[lab] for name, lab in told.items()}
-    ui.plot(figures.class_losses(ts, curves, height=ui.fig_height(320)), key="ln_class_plot")
     names = list(curves)
-    if true_label is not None:
-        gap = curves[names[-1]] - curves[names[0]]
-        j = int(np.argmax(gap))
+    if true_label is not None and len(names) == 3:
+        own, wrong = curves[names[0]], curves[names[2]]
+        j = int(np.argmax(wrong - own))
         st.markdown(
-            f"Told the wrong class {wrong}, the loss is highest relative to the right class at t = {ts[j]} "
-            f"({curves[names[-1]][j]:.4f} against {curves[names[0]][j]:.4f}); at t = {ts[0]} the two are "
-            f"{curves[names[-1]][0]:.4f} and {curves[names[0]][0]:.4f}. Where the noise hides the digit, the "
-            "class is what the model has to go on.")
-    dropout = pre.card["training"].get("label_dropout")
-    st.caption(("Training dropped the class " + (f"{dropout:.0%} of the time" if dropout is not None else "now and then")
-                + " (label dropout), so the same network learned ε̂(x_t, t, class) and ε̂(x_t, t, ∅). "
-                "Classifier-free guidance (page 5) steps along their difference, ε̂ = ε̂_∅ + s·(ε̂_class − ε̂_∅), "
-                "which is why it makes digits look more like the class asked for."))
+            f"**Right class, no class, wrong class.** Told {names[2].replace(' (wrong)', '')}, a wrong class, "
+            f"the loss is furthest above the right class's at t = {ts[j]} ({wrong[j]:.4f} against "
+            f"{own[j]:.4f}); at t = {ts[0]} the two are {wrong[0]:.4f} and {own[0]:.4f}. Where the noise hides "
+            "the digit, the class is what the model has to go on.")
+    st.caption(f"Training dropped the class {dropout:.0%} of the time (label dropout), so the same network "
+               "learned ε̂(x_t, t, class) and ε̂(x_t, t, ∅). Classifier-free guidance (page 5) steps along their "
+               "difference, ε̂ = ε̂_∅ + s·(ε̂_class − ε̂_∅), which is why it makes digits look more like the "
+               "class asked for.")
 
 
 training_step_section()
@@ -150,7 +140,7 @@ st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{
 
 @ui.fragment
 def readings_section():
-    ts, _, frames = ui.learning_frames(ident, label, seed, dev, _x0=x0)
+    ts, _, frames, _ = ui.learning_frames(ident, label, true_label, seed, dev, _x0=x0)
     ui.scrubber("ln_rt", frames, ts, default=T // 4)
     st.caption("All four pictures come from the same network call. The score is the same picture as ε̂ with "
                "the sign flipped and a scale 1/√(1−ᾱₜ) that grows without bound as t → 0: near the data it "
@@ -172,6 +162,7 @@ st.markdown(
 )
 LOSS_SPACES = {"eps": "noise ε (what it is trained on)", "x0": "clean image x₀", "v": "velocity v"}
 AXES = {"t": "timestep t", "log_snr": "log-SNR λ"}
+WEIGH = {"weights": "the weights alone", "times_loss": "weight × this model's loss"}
 
 
 @ui.fragment
@@ -183,27 +174,34 @@ def noise_levels_section():
         return
     ui.url_state("ln_space", "eps", ui.choice_param(LOSS_SPACES))
     ui.url_state("ln_axis", "t", ui.choice_param(AXES))
-    c = st.columns(2)
-    c[0].radio("Measure the error of", list(LOSS_SPACES), key="ln_space", format_func=LOSS_SPACES.get,
-               horizontal=True)
-    c[1].radio("Against", list(AXES), key="ln_axis", format_func=AXES.get, horizontal=True)
-    ui.write_url("ln_space", "ln_axis")
+    ui.url_state("ln_weigh", "weights", ui.choice_param(WEIGH))
+    c = st.columns(3)
+    c[0].radio("Left: the error of", list(LOSS_SPACES), key="ln_space", format_func=LOSS_SPACES.get)
+    c[1].radio("Against", list(AXES), key="ln_axis", format_func=AXES.get)
+    c[2].radio("Right: each objective's", list(WEIGH), key="ln_weigh", format_func=WEIGH.get)
+    ui.write_url("ln_space", "ln_axis", "ln_weigh")
     space, axis = st.session_state["ln_space"], st.session_state["ln_axis"]
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(figures.loss_over_t(curve, pre.schedule, space, axis, height=ui.fig_height(380)), key="ln_loss")
+        ui.plot(figures.loss_over_t(curve, pre.schedule, space, axis, height=ui.fig_height(400)), key="ln_loss")
     with p2:
-        ui.plot(figures.objective_weights(pre.schedule, axis, curve, height=ui.fig_height(380)), key="ln_weights")
+        with_loss = curve if st.session_state["ln_weigh"] == "times_loss" else None
+        ui.plot(figures.objective_weights(pre.schedule, axis, with_loss, height=ui.fig_height(400)),
+                key="ln_weights")
     ts = np.asarray(curve["t"])
-    y = np.asarray(curve["eps_mse"]["class"]) * objectives.error_factor(space, pre.schedule.alpha_bars[ts])
-    none = np.asarray(curve["eps_mse"]["none"])
     cls = np.asarray(curve["eps_mse"]["class"])
+    none = np.asarray(curve["eps_mse"]["none"])
+    x0_err = cls * objectives.error_factor("x0", pre.schedule.alpha_bars[ts])
+    hard_eps, hard_x0 = int(ts[np.argmax(cls)]), int(ts[np.argmax(x0_err)])
     k = int(np.argmax(none - cls))
+    why = (" Naming the noise is hard where there is little of it; guessing the clean digit is hard where "
+           "little of it is left." if hard_eps < T // 4 and hard_x0 > 3 * T // 4 else "")
     st.markdown(
-        f"Measured as the error of {LOSS_SPACES[space].split(' (')[0]}, the loss is highest at t = {ts[np.argmax(y)]} "
-        f"({y.max():.4g}) and lowest at t = {ts[np.argmin(y)]} ({y.min():.4g}). Naming the noise is hardest when "
-        "there is little of it; guessing the clean image is hardest when there is little image left. Knowing "
-        f"the class helps most at t = {ts[k]}: {none[k]:.4f} without it, {cls[k]:.4f} with it.")
+        f"Told its class, the model finds the noise hardest to name at t = {hard_eps} (ε-loss {cls.max():.4f}) "
+        f"and easiest at t = {ts[np.argmin(cls)]} ({cls.min():.4g}); its clean-digit guess x̂₀ is worst at "
+        f"t = {hard_x0} (x₀-loss {x0_err.max():.4g}) and best at t = {ts[np.argmin(x0_err)]} "
+        f"({x0_err.min():.2g}).{why} Knowing the class helps most at t = {ts[k]}: ε-loss {none[k]:.4f} without "
+        f"it, {cls[k]:.4f} with it.")
     w_elbo = objectives.normalised(objectives.eps_weights(pre.schedule, "elbo"))
     w_x0 = objectives.normalised(objectives.eps_weights(pre.schedule, "x0"))
     tenth = T // 10
@@ -285,7 +283,7 @@ def bound_section():
     with p1:
         ui.plot(figures.bound_bars(bound, height=ui.fig_height(360)), key="ln_bars")
     st.markdown(
-        f"With T = {T_b} and {elbo.VARIANCES[var]}: L_T = {bound.L_T:.5f}, the {len(bound.L_t)} KL terms add up "
+        f"With T = {T_b} and {elbo.VARIANCES[var]}: L_T = {bound.L_T:.3g}, the {len(bound.L_t)} KL terms add up "
         f"to {bound.kl_sum:.4f}, L₀ = {bound.L_0:.4f}; the bound is {bound.total:.4f} nats, {bound.gap:.4f} above "
         f"the data's entropy ({bound.entropy:.4f}). With {elbo.VARIANCES[other_var]} it would be "
         f"{other.total:.4f}. All in nats; L₀ is a log-density, so it can be negative.")
@@ -321,9 +319,9 @@ def bound_section():
         f"At t = {t} and x_t = {x_t:.2f}: the true reverse step has {modes} mode{'s' if modes != 1 else ''} on "
         f"this plot, the best Gaussian p has mean {m_p:.3f} and variance {v_p:.4f}, and KL(q(x_{{t−1}} | x_t, x₀) "
         f"‖ p) = {kl_here:.4f} nats for this x₀. L_{{t−1}} is that KL averaged over every x₀ and x_t: "
-        f"{bound.L_t[t - 2]:.4f}. With few, large steps the true reverse step can have several modes, and no "
-        "Gaussian fits it; with many small steps it is nearly Gaussian, which is why diffusion models take "
-        "hundreds of steps.")
+        f"{bound.L_t[t - 2]:.4f}. When one step is large next to the gaps between the data's modes, the true "
+        "reverse step has several modes and no Gaussian fits it (T = 10, t = 2 shows it); with T = 1000 "
+        "every step is small and the true reverse step is close to a Gaussian.")
 
 
 bound_section()
