@@ -405,6 +405,49 @@ def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     return ts, fs.to_bytes()
 
 
+def schedule_digest(schedule: NoiseSchedule) -> str:
+    """A short name for a schedule's exact β values: the cache key of anything built from it."""
+    return hashlib.sha256(schedule.betas.tobytes()).hexdigest()[:16]
+
+
+@st.cache_data(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
+def schedule_frames(ident: str, keys: tuple[tuple[str, str], ...], seed: int, _img: images.LoadedImage,
+                    _schedules: dict[str, NoiseSchedule], side: int, n_frames: int, log_snr_chart: bool,
+                    label: str = "Timestep t") -> tuple[list[int], bytes]:
+    """The same image and noise under each schedule at n_frames values of t; keys = (name, schedule_digest)."""
+    x0 = preview_array(_img, side)
+    ts = scrub.frame_indices(next(iter(_schedules.values())).num_steps, n_frames)
+    fs = forward.schedules_frameset(_schedules, x0, gaussian_noise(x0.shape, seed), ts, label=label,
+                                    log_snr_chart=log_snr_chart)
+    return ts, fs.to_bytes()
+
+
+def schedules_scrubber(key: str, schedules: dict[str, NoiseSchedule], img_id: str, img: images.LoadedImage,
+                       seed: int, default: int, side: int, n_frames: int, log_snr_chart: bool = False,
+                       label: str = "Timestep t"):
+    """A scrubber over t for one image under several schedules (forward and schedules pages)."""
+    keys = tuple((n, schedule_digest(s)) for n, s in schedules.items())
+    ts, frames = schedule_frames(img_id, keys, seed, img, schedules, side, n_frames, log_snr_chart, label)
+    return scrubber(key, frames, ts, default=default)
+
+
+RESOLUTION_SIDES = (32, 96, 288)
+
+
+@st.cache_data(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
+def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
+                      _img: images.LoadedImage) -> tuple[list[int], bytes]:
+    """The image at RESOLUTION_SIDES, noised to 24 values of t, with the log-SNR curves."""
+    pictures = {}
+    for side in RESOLUTION_SIDES:
+        x0 = images.square_array(_img.pil, side)
+        pictures[side] = (x0, gaussian_noise(x0.shape, seed))
+    ts = scrub.frame_indices(num_steps, 24)
+    fs = forward.resolution_frameset(get_schedule(schedule_name, num_steps), pictures, ts,
+                                     base=RESOLUTION_SIDES[0], label="Timestep t")
+    return ts, fs.to_bytes()
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def chain_samples(schedule_name: str, num_steps: int, x0_value: float, t: int, seed: int):
     return forward.chain_and_jump_samples(get_schedule(schedule_name, num_steps), x0_value, t, seed=seed)
