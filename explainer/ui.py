@@ -448,6 +448,14 @@ def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     return ts, fs.to_bytes()
 
 
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def trajectory_frames(result_key: str, digit: int, label: str, _res, _schedule: NoiseSchedule) -> bytes:
+    """One digit's sampling trajectory as a frame set; result_key names the (deterministic) sampling run."""
+    from .generate import trajectory_frameset
+
+    return trajectory_frameset(_schedule, _res, digit, label).to_bytes()
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def chain_samples(schedule_name: str, num_steps: int, x0_value: float, t: int, seed: int):
     return forward.chain_and_jump_samples(get_schedule(schedule_name, num_steps), x0_value, t, seed=seed)

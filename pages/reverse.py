@@ -4,7 +4,6 @@ import streamlit as st
 
 from explainer import figures, images, models, ui
 from explainer.generate import generate, parse_labels, sdedit
-from explainer.samplers import step_coefficients
 
 ui.page_setup()
 
@@ -102,43 +101,28 @@ def step_through():
         return
     st.header("Step through the trajectory")
     k = len(res.kept_steps)
-    ui.url_state("rv_step", 0, ui.int_param(0, 10_000))
     ui.url_state("rv_digit", 0, ui.int_param(0, 31))
-    st.session_state["rv_step"] = min(st.session_state["rv_step"], k - 1)
     st.session_state["rv_digit"] = min(st.session_state["rv_digit"], len(res.images) - 1)
-    c = st.columns([4, 1])
-    j = c[0].slider("Step (0 = the start, pure noise)", 0, k - 1, key="rv_step",
-                    help=None if k == len(res.timesteps) else
-                    f"{k} of the {len(res.timesteps)} steps are kept for viewing, evenly spaced.")
-    d = c[1].number_input("Which digit", 0, len(res.images) - 1, key="rv_digit")
-    ui.write_url("rv_step", "rv_digit")
-    i = res.kept_steps[j]
-    t = res.timesteps[i]
-    t_prev = res.timesteps[i + 1] if i + 1 < len(res.timesteps) else -1
+    c = st.columns([1, 4])
+    d = c[0].number_input("Which digit", 0, len(res.images) - 1, key="rv_digit")
+    ui.write_url("rv_digit")
     s = res.settings
-    co = step_coefficients(pre.schedule, t, t_prev, s["sampler"], s["eta"])
-    cols = st.columns(4)
-    cols[0].image(images.upscale(res.x_t[j, d], 6), caption=f"input x_{t}", width="stretch")
-    cols[1].image(images.upscale(res.eps_hat[j, d] / 3, 6), caption="predicted noise ε̂ (÷3)",
-                  width="stretch")
-    cols[2].image(images.upscale(res.x0_hat[j, d], 6), caption="predicted clean image x̂₀",
-                  width="stretch")
-    cols[3].image(images.upscale(res.x_prev[j, d], 6),
-                  caption=f"output x_{t_prev}" if t_prev >= 0 else "output x₀ (final)", width="stretch")
-    st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}}"
-             rf"\qquad \bar\alpha_{{{t}}} = {co['alpha_bar_t']:.5f}")
-    tp = "{" + str(t_prev) + "}"
     if s["sampler"] == "ddim":
-        st.latex(r"x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\hat\varepsilon"
+        st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
+                 r"x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\hat\varepsilon"
                  r" + \sigma z \quad\text{(DDIM, Eq. 12)}")
-        st.latex(rf"x_{tp} = {co['c_x0']:.4f}\,\hat x_0 + {co['c_eps']:.4f}\,\hat\varepsilon + {co['sigma']:.4f}\,z")
     else:
-        st.latex(r"x_{t'} = \frac{\sqrt{\bar\alpha_{t'}}\,\beta}{1-\bar\alpha_t}\hat x_0 + "
+        st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
+                 r"x_{t'} = \frac{\sqrt{\bar\alpha_{t'}}\,\beta}{1-\bar\alpha_t}\hat x_0 + "
                  r"\frac{\sqrt{\alpha}\,(1-\bar\alpha_{t'})}{1-\bar\alpha_t}x_t + \sigma z \quad\text{(DDPM, Eq. 7/11)}")
-        st.latex(rf"x_{tp} = {co['c_x0']:.4f}\,\hat x_0 + {co['c_xt']:.4f}\,x_{{{t}}} + {co['sigma']:.4f}\,z")
+    label = "Step (0 = the start, pure noise)"
+    if k < len(res.timesteps):
+        c[1].caption(f"{k} of the {len(res.timesteps)} steps are kept for viewing, evenly spaced.")
+    frames = ui.trajectory_frames(repr(st.session_state.get("rv_result_key")), int(d), label, _res=res,
+                                  _schedule=pre.schedule)
+    ui.scrubber("rv_step", frames, list(range(k)), default=0)
     st.caption("t′ is the next visited timestep (−1 means the clean end, ᾱ = 1). x̂₀ is clipped to [−1, 1], "
                "as pixel values must be.")
-    ui.plot(figures.visited_timesteps(pre.schedule, res.timesteps, i, height=ui.fig_height(260)))
 
 
 step_through()

@@ -94,7 +94,7 @@ function makeChart(spec, values, wide) {
       return [d, tip, ser];
     });
     update = (i) => {
-      const v = values[i];
+      const v = spec.marker_x ? spec.marker_x[i] : values[i];
       let j = 0, best = Infinity;  // nearest x (the curve's own grid)
       spec.x.forEach((x, k) => { const d = Math.abs(x - v); if (d < best) { best = d; j = k; } });
       marker.setAttribute("x1", px(v)); marker.setAttribute("x2", px(v));
