@@ -94,8 +94,9 @@ def evenly_spaced_timesteps(num_steps: int, n: int) -> list[int]:
 
 
 def noised(schedule: NoiseSchedule, x0: np.ndarray, t: int, noise: np.ndarray) -> np.ndarray:
-    """q_sample on NumPy arrays (a view through torch, no copy of the inputs)."""
-    return q_sample(schedule, torch.from_numpy(x0), t, torch.from_numpy(noise)).numpy()
+    """q_sample (Eq. 4) on NumPy arrays, which may be read-only (shared by every session through a cache)."""
+    ab = schedule.alpha_bar_at(int(t))
+    return (np.float32(math.sqrt(ab)) * x0 + np.float32(math.sqrt(1.0 - ab)) * noise).astype(np.float32, copy=False)
 
 
 def chain_and_jump_samples(schedule: NoiseSchedule, x0_value: float, t: int, n: int = 20_000,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 import torch
@@ -203,9 +204,10 @@ def fig_height(normal: int) -> int:
 
 
 def plot(fig, key: str | None = None):
-    """A Plotly figure with its toolbar (hover, zoom, download as PNG)."""
+    """A Plotly figure with its toolbar (hover, zoom, download as PNG). Never changes `fig` (it may be shared)."""
     if presenter():
-        fig.update_layout(font=dict(size=18))
+        fig = go.Figure(fig)
+        fig.update_layout(font=dict(size=18), height=fig_height(fig.layout.height or 450))
     st.plotly_chart(fig, width="stretch", key=key,
                     config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
 
@@ -295,12 +297,12 @@ def compute_slot(what: str = "the model"):
 
 # ------------------------------------------------------------------ images
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def sample_image(filename: str, max_side: int = 512, mode: str = "RGB") -> images.LoadedImage:
     return images.load_image(ASSETS / "images" / filename, max_side=max_side, mode=mode)
 
 
-@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def _decoded_upload(digest: str, max_side: int, mode: str, _data: bytes) -> images.LoadedImage:
     # Keyed on the digest, not the bytes: hashing is done once, in image_picker.
     return images.load_image(_data, max_side=max_side, mode=mode)
@@ -365,13 +367,15 @@ def error_box(e: Exception, what: str):
 
 # ------------------------------------------------------------------ per-input results (small keys)
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def gaussian_noise(shape: tuple, seed: int) -> np.ndarray:
     """Standard normal noise of this shape, the same for the same seed."""
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    noise = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    noise.setflags(write=False)  # shared by every session (cache_resource: no copy per rerun)
+    return noise
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def noising_frames(ident: str, schedule_name: str, num_steps: int, seed: int, ts: tuple,
                    _img: images.LoadedImage, side: int = 256) -> list[np.ndarray]:
     """x_t at each t in ts for a copy of the image no larger than `side` (for GIFs and animations)."""
@@ -394,7 +398,7 @@ def preview_array(img: images.LoadedImage, side: int = PREVIEW_SIDE) -> np.ndarr
     return (np.asarray(pil, dtype=np.float32) / 127.5 - 1.0).astype(np.float32)
 
 
-@st.cache_data(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
+@st.cache_resource(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
 def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
                    _img: images.LoadedImage) -> tuple[list[int], bytes]:
     """The forward page's main view at SCRUB_FRAMES values of t, shared by every session with these inputs."""
@@ -410,7 +414,7 @@ def schedule_digest(schedule: NoiseSchedule) -> str:
     return hashlib.sha256(schedule.betas.tobytes()).hexdigest()[:16]
 
 
-@st.cache_data(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
+@st.cache_resource(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
 def schedule_frames(ident: str, keys: tuple[tuple[str, str], ...], seed: int, _img: images.LoadedImage,
                     _schedules: dict[str, NoiseSchedule], side: int, n_frames: int, log_snr_chart: bool,
                     label: str = "Timestep t") -> tuple[list[int], bytes]:
@@ -434,7 +438,7 @@ def schedules_scrubber(key: str, schedules: dict[str, NoiseSchedule], img_id: st
 RESOLUTION_SIDES = (32, 96, 288)
 
 
-@st.cache_data(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
+@st.cache_resource(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
 def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
                       _img: images.LoadedImage) -> tuple[list[int], bytes]:
     """The image at RESOLUTION_SIDES, noised to 24 values of t, with the log-SNR curves."""
@@ -448,7 +452,7 @@ def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     return ts, fs.to_bytes()
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
 def trajectory_frames(result_key: str, digit: int, label: str, _res, _schedule: NoiseSchedule) -> bytes:
     """One digit's sampling trajectory as a frame set; result_key names the (deterministic) sampling run."""
     from .generate import trajectory_frameset
@@ -456,12 +460,12 @@ def trajectory_frames(result_key: str, digit: int, label: str, _res, _schedule: 
     return trajectory_frameset(_schedule, _res, digit, label).to_bytes()
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def chain_samples(schedule_name: str, num_steps: int, x0_value: float, t: int, seed: int):
     return forward.chain_and_jump_samples(get_schedule(schedule_name, num_steps), x0_value, t, seed=seed)
 
 
-@st.cache_data(show_spinner="Drawing a digit ...", max_entries=64)
+@st.cache_resource(show_spinner="Drawing a digit ...", max_entries=64)
 def home_animation(seed: int) -> bytes | None:
     """A GIF of one digit denoised from pure noise (25 DDIM steps), or None without the model."""
     from .generate import generate, parse_labels
@@ -503,6 +507,26 @@ def result_cache() -> _LRU:
     # Sampling is deterministic for (settings, seed, device): thirty students pressing Generate
     # with the defaults share one computation. Results are read-only NumPy arrays.
     return _LRU(max_entries=24)
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_cache() -> _LRU:
+    return _LRU(max_entries=256)
+
+
+def shared(key: tuple, build: Callable[[], Any]):
+    """build() once per key in this process, for every session: figures, encoded pictures.
+
+    The key names the inputs with small values (digests, seeds, names). What build
+    returns is shared, so it must never be changed afterwards (ui.plot copies before
+    it restyles). A rerun then costs a dictionary look-up instead of a rebuild.
+    """
+    cache = _shared_cache()
+    hit = cache.get(key)
+    if hit is None:
+        hit = build()
+        cache.put(key, hit)
+    return hit
 
 
 def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model"):

@@ -58,9 +58,16 @@ noising_view()
 
 st.header("The whole journey at a glance")
 strip_ts = forward.evenly_spaced_timesteps(T, 8)
-frames = [forward.noised(schedule, x0, t, noise) for t in strip_ts]
-strip = images.image_grid(frames, ncol=len(frames), pad=4)
-st.image(strip, caption="x_t at t = " + ", ".join(map(str, strip_ts)), width="stretch", output_format="JPEG")
+fw_key = (img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]))
+
+
+def _filmstrip():
+    strip = images.image_grid([forward.noised(schedule, x0, t, noise) for t in strip_ts], ncol=len(strip_ts), pad=4)
+    return strip, images.encode_jpeg(strip)
+
+
+strip, strip_jpeg = ui.shared(("fw_strip",) + fw_key, _filmstrip)
+st.image(strip_jpeg, caption="x_t at t = " + ", ".join(map(str, strip_ts)), width="stretch")
 anim_ts = forward.evenly_spaced_timesteps(T, 24)
 anim_frames = ui.noising_frames(img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]),
                                tuple(anim_ts), _img=img)
@@ -76,7 +83,7 @@ if st.toggle("Play it as an animation", key="fw_play", help="An animation of x_t
                                                                 int(st.session_state["fw_seed"]), tuple(anim_ts),
                                                                 _img=img, side=192)]
     ui.plot(figures.image_animation(uris, [str(t) for t in anim_ts], "The forward process, step by step",
-                                    height=ui.fig_height(480)))
+                                    height=480))
 
 
 st.header("Two schedules, the same noise")
@@ -139,7 +146,8 @@ def chain_demo():
     chain, jump = ui.chain_samples(st.session_state["fw_schedule"], T, x0_value, t,
                                    int(st.session_state["fw_seed"]))
     ab = float(schedule.alpha_bars[t])
-    ui.plot(figures.chain_vs_closed_form(chain, jump, x0_value, t, height=ui.fig_height(320)))
+    ui.plot(ui.shared(("fw_chain", st.session_state["fw_schedule"], T, x0_value, t, int(st.session_state["fw_seed"])),
+                      lambda: figures.chain_vs_closed_form(chain, jump, x0_value, t, height=320)))
     st.markdown(
         f"| | mean | variance |\n|---|---|---|\n"
         f"| {t + 1} Markov steps | {chain.mean():+.4f} | {chain.var():.4f} |\n"

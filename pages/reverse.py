@@ -91,7 +91,9 @@ else:
     m[2].metric("Device", result.device.upper())
     m[3].metric("Sampler", f"{s['sampler'].upper()} × {s['steps']}", help="sampler × number of steps")
     grid = images.digit_grid(result.images)
-    st.image(images.upscale(grid, 4), caption="The generated digits (white ink on black, as in MNIST).")
+    st.image(ui.shared(("rv_grid", repr(st.session_state.get("rv_result_key"))),
+                       lambda: images.encode_png(images.upscale(grid, 4))),
+             caption="The generated digits (white ink on black, as in MNIST).")
 
 
 @ui.fragment
@@ -133,8 +135,9 @@ if result is not None and result.x_t is not None:
     d = int(st.session_state.get("rv_digit", 0)) % len(result.images)
     rows = [result.x_t[j, d] for j in idx] + [result.images[d]]
     rows0 = [result.x0_hat[j, d] for j in idx] + [result.images[d]]
-    strip = images.image_grid(rows + rows0, ncol=len(rows), pad=2, pad_value=128)
-    st.image(images.upscale(strip, 4), caption="Top: x_t at t = "
+    strip = ui.shared(("rv_strip", repr(st.session_state.get("rv_result_key")), d), lambda: images.encode_png(
+        images.upscale(images.image_grid(rows + rows0, ncol=len(rows), pad=2, pad_value=128), 4)))
+    st.image(strip, caption="Top: x_t at t = "
              + ", ".join(str(result.timesteps[result.kept_steps[j]]) for j in idx)
              + ", then the result. Bottom: the model's guess x̂₀ at the same steps.", width="stretch")
 
@@ -159,6 +162,11 @@ st.markdown(
 )
 
 
+def _model_input(img):
+    x = images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, st.session_state["rv_sd_invert"]))
+    return x, images.encode_png(images.upscale(x, 5))
+
+
 @ui.fragment
 def sdedit_section():
     img, img_id = ui.image_picker("rv_sd", max_side=256, mode="L", default="Handwritten digit (28x28)",
@@ -173,7 +181,7 @@ def sdedit_section():
     c[2].radio("Invert colours", ["auto", "yes", "no"], key="rv_sd_invert", horizontal=True,
                help="MNIST digits are white on black. 'auto' inverts pictures with a light background.")
     ui.write_url("rv_sd_t0", "rv_sd_class", "rv_sd_invert")
-    x = images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, st.session_state["rv_sd_invert"]))
+    x, x_png = ui.shared(("rv_sd_input", img_id, st.session_state["rv_sd_invert"]), lambda: _model_input(img))
     sd_key = ("sdedit", img_id, str(device), t0, st.session_state["rv_sd_class"], st.session_state["rv_sd_invert"],
               int(st.session_state["seed"]), settings["guidance"])
     if st.button("Denoise it", icon=":material/auto_fix_high:"):
@@ -182,7 +190,7 @@ def sdedit_section():
             steps=50, guidance=settings["guidance"], clip_x0=True))
         st.session_state["rv_sd_key"] = sd_key
     cols = st.columns(6)
-    cols[0].image(images.upscale(x, 5), caption="your image (28×28)", width="stretch")
+    cols[0].image(x_png, caption="your image (28×28)", width="stretch")
     out = st.session_state.get("rv_sd_result")
     if out is not None and st.session_state.get("rv_sd_key") == sd_key:
         x_t0, res = out

@@ -165,11 +165,13 @@ TAB_TEXT = {
                "bottom early leaves many steps with nothing left to learn; one that never gets low ends before "
                "the image is really gone.",
 }
+sched_keys = tuple((n, ui.schedule_digest(s)) for n, s in schedules.items())
 tab_names = ["ᾱₜ", "βₜ", "√ᾱₜ", "√(1 − ᾱₜ)", "log-SNR"]
 for tab, quantity in zip(st.tabs(tab_names), figures.SCHEDULE_QUANTITIES):
     with tab:
         st.caption(TAB_TEXT[quantity])
-        ui.plot(figures.schedule_curves(schedules, quantity, x_axis=x_axis, height=ui.fig_height(400)),
+        ui.plot(ui.shared(("sc_curves", sched_keys, quantity, x_axis),
+                          lambda: figures.schedule_curves(schedules, quantity, x_axis=x_axis, height=400)),
                 key=f"sc_fig_{quantity}")
 
 # ------------------------------------------------------------------ landmarks
