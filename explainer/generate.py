@@ -60,9 +60,12 @@ def starting_noise(n: int, seed: int, size: int = 28) -> torch.Tensor:
 def generate(pre: Pretrained, labels: np.ndarray, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
              guidance: float = 3.0, seed: int = 0, spacing: str = "trailing", clip_x0: bool = True,
              keep_trajectory: bool = False, x_T: torch.Tensor | None = None, t_start: int | None = None,
-             progress: Callable[[int, int], None] | None = None, max_frames: int = 60) -> SampleResult:
+             progress: Callable[[int, int], None] | None = None, max_frames: int = 60,
+             preview: Callable[[int, int, torch.Tensor], None] | None = None) -> SampleResult:
     """Sample len(labels) digits. `t_start` starts the reverse process at that t (for SDEdit).
 
+    `progress(i, k)` is called after each step, `preview(i, k, x0_hat)` too, with the model's
+    current guess of the clean digits (so a page can show them forming while the job runs).
     With keep_trajectory, at most `max_frames` evenly spaced steps (always the first and the last)
     are kept, in float16: a 1000-step DDPM run of 32 digits would otherwise hold 300 MB per user.
     """
@@ -94,6 +97,8 @@ def generate(pre: Pretrained, labels: np.ndarray, sampler: str = "ddim", steps: 
         x = rec.x_prev
         if progress:
             progress(rec.index + 1, len(timesteps))
+        if preview:  # the model's current guess x0_hat, (N, 1, H, W), for a live picture
+            preview(rec.index + 1, len(timesteps), rec.x0_hat)
     images = x[:, 0].clamp(-1, 1).float().cpu().numpy()  # .cpu() waits for the GPU to finish
     seconds = time.perf_counter() - t0
     traj = {**{k: np.stack(v) for k, v in keep.items()}, "kept_steps": kept} if keep_trajectory else {}

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +25,7 @@ import torch
 
 from . import forward, images, models, scrub
 from .schedules import NoiseSchedule, make_schedule
+from .jobqueue import Busy, FairQueue
 from .scrub import nearest_index
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -270,29 +272,51 @@ def get_model(name: str, device: str) -> models.Pretrained:
 
 
 @st.cache_resource(show_spinner=False)
-def job_slots() -> threading.BoundedSemaphore:
-    return threading.BoundedSemaphore(MAX_CONCURRENT_JOBS)
+def job_queue() -> FairQueue:
+    return FairQueue(MAX_CONCURRENT_JOBS)
+
+
+def session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
 
 
 @contextmanager
-def compute_slot(what: str = "the model"):
-    """Run heavy work in one of MAX_CONCURRENT_JOBS slots; a waiting user sees that they are queued."""
-    slots = job_slots()
-    if slots.acquire(blocking=False):
+def compute_slot(what: str = "the model", cost: float = 1000.0):
+    """Run heavy work when the fair queue says so (shortest jobs first, one job per session).
+
+    `cost` is the work in units of one network pass over one image. A waiting user sees
+    their place in the queue and an estimated wait, updated twice a second.
+    """
+    queue, owner = job_queue(), session_id()
+    deadline = time.monotonic() + 30
+    while True:  # a click during a run of this same session: the old run stops at its next update
         try:
-            yield
-        finally:
-            slots.release()
-        return
-    note = st.empty()
-    note.info(f"Other people are using {what} right now: you are in the queue and will start in a moment.",
-              icon=":material/hourglass_top:")
-    slots.acquire()
-    note.empty()
+            ticket = queue.enqueue(owner, cost)
+            break
+        except Busy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    note = None
+    try:
+        while not queue.wait_turn(ticket, timeout=0.5):
+            if note is None:
+                note = st.empty()
+            note.info(f"Other people are using {what} right now. You are number {queue.place(ticket)} in the "
+                      f"queue; estimated wait about {max(1, round(queue.estimated_wait(ticket)))} s. Shorter jobs "
+                      "go first, and each person runs one job at a time.", icon=":material/hourglass_top:")
+    except BaseException:
+        queue.cancel(ticket)  # the user left or clicked again: give up the place
+        raise
+    if note is not None:
+        note.empty()
     try:
         yield
     finally:
-        slots.release()
+        queue.done(ticket)
 
 
 # ------------------------------------------------------------------ images
@@ -529,13 +553,13 @@ def shared(key: tuple, build: Callable[[], Any]):
     return hit
 
 
-def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model"):
-    """run() once per key per process (in a compute slot), later calls return the stored result."""
+def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost: float = 1000.0):
+    """run() once per key per process (through the fair queue), later calls return the stored result."""
     cache = result_cache()
     hit = cache.get(key)
     if hit is not None:
         return hit
-    with compute_slot(what):
+    with compute_slot(what, cost):
         hit = cache.get(key)  # someone may have finished it while we waited
         if hit is None:
             hit = run()

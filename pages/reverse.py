@@ -1,4 +1,6 @@
 """Page 4: reverse sampling with the bundled MNIST model."""
+import time
+
 import numpy as np
 import streamlit as st
 
@@ -64,18 +66,32 @@ labels = parse_labels(st.session_state["rv_class"], n, pre.model.null_label)
 
 
 def run_with_progress(label: str, fn):
+    """fn(progress, preview) with a progress bar and the model's guess x̂₀ shown live as it forms."""
     bar = st.progress(0.0, text=label)
+    live = st.empty()
+    last = [0.0]
+
+    def preview(i, k, x0_hat):
+        now = time.monotonic()
+        if now - last[0] > 0.25 or i == k:  # a few pictures a second is plenty, and cheap
+            last[0] = now
+            live.image(images.upscale(images.digit_grid(x0_hat[:, 0].clamp(-1, 1).float().cpu().numpy()), 3),
+                       caption=f"Live: the model's guess x̂₀ after step {i} of {k}")
+
     try:
-        return fn(lambda i, k: bar.progress(i / k, text=f"{label} step {i} of {k}"))
+        return fn(lambda i, k: bar.progress(i / k, text=f"{label} step {i} of {k}"), preview)
     finally:
         bar.empty()
+        live.empty()
 
 
 key = ("generate", str(device), st.session_state["rv_class"], n, tuple(sorted(settings.items())))
+# Work in network passes over one 28x28 image: guidance runs the model twice (with and without the class).
+cost = settings["steps"] * n * (2 if settings["guidance"] not in (0.0, 1.0) else 1)
 if st.button("Generate", type="primary", icon=":material/auto_fix_high:"):
     st.session_state["rv_result"] = ui.cached_run(
-        key, lambda: run_with_progress("Denoising ...", lambda cb: generate(
-            pre, labels, keep_trajectory=True, progress=cb, **settings)))
+        key, lambda: run_with_progress("Denoising ...", lambda cb, pv: generate(
+            pre, labels, keep_trajectory=True, progress=cb, preview=pv, **settings)), cost=cost)
     st.session_state["rv_result_key"] = key
 
 result = st.session_state.get("rv_result")
@@ -187,7 +203,7 @@ def sdedit_section():
     if st.button("Denoise it", icon=":material/auto_fix_high:"):
         st.session_state["rv_sd_result"] = ui.cached_run(sd_key, lambda: sdedit(
             pre, x, t0, label=st.session_state["rv_sd_class"], n=4, seed=int(st.session_state["seed"]),
-            steps=50, guidance=settings["guidance"], clip_x0=True))
+            steps=50, guidance=settings["guidance"], clip_x0=True), cost=2 * 4 * 50 * (t0 + 1) / T)
         st.session_state["rv_sd_key"] = sd_key
     cols = st.columns(6)
     cols[0].image(x_png, caption="your image (28×28)", width="stretch")
@@ -229,7 +245,7 @@ def compare_samplers():
             bar.empty()
             return out
 
-        st.session_state["rv_cmp"] = (cmp_key, ui.cached_run(cmp_key, run_all))
+        st.session_state["rv_cmp"] = (cmp_key, ui.cached_run(cmp_key, run_all, cost=2 * sum(k for _, k in RUNS)))
     got = st.session_state.get("rv_cmp")
     if got is None or got[0] != cmp_key:
         which = "a 3, since all ten digits are chosen" if st.session_state["rv_class"] == "all" else \
