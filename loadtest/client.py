@@ -109,7 +109,12 @@ class RunResult:
     queued: bool = False
     bytes_in: int = 0
     messages: int = 0
-    media_urls: list[str] = field(default_factory=list)
+    media_by_path: dict = field(default_factory=dict)  # delta path -> image URLs (a later element replaces them)
+
+    @property
+    def media_urls(self) -> list[str]:
+        """The images still on the page at the end of the run (a live preview emptied in the run is not)."""
+        return [u for urls in self.media_by_path.values() for u in urls]
     texts: list[str] = field(default_factory=list)  # st.markdown / st.write texts of this run
 
     @property
@@ -273,6 +278,7 @@ class StreamlitSession:
             return
         el = delta.new_element
         kind = el.WhichOneof("type")
+        res.media_by_path.pop(tuple(msg.metadata.delta_path), None)  # this element replaces whatever was there
         if kind == "exception":
             e = el.exception
             res.errors.append(f"st.exception {e.type}: {e.message[:200]}")
@@ -294,7 +300,8 @@ class StreamlitSession:
             label, n = _scrubber_label(sub.bytes)
             self.widgets[sub.id] = Widget("scrubber", sub.id, label, delta.fragment_id, n)
         elif kind == "imgs":
-            res.media_urls.extend(img.url for img in el.imgs.imgs if img.url and not img.url.startswith("data:"))
+            res.media_by_path[tuple(msg.metadata.delta_path)] = [
+                img.url for img in el.imgs.imgs if img.url and not img.url.startswith("data:")]
         elif kind is not None:
             sub = getattr(el, kind)
             if "id" in sub.DESCRIPTOR.fields_by_name and sub.id:
