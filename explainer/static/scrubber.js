@@ -35,8 +35,8 @@ function niceTicks(lo, hi, n) {
 }
 
 // One small chart: axes, static content, and an update(i) that moves what follows the position.
-function makeChart(spec, values) {
-  const W = 460, H = 250, L = 52, R = 12, T = 30, B = 40;
+function makeChart(spec, values, wide) {
+  const W = wide ? 900 : 460, H = 250, L = 52, R = 12, T = 30, B = 40;
   const root = el("figure", "dx-chart");
   const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": spec.title });
   root.appendChild(s);
@@ -94,7 +94,7 @@ function makeChart(spec, values) {
       return [d, tip, ser];
     });
     update = (i) => {
-      const v = values[i];
+      const v = spec.marker_x ? spec.marker_x[i] : values[i];
       let j = 0, best = Infinity;  // nearest x (the curve's own grid)
       spec.x.forEach((x, k) => { const d = Math.abs(x - v); if (d < best) { best = d; j = k; } });
       marker.setAttribute("x1", px(v)); marker.setAttribute("x2", px(v));
@@ -142,10 +142,7 @@ export default function (component) {
   const host = parentElement;
   // The server resends the set after each release; keep the DOM (and the position) if it is the same set.
   const prev = host.__dxScrub;
-  if (prev && prev.id === spec.id) {
-    if (msg.index !== prev.index && !prev.dragging) prev.show(msg.index);
-    return;
-  }
+  if (prev && prev.id === spec.id) return;  // the same set again (after a release): keep the position
   if (prev) prev.stop();
   host.querySelectorAll(".dx-scrub").forEach((e) => e.remove());
 
@@ -179,7 +176,9 @@ export default function (component) {
     panels.appendChild(f);
     return [p, im, cap];
   });
-  if (imgs.length) { panels.style.gridTemplateColumns = `repeat(${imgs.length}, minmax(0, 1fr))`; root.appendChild(panels); }
+  // Small pixelated pictures (28x28 digits) need not fill the page: at most 260 px each.
+  const col = spec.pixelated ? "minmax(0, 260px)" : "minmax(0, 1fr)";
+  if (imgs.length) { panels.style.gridTemplateColumns = `repeat(${imgs.length}, ${col})`; root.appendChild(panels); }
   const metrics = el("div", "dx-metrics");
   const mets = spec.metrics.map((m) => {
     const d = el("div", "dx-metric");
@@ -192,7 +191,7 @@ export default function (component) {
   if (mets.length) root.appendChild(metrics);
   const lines = spec.lines.map((vals) => { const p = el("p", "dx-line-text"); root.appendChild(p); return [vals, p]; });
   const charts = el("div", "dx-charts");
-  const chs = spec.charts.map((c) => { const ch = makeChart(c, values); charts.appendChild(ch.root); return ch; });
+  const chs = spec.charts.map((c) => { const ch = makeChart(c, values, spec.charts.length === 1); charts.appendChild(ch.root); return ch; });
   if (chs.length) root.appendChild(charts);
 
   const state = { id: spec.id, index: -1, dragging: false, timer: null, sent: msg.index };
