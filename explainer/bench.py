@@ -178,6 +178,89 @@ def bench_score_page(repeat: int) -> dict:
             "score_field_t_move_target_ms": 150}
 
 
+def bench_learning_page(repeat: int) -> dict:
+    """The learning page: each control's server work on a cache miss, and the page's warm open (AppTest)."""
+    from . import denoiser, elbo, figures, scrub
+    from .mnist import load_bundled_digits
+    from .models import load_pretrained
+    from .schedules import make_schedule
+
+    pre = load_pretrained("mnist", device="cpu")
+    x, y = load_bundled_digits()
+    ts = scrub.frame_indices(pre.schedule.num_steps, 64)
+    digits = iter(range(10_000))
+
+    def new_digit():  # sections 1-2: one 64-t network call, and both frame sets serialised
+        i = next(digits) % len(x)
+        sf = denoiser.training_steps(pre, x[i], denoiser.digit_noise(0), ts, int(y[i]))
+        denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, "t").to_bytes()
+        denoiser.readings_frameset(sf, pre.schedule, "t").to_bytes()
+
+    true_ts = iter([25, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900] * 100)
+
+    def new_true_t():  # section 4: the true-t slider, 64 t' in one call
+        wt = denoiser.wrong_time(pre, x[0], denoiser.digit_noise(0), next(true_ts), ts, int(y[0]))
+        denoiser.wrong_time_frameset(wt, pre.schedule, "t'").to_bytes()
+
+    curve = pre.card.get("loss_curve")
+
+    def loss_radios():  # section 3: both figures to JSON
+        figures.loss_over_t(curve, pre.schedule, "x0", "log_snr").to_json()
+        figures.objective_weights(pre.schedule, "log_snr", curve).to_json()
+
+    mix = elbo.MIXTURES["two Gaussians"]
+    sched = make_schedule("cosine", 1000)
+
+    def bound_T_1000():  # section 5: T slider to 1000, with both variances (the page states both totals)
+        b = elbo.variational_bounds(mix, sched)["beta"]
+        figures.bound_bars(b).to_json()
+        figures.bound_per_t(b, 500).to_json()
+
+    b = elbo.variational_bound(mix, sched, "beta")
+    xts = iter(np.linspace(-2, 2, 1000))
+
+    def bound_x_t():  # section 5: the x_t slider (the bound is cached)
+        x_t = float(next(xts))
+        xs = np.linspace(-2.5, 2.5, 501)
+        m_q, v_q = elbo.forward_posterior(sched, 300, x_t, 0.6)
+        m_p, v_p = elbo.best_reverse(mix, sched, 300, x_t, "beta")
+        curves = {"data": mix.pdf(xs), "posterior": elbo.gaussian_pdf(xs, m_q, v_q),
+                  "true": elbo.true_reverse(mix, sched, 300, x_t).pdf(xs), "model": elbo.gaussian_pdf(xs, m_p, v_p)}
+        figures.reverse_step_densities(xs, curves, x_t, 0.6, 300).to_json()
+        figures.bound_per_t(b, 300).to_json()
+        figures.bound_bars(b).to_json()
+
+    out = {"learning_new_digit_frames_ms": round(1000 * timeit(new_digit, repeat), 1),
+           "learning_true_t_move_ms": round(1000 * timeit(new_true_t, repeat), 1),
+           "learning_loss_radio_ms": round(1000 * timeit(loss_radios, repeat), 1) if curve else None,
+           "learning_bound_T1000_ms": round(1000 * timeit(bound_T_1000, repeat), 1),
+           "learning_bound_x_t_move_ms": round(1000 * timeit(bound_x_t, repeat), 1),
+           "learning_slider_target_ms": 150}
+    out.update(_learning_page_open(repeat))
+    return out
+
+
+def _learning_page_open(repeat: int) -> dict:
+    """Server time of opening the learning page once its caches are warm (app.py and the page, AppTest)."""
+    import logging
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    app = str(Path(__file__).resolve().parent.parent / "app.py")
+
+    def open_page():
+        at = AppTest.from_file(app, default_timeout=300)
+        at.run()
+        at.switch_page("pages/learning.py").run()
+        if at.exception:
+            raise RuntimeError(at.exception[0].value)
+
+    return {"learning_page_open_warm_s": round(timeit(open_page, max(1, repeat // 2)), 3),
+            "learning_page_open_target_s": 2.0}
+
+
 BENCHES = {
     "forward": bench_forward_1024,
     "forward_slider": bench_forward_slider,
@@ -185,6 +268,7 @@ BENCHES = {
     "score_page": bench_score_page,
     "mnist": bench_mnist,
     "diffusers": bench_diffusers,
+    "learning_page": bench_learning_page,
 }
 
 

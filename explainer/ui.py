@@ -669,11 +669,11 @@ def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def variational_bound(mixture: str, T: int, variance: str):
-    """The exact bound of the 1-D mixture for the cosine schedule with T steps (explainer.elbo)."""
+def variational_bounds(mixture: str, T: int) -> dict:
+    """The exact bound of the 1-D mixture, cosine schedule with T steps, for each reverse variance (explainer.elbo)."""
     from . import elbo
 
-    return elbo.variational_bound(elbo.MIXTURES[mixture], get_schedule("cosine", T), variance)
+    return elbo.variational_bounds(elbo.MIXTURES[mixture], get_schedule("cosine", T))
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

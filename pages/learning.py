@@ -75,7 +75,7 @@ dev = device.type
 # ------------------------------------------------------------------ 1. one training step
 
 st.header("1. One training step, by hand")
-left, right = st.columns([3, 2], gap="large")
+left, right = st.columns([4, 3], gap="large")
 left.markdown(
     "Training repeats one small step millions of times (Ho et al. 2020, Algorithm 1): take a real image "
     "$x_0$, draw a random time $t$ and fresh noise $\\varepsilon$, jump to $x_t$ in one go, and ask the "
@@ -83,11 +83,11 @@ left.markdown(
     "wrong. Here is that step for one digit, at every $t$: drag the slider or press **Random t**."
 )
 right.code("repeat\n"
-           "  x₀ ~ q(x₀)          a real digit\n"
+           "  x₀ ~ q(x₀)     a real digit\n"
            "  t  ~ Uniform{0 … T−1}\n"
            "  ε  ~ N(0, I)\n"
            "  gradient step on\n"
-           "    ∇θ ‖ε − εθ(√ᾱₜ x₀ + √(1−ᾱₜ) ε, t)‖²\n"
+           "  ∇θ‖ε − εθ(√ᾱₜx₀ + √(1−ᾱₜ)ε, t)‖²\n"
            "until converged", language=None)
 
 
@@ -276,9 +276,9 @@ def bound_section():
                horizontal=True)
     ui.write_url("ln_mix", "ln_T", "ln_var")
     mix_name, T_b, var = st.session_state["ln_mix"], int(st.session_state["ln_T"]), st.session_state["ln_var"]
-    bound = ui.variational_bound(mix_name, T_b, var)
+    bounds = ui.variational_bounds(mix_name, T_b)
     other_var = "beta_tilde" if var == "beta" else "beta"
-    other = ui.variational_bound(mix_name, T_b, other_var)
+    bound, other = bounds[var], bounds[other_var]
     p1, p2 = st.columns(2)
     with p1:
         ui.plot(figures.bound_bars(bound, height=ui.fig_height(360)), key="ln_bars")

@@ -133,3 +133,20 @@ def test_large_steps_have_multimodal_reverse_steps_and_small_ones_do_not():
     for mix in elbo.MIXTURES.values():
         for t in (2, 3, 10, 100, 500, 900):
             assert all(_modes(elbo.true_reverse(mix, many, t, x_t), x) == 1 for x_t in np.linspace(-1.5, 1.5, 31)), t
+
+
+def test_bounds_for_both_variances_share_their_integral():
+    s = make_schedule("cosine", 30)
+    both = elbo.variational_bounds(MIX, s)
+    for v in elbo.VARIANCES:
+        one = elbo.variational_bound(MIX, s, v)
+        np.testing.assert_allclose(both[v].L_t, one.L_t, rtol=1e-12)
+        assert both[v].total == pytest.approx(one.total, rel=1e-12)
+    # beta_tilde is the true posterior's variance, so its KL terms lack the variance mismatch beta adds ...
+    # ... but the best mean is the same: at every t the two differ only by that closed-form mismatch.
+    c = [elbo.step_coefficients(s, t) for t in range(2, 31)]
+    r = np.array([x.beta_tilde / x.beta for x in c])
+    e = np.array([elbo.expected_posterior_variance(MIX, x.alpha_bar) for x in c])
+    c0 = np.array([x.c0 for x in c])
+    beta = np.array([x.beta for x in c])
+    np.testing.assert_allclose(both["beta"].L_t, 0.5 * (r - 1 - np.log(r)) + c0 ** 2 / (2 * beta) * e, rtol=1e-10)
