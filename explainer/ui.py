@@ -267,6 +267,16 @@ def scrubber(key: str, frames: bytes, values: list, default) -> Any:
 
 # ------------------------------------------------------------------ cached heavy objects
 
+def mnist_or_stop() -> tuple[torch.device, models.Pretrained]:
+    """The sidebar's device and the bundled digit model on it; without the model, a message and the page stops."""
+    try:
+        device = device_choice()
+        return device, get_model("mnist", device.type)
+    except models.ModelError as e:
+        st.error(str(e), icon=":material/error:")
+        st.stop()
+
+
 @st.cache_resource(show_spinner=False)
 def get_schedule(name: str, num_steps: int, params: tuple = ()) -> NoiseSchedule:
     return make_schedule(name, num_steps, **dict(params))
@@ -650,6 +660,14 @@ def learning_frames(ident: str, label: int, true_label: int | None, seed: int, d
     label_t = "Timestep t (0 = almost clean, T−1 = pure noise)"
     return (ts, denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, label_t, compare).to_bytes(),
             denoiser.readings_frameset(sf, pre.schedule, label_t).to_bytes(), compare)
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
+def training_step_at(ident: str, label: int, seed: int, device: str, t: int, _x0: np.ndarray):
+    """One training step (Algorithm 1) of this digit at exactly t: x_t, eps_hat, the loss (denoiser.StepFrames)."""
+    from . import denoiser
+
+    return denoiser.training_steps(get_model("mnist", device), _x0, denoiser.digit_noise(seed), [t], label)
 
 
 @st.cache_data(show_spinner="Telling the model 64 wrong times ...", max_entries=64, ttl=3600)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from explainer import elbo, figures, models, objectives, ui
+from explainer import elbo, figures, images, models, objectives, ui
 from explainer.denoiser import class_label
 
 ui.page_setup()
@@ -18,12 +18,7 @@ st.markdown(
     "MNIST digits it never saw in training."
 )
 
-try:
-    device = ui.device_choice()
-    pre = ui.get_model("mnist", device.type)
-except models.ModelError as e:
-    st.error(str(e), icon=":material/error:")
-    st.stop()
+device, pre = ui.mnist_or_stop()
 
 T = pre.schedule.num_steps
 NULL = pre.model.null_label
@@ -94,14 +89,22 @@ right.code("repeat\n"
 @ui.fragment
 def training_step_section():
     ts, frames, _, curves = ui.learning_frames(ident, label, true_label, seed, dev, _x0=x0)
-
-    def _random_t():
-        # Uniform over the precomputed values, as training draws t uniformly over all of them.
-        st.session_state["ln_t"] = int(np.random.default_rng().choice(ts))
-
-    st.button("Random t, as training does", on_click=_random_t, icon=":material/casino:",
-              help=f"Draws t uniformly from the {len(ts)} values on the slider; training draws from all {T}.")
     ui.scrubber("ln_t", frames, ts, default=T // 2)
+    if st.button("Random t, as training does", icon=":material/casino:",
+                 help=f"Draws t uniformly from all {T} timesteps and runs the step there."):
+        st.session_state["ln_rand_t"] = int(np.random.default_rng().integers(T))
+    rt = st.session_state.get("ln_rand_t")
+    if rt is not None:
+        one = ui.training_step_at(ident, label, seed, dev, rt, _x0=x0)
+        ab = float(pre.schedule.alpha_bars[rt])
+        cols = st.columns([1, 1, 1, 3], vertical_alignment="center")
+        cols[0].image(images.upscale(one.x_t[0], 5), caption=f"x_{rt}", width="stretch")
+        cols[1].image(images.upscale(one.eps_hat[0] / 3, 5), caption="ε̂ (÷3)", width="stretch")
+        cols[2].image(images.upscale((one.eps_hat[0] - one.eps) / 3, 5), caption="ε̂ − ε (÷3)", width="stretch")
+        with cols[3]:
+            st.metric(f"Drawn: t = {rt}. Loss ‖ε − ε̂‖²", f"{one.loss[0]:.4f}")
+            st.latex(rf"\|\varepsilon - \varepsilon_\theta({math.sqrt(ab):.4f}\,x_0 + {math.sqrt(1 - ab):.4f}\,"
+                     rf"\varepsilon,\ {rt})\|^2 / {28 * 28} = {one.loss[0]:.4f}")
     st.latex(r"L_\text{simple} = \mathbb E_{t, x_0, \varepsilon}\Big[\big\|\varepsilon - \varepsilon_\theta"
              r"\big(\sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,\ t\big)\big\|^2\Big]"
              r"\qquad\text{(Ho et al. 2020, Eq. 14)}")

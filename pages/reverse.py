@@ -18,12 +18,7 @@ st.markdown(
     "class you ask for."
 )
 
-try:
-    device = ui.device_choice()
-    pre = ui.get_model("mnist", device.type)
-except models.ModelError as e:
-    st.error(str(e), icon=":material/error:")
-    st.stop()
+device, pre = ui.mnist_or_stop()
 
 T = pre.schedule.num_steps
 rec = pre.card["recommended"]
