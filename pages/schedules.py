@@ -20,7 +20,7 @@ def _parse_names(raw: str) -> list[str]:
     parts = [p for p in parts if p]
     bad = [p for p in parts if p not in SCHEDULE_NAMES]
     if bad:
-        raise ValueError(f"unknown schedule {bad[0][:20]!r}")
+        raise ValueError("it names a schedule that does not exist")  # the link's text is not echoed
     return [n for n in SCHEDULE_NAMES if n in parts]
 
 
