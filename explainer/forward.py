@@ -94,7 +94,19 @@ def noised(schedule: NoiseSchedule, x0: np.ndarray, t: int, noise: np.ndarray) -
     return q_sample(schedule, torch.from_numpy(x0), t, torch.from_numpy(noise)).numpy()
 
 
-def chain_and_jump_samples(schedule: NoiseSchedule, x0_value: float, t: int, n: int = 20_000,
+def marginal_variance(alpha_bar: float, var_x0: float) -> float:
+    """Var(x_t) = alpha_bar Var(x_0) + (1 - alpha_bar), from Eq. 4 with noise independent of x_0.
+
+    It is 1 at every t only when Var(x_0) = 1; any other variance moves towards 1 as alpha_bar
+    falls. Song et al. 2021 call this process variance-preserving (VP) for that reason.
+    """
+    return float(alpha_bar) * float(var_x0) + 1.0 - float(alpha_bar)
+
+
+CHAIN_SAMPLES = 20_000
+
+
+def chain_and_jump_samples(schedule: NoiseSchedule, x0_value: float, t: int, n: int = CHAIN_SAMPLES,
                            seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """n draws of x_t for one pixel: by t+1 Markov steps (Eq. 2) and by one closed-form jump (Eq. 4)."""
     gen = torch.Generator().manual_seed(seed)

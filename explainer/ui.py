@@ -24,7 +24,7 @@ import streamlit as st
 import torch
 
 from . import forward, images, models
-from .schedules import NoiseSchedule, make_schedule
+from .schedules import NoiseSchedule, make_schedule_for_T
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLE_IMAGES = {
@@ -149,8 +149,9 @@ def url_state(key: str, default, parse: Callable[[str], Any]):
             # Shown where the page reads the value, so it appears on the page that owns it. The link's
             # text is shown literally (a code span), never as Markdown: a shared link must not be able
             # to put a link, a picture or formatting into the app's own message.
-            st.warning(f"The link's value for `{key}`, {code_text(raw)}, was not understood "
-                       f"({escape_markdown(e)}); using {escape_markdown(default)}.", icon=":material/link_off:")
+            shown = code_text(f"{key}={clean_text(raw)}", max_chars=200)  # the key is ours; the value cut at 40
+            st.warning(f"The link's value {shown} was not understood ({escape_markdown(e)}); using "
+                       f"{escape_markdown(default)}.", icon=":material/link_off:")
     st.session_state[key] = value
     return value
 
@@ -280,7 +281,8 @@ def device_choice() -> torch.device:
 
 @st.cache_resource(show_spinner=False)
 def get_schedule(name: str, num_steps: int, params: tuple = ()) -> NoiseSchedule:
-    return make_schedule(name, num_steps, **dict(params))
+    """The schedule the pages show: β ranges given for T = 1000 and scaled to T (make_schedule_for_T)."""
+    return make_schedule_for_T(name, num_steps, **dict(params))
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=16)

@@ -55,7 +55,7 @@ def test_crafted_page_value_shows_as_plain_text(app_server, page, name):
     warnings = page.locator('[data-testid="stAlertContentWarning"]')
     assert warnings.count() == 1, alert_texts(page, "warning")
     codes = _only_text_and_code(warnings.first)
-    assert codes == ["fw_seed", _as_shown(clean_text(raw).strip())]
+    assert codes == [_as_shown(f"fw_seed={clean_text(raw)}".strip())]
     assert "was not understood" in alert_texts(page, "warning")[0]
     # The page carries on with the default seed.
     assert page.locator('input[aria-label="Noise seed"]').input_value() == "0"
@@ -68,8 +68,8 @@ def test_crafted_sidebar_value_on_the_home_page(app_server, page):
     _assert_nothing_from(page)
     warnings = page.locator('[data-testid="stAlertContentWarning"]')
     assert warnings.count() == 2, alert_texts(page, "warning")
-    assert _only_text_and_code(warnings.nth(0)) == ["seed", clean_text(raw).strip()]
-    assert _only_text_and_code(warnings.nth(1)) == ["presenter", "<b>x</b>"]
+    assert _only_text_and_code(warnings.nth(0)) == [f"seed={clean_text(raw)}".strip()]
+    assert _only_text_and_code(warnings.nth(1)) == ["presenter=<b>x</b>"]
 
 
 def test_crafted_upload_name_shows_as_plain_text(app_server, page, tmp_path):
