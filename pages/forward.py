@@ -15,8 +15,7 @@ st.markdown(
     "A diffusion model learns to **undo** a simple, fixed process that slowly buries an image in "
     "Gaussian noise. That forward process needs no learning at all: at every step $t$ the image is "
     "shrunk a little and fresh noise is added, until (with most schedules) nothing but noise is left. Pick an "
-    "image and "
-    "drag the timestep to watch it happen."
+    "image and drag the timestep to watch it happen."
 )
 
 ui.url_state("fw_schedule", "linear", ui.choice_param(SCHEDULE_NAMES))

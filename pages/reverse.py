@@ -14,8 +14,7 @@ st.markdown(
     "digits) looks at a noisy image $x_t$ and predicts the noise $\\hat\\varepsilon$ in it. Starting from "
     "pure noise, each step removes a little of that predicted noise. **DDPM** takes many small random "
     "steps; **DDIM** can take a few large ones, deterministic at η = 0 (its default) and random for η > 0. "
-    "**Guidance** pushes the picture towards the "
-    "class you ask for."
+    "**Guidance** pushes the picture towards the class you ask for."
 )
 
 try:
