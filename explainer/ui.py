@@ -497,7 +497,7 @@ def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     x0 = preview_array(_img)
     ts = scrub.frame_indices(num_steps, SCRUB_FRAMES)
     fs = forward.noising_frameset(get_schedule(schedule_name, num_steps), x0, gaussian_noise(x0.shape, seed), ts,
-                                  label="Timestep t (0 = almost clean, T−1 = pure noise)")
+                                  label="Timestep t (0 = almost clean, T−1 = the noisiest step)")
     return ts, fs.to_bytes()
 
 
