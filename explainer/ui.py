@@ -425,19 +425,26 @@ def image_picker(key: str, max_side: int = 512, mode: str = "RGB", default: str 
                               help="Your image stays in this session on the server and is never saved to disk.")
     write_url(f"{key}_sample")
     if up is not None:
-        data = up.getvalue()
-        digest = hashlib.sha256(data).hexdigest()
-        try:
-            return _decoded_upload(digest, max_side, mode, data), f"upload:{digest}:{max_side}:{mode}"
-        except images.ImageError as e:
-            st.error(f"{code_text(up.name, 80)} could not be used. {escape_markdown(e)}",
-                     icon=":material/broken_image:")
-            st.caption("Showing the sample image instead.")
+        img, digest = decode_upload(up, max_side, mode, "the sample image")
+        if img is not None:
+            return img, f"upload:{digest}:{max_side}:{mode}"
     name = SAMPLE_IMAGES[st.session_state[f"{key}_sample"]]
     return sample_image(name, max_side, mode), f"sample:{name}:{max_side}:{mode}"
 
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
+
+
+def decode_upload(up, max_side: int, mode: str, fallback: str) -> tuple[images.LoadedImage | None, str]:
+    """An uploaded file decoded safely (cached by its digest), or None after a message naming `fallback`."""
+    data = up.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        return _decoded_upload(digest, max_side, mode, data), digest
+    except images.ImageError as e:
+        st.error(f"{code_text(up.name, 80)} could not be used. {escape_markdown(e)}", icon=":material/broken_image:")
+        st.caption(f"Showing {fallback} instead.")
+        return None, digest
 
 
 def notes(img: images.LoadedImage):
@@ -669,13 +676,8 @@ def digit_upload(key: str) -> tuple[np.ndarray, str] | None:
                                "MNIST's white ink on black. It stays in this session and is never saved.")
     if up is None:
         return None
-    data = up.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        img = _decoded_upload(digest, 256, "L", data)
-    except images.ImageError as e:
-        st.error(f"**{up.name}** could not be used. {e}", icon=":material/broken_image:")
-        st.caption("Showing the held-out digit instead.")
+    img, digest = decode_upload(up, 256, "L", "the held-out digit")
+    if img is None:
         return None
     x = images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, "auto"))
     return x, f"upload:{digest}"
