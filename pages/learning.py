@@ -71,8 +71,10 @@ dev = device.type
 
 st.header("1. One training step, by hand")
 left, right = st.columns([4, 3], gap="large")
+TRAINING = pre.card["training"]
 left.markdown(
-    "Training repeats one small step millions of times (Ho et al. 2020, Algorithm 1): take a real image "
+    f"Training repeats one small step over and over (Ho et al. 2020, Algorithm 1; the bundled model took "
+    f"{TRAINING['steps']:,} of them, {TRAINING['batch_size']} digits at a time): take a real image "
     "$x_0$, draw a random time $t$ and fresh noise $\\varepsilon$, jump to $x_t$ in one go, and ask the "
     "network to name the noise. The loss says how wrong it was; a gradient step makes it a little less "
     "wrong. Here is that step for one digit, at every $t$: drag the slider or press **Random t**."
@@ -145,9 +147,10 @@ st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{
 def readings_section():
     ts, _, frames, _ = ui.learning_frames(ident, label, true_label, seed, dev, _x0=x0)
     ui.scrubber("ln_rt", frames, ts, default=T // 4)
+    ab = pre.schedule.alpha_bars
     st.caption("All four pictures come from the same network call. The score is the same picture as ε̂ with "
-               "the sign flipped and a scale 1/√(1−ᾱₜ) that grows without bound as t → 0: near the data it "
-               "points home hard.")
+               f"the sign flipped and scaled by 1/√(1−ᾱₜ), which grows as t → 0: {1 / math.sqrt(1 - ab[-1]):.3f} "
+               f"at t = {T - 1}, {1 / math.sqrt(1 - ab[0]):.0f} at t = 0. Near the data it points home hard.")
     st.page_link("pages/score.py", label="4. Score field (2D): the score as arrows, exact and learned",
                  icon=":material/scatter_plot:")
 
@@ -340,10 +343,12 @@ def snapshots_section():
     steps = models.snapshot_steps()
     training = pre.card["training"]
     final = int(training.get("steps", 0))
+    snap_mb = 4 * 2 * pre.card["architecture"]["parameters"] / 1e6  # four float16 copies of the weights
     if not steps:
         st.info("This copy of the app has no training snapshots of the digit model, so only its final state and "
                 "its loss curve are shown. Snapshots are written by `python -m explainer.train mnist --steps "
-                f"{final or 8000} --snapshots 0,250,1000,3000` (float16, about 9 MB).", icon=":material/info:")
+                f"{final or 8000} --snapshots 0,250,1000,3000` (float16: {snap_mb:.1f} MB for those four).",
+                icon=":material/info:")
         history = training.get("loss_history", [])
         if history:
             ui.plot(figures.loss_curve(history, height=ui.fig_height(300)), key="ln_history")
@@ -354,7 +359,7 @@ def snapshots_section():
     if st.session_state.get("ln_snap_key") != key:
         if not st.button("Draw samples from every snapshot", type="primary", icon=":material/auto_fix_high:"):
             st.caption(f"Snapshots at steps {', '.join(f'{s:,}' for s in steps)} and the final model "
-                       f"({final:,} steps). Drawing takes a few seconds.")
+                       f"({final:,} steps): {len(steps) + 1} runs of 25 guided steps on 10 digits.")
             return
         bar = st.progress(0.0, text="Sampling ...")
         with ui.compute_slot("the model"):

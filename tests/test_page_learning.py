@@ -73,6 +73,10 @@ def test_opens_with_six_sections_and_its_scrubbers():
     # loss, weights, bound bars, per-t, densities (and the training loss when no snapshots are bundled)
     assert [c.key for c in at.get("plotly_chart")][:5] == ["ln_loss", "ln_weights", "ln_bars", "ln_per_t", "ln_dens"]
     assert "Over the 64 values of t′" in _markdown(at)
+    card = models.load_card("mnist")
+    assert f"the bundled model took {card['training']['steps']:,} of them" in _markdown(at)
+    ab = models.load_pretrained("mnist", "cpu").schedule.alpha_bars
+    assert any(f"{1 / np.sqrt(1 - ab[0]):.0f} at t = 0" in c.value for c in at.caption)
 
 
 def test_digit_class_and_random_buttons():
