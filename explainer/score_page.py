@@ -159,3 +159,40 @@ def frame_plan(sampler: str, timesteps, max_frames: int = 40) -> tuple[list[int]
             labels.append(f"t = {t}")
     return idx, labels
 
+
+
+# ------------------------------------------------------------------ guidance on labelled toy data
+
+GUIDANCE_SCALES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+GUIDANCE_PARTICLES = 500
+GUIDANCE_LEVELS = 50
+
+
+def guided_particles(mix, y: int, scale: float, schedule: NoiseSchedule, num_levels: int = GUIDANCE_LEVELS,
+                     n_particles: int = GUIDANCE_PARTICLES, seed: int = 0) -> np.ndarray:
+    """End points (M, 2) of particles from N(0, I) along the probability-flow ODE (DDIM steps) with the
+    exact guided score of class y at guidance scale s (`explainer.guidance.guided_score`)."""
+    from .guidance import guided_score_fn
+
+    traj, _ = run_particles("ode", guided_score_fn(mix, y, scale), schedule, num_levels,
+                            n_particles=n_particles, seed=seed)
+    return traj[-1]
+
+
+def guidance_sweep(mix, y: int, schedule: NoiseSchedule, scales=GUIDANCE_SCALES, seed: int = 0) -> dict:
+    """For each scale: the particles' spread, their mean p(y | x) at the clean end, the distance of their
+    centre from the middle of the data (the mean of the class means), and the spread of the exact
+    sharpened density p(x | y) p(y | x)^(s-1) (on a grid); lists in the order of `scales`."""
+    from .guidance import class_posterior, grid_spread, sharpened_density_grid, spread
+
+    out = {"scales": [float(s) for s in scales], "spread": [], "confidence": [], "target_spread": [],
+           "centre_distance": [], "class_centre_distance": float(np.linalg.norm(
+               mix.means[mix.components_of(y)].mean(axis=0) - mix.means.mean(axis=0)))}
+    for s in scales:
+        end = guided_particles(mix, y, s, schedule, seed=seed)
+        out["spread"].append(spread(end))
+        # how far the particles' centre lies from the centre of all classes (the middle of the data)
+        out["centre_distance"].append(float(np.linalg.norm(end.mean(axis=0) - mix.means.mean(axis=0))))
+        out["confidence"].append(float(class_posterior(mix, end)[:, y].mean()))
+        out["target_spread"].append(grid_spread(sharpened_density_grid(mix, y, s, extent=5.0, n=160)))
+    return out
