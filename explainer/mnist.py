@@ -91,3 +91,12 @@ def classify(model: DigitClassifier, images: np.ndarray | torch.Tensor) -> np.nd
     if x.ndim == 3:
         x = x[:, None]
     return model(x).argmax(1).numpy()
+
+
+@torch.inference_mode()
+def class_probabilities(model: DigitClassifier, images: np.ndarray | torch.Tensor, batch: int = 1000) -> np.ndarray:
+    """softmax over the ten classes for each (N, 28, 28) image in [-1, 1], (N, 10); rows sum to 1."""
+    x = torch.as_tensor(images, dtype=torch.float32)
+    if x.ndim == 3:
+        x = x[:, None]
+    return torch.cat([F.softmax(model(x[i:i + batch]), dim=1) for i in range(0, len(x), batch)]).numpy()

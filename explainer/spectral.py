@@ -147,7 +147,8 @@ def drowning_timesteps(schedule: NoiseSchedule, power_x0: np.ndarray, power_eps:
     "high frequencies first" comes from, computed, not drawn.
     """
     snr = schedule.alpha_bars / (1.0 - schedule.alpha_bars)  # (T,), decreasing
-    ratio = np.asarray(power_eps, dtype=np.float64) / np.asarray(power_x0, dtype=np.float64)  # (n,)
+    with np.errstate(divide="ignore"):  # a ring without image power is drowned at once (ratio inf)
+        ratio = np.asarray(power_eps, dtype=np.float64) / np.asarray(power_x0, dtype=np.float64)  # (n,)
     below = snr[None, :] < ratio[:, None]  # (n, T)
     return np.where(below.any(axis=1), np.argmax(below, axis=1), -1)
 
