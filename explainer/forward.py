@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .schedules import NoiseSchedule
+from .schedule_tables import snr_db
 from .scrub import FrameSet, density_histograms
 
 
@@ -93,8 +94,9 @@ def evenly_spaced_timesteps(num_steps: int, n: int) -> list[int]:
 
 
 def noised(schedule: NoiseSchedule, x0: np.ndarray, t: int, noise: np.ndarray) -> np.ndarray:
-    """q_sample on NumPy arrays (a view through torch, no copy of the inputs)."""
-    return q_sample(schedule, torch.from_numpy(x0), t, torch.from_numpy(noise)).numpy()
+    """q_sample (Eq. 4) on NumPy arrays, which may be read-only (shared by every session through a cache)."""
+    ab = schedule.alpha_bar_at(int(t))
+    return (np.float32(math.sqrt(ab)) * x0 + np.float32(math.sqrt(1.0 - ab)) * noise).astype(np.float32, copy=False)
 
 
 def chain_and_jump_samples(schedule: NoiseSchedule, x0_value: float, t: int, n: int = 20_000,
@@ -117,11 +119,6 @@ def sub(n) -> str:
     return str(n).translate(_SUB)
 
 
-def snr_db(alpha_bar: float) -> float:
-    """The signal-to-noise ratio ᾱ/(1−ᾱ) of x_t in decibels, 10·log10(SNR)."""
-    return 10 * math.log10(alpha_bar / (1 - alpha_bar))
-
-
 def weight_metrics(schedule: NoiseSchedule, ts) -> dict[str, list[str]]:
     """The numbers that follow t on the forward page, formatted: weights, SNR and SNR in dB."""
     ab = schedule.alpha_bars[np.asarray(ts)]
@@ -129,7 +126,7 @@ def weight_metrics(schedule: NoiseSchedule, ts) -> dict[str, list[str]]:
     return {"signal weight √ᾱₜ": [f"{v:.4f}" for v in np.sqrt(ab)],
             "noise weight √(1−ᾱₜ)": [f"{v:.4f}" for v in np.sqrt(1 - ab)],
             "SNR = ᾱₜ / (1−ᾱₜ)": [f"{v:.4g}" for v in snr],
-            "SNR in decibels": [f"{snr_db(v):+.1f} dB" for v in ab]}
+            "SNR in decibels": [f"{snr_db(schedule, t):+.1f} dB" for t in ts]}
 
 
 def noising_frameset(schedule: NoiseSchedule, x0: np.ndarray, noise: np.ndarray, ts: list[int],
@@ -167,4 +164,45 @@ def noising_frameset(schedule: NoiseSchedule, x0: np.ndarray, noise: np.ndarray,
                               "counts": density_histograms([x0], edges)[0]},
                       reference={"name": "N(0, 1)", "color": PALETTE[3], "x": normal,
                                  "y": np.exp(-normal ** 2 / 2) / math.sqrt(2 * math.pi)})
+    return fs
+
+
+def schedules_frameset(schedules: dict[str, NoiseSchedule], x0: np.ndarray, noise: np.ndarray, ts: list[int],
+                       label: str, log_snr_chart: bool = False) -> FrameSet:
+    """The same image and noise under several schedules at each t: only ᾱ_t differs."""
+    from .figures import schedule_colours
+    from .images import jpeg_data_uri
+
+    fs = FrameSet(label=label, values=list(ts))
+    for name, s in schedules.items():
+        ab = s.alpha_bars
+        fs.add_panel([f"{name}: ᾱ = {ab[t]:.4f}, SNR = {snr_db(s, t):+.1f} dB" if ab[t] >= 0.01 else
+                      f"{name}: ᾱ = {ab[t]:.2e}, SNR = {snr_db(s, t):+.1f} dB" for t in ts],
+                     [jpeg_data_uri(noised(s, x0, t, noise), quality=65) for t in ts], alt=f"x_t under {name}")
+    if log_snr_chart:
+        colours = schedule_colours(schedules)
+        fs.add_line_chart("log-SNR of each schedule at t", np.arange(len(next(iter(schedules.values())).betas)),
+                          [{"name": n, "y": s.log_snr, "color": colours[n]} for n, s in schedules.items()],
+                          xlabel="timestep t", ylabel="log SNR", y_range=(-15.0, 12.0))
+    return fs
+
+
+def resolution_frameset(schedule: NoiseSchedule, pictures: dict[int, tuple[np.ndarray, np.ndarray]],
+                        ts: list[int], base: int, label: str) -> FrameSet:
+    """One picture at several sizes (side -> (x0, noise)) noised to the same t, and the log-SNR each keeps
+    at the scale of the whole object: averaging a k x k block divides the noise variance by k²
+    (Hoogeboom et al. 2023, 'simple diffusion', Sec. 3)."""
+    from .figures import PALETTE
+    from .images import jpeg_data_uri
+
+    fs = FrameSet(label=label, values=list(ts), pixelated=True)  # show the small ones' real pixels
+    for side, (x0, noise) in pictures.items():
+        fs.add_panel(f"{side}×{side} pixels at t = {{v}}",
+                     [jpeg_data_uri(noised(schedule, x0, t, noise), quality=60) for t in ts], alt=f"{side} pixels")
+    grid = np.arange(schedule.num_steps)
+    fs.add_line_chart("Bigger images keep their shapes longer under the same schedule", grid,
+                      [{"name": f"{side}×{side} image", "y": schedule.log_snr + 2 * math.log(side / base),
+                        "color": PALETTE[i % len(PALETTE)]} for i, side in enumerate(pictures)],
+                      xlabel="timestep t", ylabel=f"log-SNR at the {base}×{base} scale",
+                      y_range=(-12.0, 14.0))
     return fs

@@ -60,9 +60,12 @@ def starting_noise(n: int, seed: int, size: int = 28) -> torch.Tensor:
 def generate(pre: Pretrained, labels: np.ndarray, sampler: str = "ddim", steps: int = 50, eta: float = 0.0,
              guidance: float = 3.0, seed: int = 0, spacing: str = "trailing", clip_x0: bool = True,
              keep_trajectory: bool = False, x_T: torch.Tensor | None = None, t_start: int | None = None,
-             progress: Callable[[int, int], None] | None = None, max_frames: int = 60) -> SampleResult:
+             progress: Callable[[int, int], None] | None = None, max_frames: int = 60,
+             preview: Callable[[int, int, torch.Tensor], None] | None = None) -> SampleResult:
     """Sample len(labels) digits. `t_start` starts the reverse process at that t (for SDEdit).
 
+    `progress(i, k)` is called after each step, `preview(i, k, x0_hat)` too, with the model's
+    current guess of the clean digits (so a page can show them forming while the job runs).
     With keep_trajectory, at most `max_frames` evenly spaced steps (always the first and the last)
     are kept, in float16: a 1000-step DDPM run of 32 digits would otherwise hold 300 MB per user.
     """
@@ -94,6 +97,8 @@ def generate(pre: Pretrained, labels: np.ndarray, sampler: str = "ddim", steps: 
         x = rec.x_prev
         if progress:
             progress(rec.index + 1, len(timesteps))
+        if preview:  # the model's current guess x0_hat, (N, 1, H, W), for a live picture
+            preview(rec.index + 1, len(timesteps), rec.x0_hat)
     images = x[:, 0].clamp(-1, 1).float().cpu().numpy()  # .cpu() waits for the GPU to finish
     seconds = time.perf_counter() - t0
     traj = {**{k: np.stack(v) for k, v in keep.items()}, "kept_steps": kept} if keep_trajectory else {}
@@ -115,3 +120,47 @@ def sdedit(pre: Pretrained, image: np.ndarray, t0: int, label=None, n: int = 1, 
     x_t0 = q_sample(pre.schedule, x0, int(t0), noise)
     labels = parse_labels(label, n, pre.model.null_label)
     return x_t0[:, 0].numpy(), generate(pre, labels, x_T=x_t0, t_start=int(t0), seed=seed, **kwargs)
+
+
+# ------------------------------------------------------------------ the trajectory, for scrubbing in the browser
+
+def step_equation(schedule, t: int, t_prev: int, sampler: str, eta: float = 0.0) -> str:
+    """The update of one step with its numbers filled in, as plain text (DDIM Eq. 12; DDPM Eq. 7/11)."""
+    from .forward import sub
+    from .samplers import step_coefficients
+
+    co = step_coefficients(schedule, t, t_prev, sampler, eta)
+    out = f"x{sub(t_prev)}" if t_prev >= 0 else "x₀"
+    if sampler == "ddim":
+        return f"{out} = {co['c_x0']:.4f}·x̂₀ + {co['c_eps']:.4f}·ε̂ + {co['sigma']:.4f}·z"
+    return f"{out} = {co['c_x0']:.4f}·x̂₀ + {co['c_xt']:.4f}·x{sub(t)} + {co['sigma']:.4f}·z"
+
+
+def trajectory_frameset(schedule, res: SampleResult, digit: int, label: str) -> "FrameSet":
+    """Every kept step of one digit's trajectory: x_t, ε̂, x̂₀ and x_t′, the filled-in update, and where it is."""
+    from .figures import PALETTE
+    from .forward import sub
+    from .images import png_data_uri
+    from .scrub import FrameSet
+
+    s = res.settings
+    steps = list(range(len(res.kept_steps)))
+    ts = [res.timesteps[i] for i in res.kept_steps]
+    t_prevs = [res.timesteps[i + 1] if i + 1 < len(res.timesteps) else -1 for i in res.kept_steps]
+    d = int(digit)
+    fs = FrameSet(label=label, values=steps, pixelated=True, fps=8)
+    fs.add_panel([f"input x{sub(t)}" for t in ts], [png_data_uri(x[d]) for x in res.x_t])
+    fs.add_panel("predicted noise ε̂ (÷3)", [png_data_uri(np.asarray(e[d], dtype=np.float32) / 3) for e in res.eps_hat])
+    fs.add_panel("predicted clean image x̂₀", [png_data_uri(x[d]) for x in res.x0_hat])
+    fs.add_panel([f"output x{sub(tp)}" if tp >= 0 else "output x₀ (final)" for tp in t_prevs],
+                 [png_data_uri(x[d]) for x in res.x_prev])
+    ab = schedule.alpha_bars
+    fs.add_metric("timestep t", [str(t) for t in ts])
+    fs.add_metric("ᾱₜ", [f"{ab[t]:.5f}" for t in ts])
+    fs.add_metric("noise level √(1−ᾱₜ)", [f"{np.sqrt(1 - ab[t]):.4f}" for t in ts])
+    fs.add_line([step_equation(schedule, t, tp, s["sampler"], s["eta"]) for t, tp in zip(ts, t_prevs)])
+    grid = np.arange(schedule.num_steps)
+    fs.add_line_chart("Where the sampler is: from pure noise (t = T−1) to clean (t = 0)", grid,
+                      [{"name": "noise level √(1−ᾱₜ)", "y": np.sqrt(1 - ab), "color": PALETTE[5]}],
+                      xlabel="timestep t", ylabel="noise level", y_range=(0.0, 1.05), marker_x=ts)
+    return fs

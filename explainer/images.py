@@ -711,9 +711,14 @@ def needs_invert(image: Image.Image, choice: str = "auto") -> bool:
 
 def jpeg_data_uri(image, quality: int = 85) -> str:
     """A JPEG `data:` URI: noisy photos are 5-10x smaller as JPEG than as PNG."""
+    return "data:image/jpeg;base64," + base64.b64encode(encode_jpeg(image, quality)).decode("ascii")
+
+
+def encode_jpeg(image, quality: int = 85) -> bytes:
+    """JPEG bytes: noisy photos are 5-10x smaller than as PNG."""
     buffer = io.BytesIO()
     to_pil(image).save(buffer, format="JPEG", quality=quality)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
 
 
 def png_data_uri(image) -> str:

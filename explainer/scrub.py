@@ -77,6 +77,8 @@ class FrameSet:
             if len(line) != n:
                 raise ValueError(f"a text line has {len(line)} entries for {n} positions")
         for c in self.charts:
+            if c.get("marker_x") is not None and len(c["marker_x"]) != n:
+                raise ValueError(f"chart {c['title']!r} has {len(c['marker_x'])} marker positions for {n} positions")
             if c["kind"] == "bars" and len(c["counts"]) != n:
                 raise ValueError(f"chart {c['title']!r} has {len(c['counts'])} histograms for {n} positions")
 
@@ -94,14 +96,16 @@ class FrameSet:
         return self
 
     def add_line_chart(self, title: str, x: Sequence[float], series: list[dict], xlabel: str, ylabel: str,
-                       y_range: tuple[float, float] | None = None, log_y: bool = False):
-        """series: [{"name", "y", "color"}]; the marker sits at x = the position's value."""
+                       y_range: tuple[float, float] | None = None, log_y: bool = False,
+                       marker_x: Sequence[float] | None = None):
+        """series: [{"name", "y", "color"}]; the marker sits at x = the position's value, or at marker_x[i]."""
         ys = np.concatenate([np.asarray(s["y"], dtype=float) for s in series])
         if log_y:
             ys = ys[ys > 0]
         lo, hi = (float(ys.min()), float(ys.max())) if y_range is None else y_range
         self.charts.append({"kind": "line", "title": title, "xlabel": xlabel, "ylabel": ylabel, "log_y": log_y,
                             "x": _rounded(x), "y_range": [lo, hi],
+                            "marker_x": None if marker_x is None else _rounded(marker_x),
                             "series": [{"name": s["name"], "color": s["color"], "y": _rounded(s["y"])}
                                        for s in series]})
         return self

@@ -12,17 +12,20 @@ import hashlib
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 import torch
 
 from . import forward, images, models, scrub
 from .schedules import NoiseSchedule, make_schedule
+from .jobqueue import Busy, FairQueue
 from .scrub import nearest_index
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -203,9 +206,10 @@ def fig_height(normal: int) -> int:
 
 
 def plot(fig, key: str | None = None):
-    """A Plotly figure with its toolbar (hover, zoom, download as PNG)."""
+    """A Plotly figure with its toolbar (hover, zoom, download as PNG). Never changes `fig` (it may be shared)."""
     if presenter():
-        fig.update_layout(font=dict(size=18))
+        fig = go.Figure(fig)
+        fig.update_layout(font=dict(size=18), height=fig_height(fig.layout.height or 450))
     st.plotly_chart(fig, width="stretch", key=key,
                     config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
 
@@ -268,39 +272,61 @@ def get_model(name: str, device: str) -> models.Pretrained:
 
 
 @st.cache_resource(show_spinner=False)
-def job_slots() -> threading.BoundedSemaphore:
-    return threading.BoundedSemaphore(MAX_CONCURRENT_JOBS)
+def job_queue() -> FairQueue:
+    return FairQueue(MAX_CONCURRENT_JOBS)
+
+
+def session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
 
 
 @contextmanager
-def compute_slot(what: str = "the model"):
-    """Run heavy work in one of MAX_CONCURRENT_JOBS slots; a waiting user sees that they are queued."""
-    slots = job_slots()
-    if slots.acquire(blocking=False):
+def compute_slot(what: str = "the model", cost: float = 1000.0):
+    """Run heavy work when the fair queue says so (shortest jobs first, one job per session).
+
+    `cost` is the work in units of one network pass over one image. A waiting user sees
+    their place in the queue and an estimated wait, updated twice a second.
+    """
+    queue, owner = job_queue(), session_id()
+    deadline = time.monotonic() + 30
+    while True:  # a click during a run of this same session: the old run stops at its next update
         try:
-            yield
-        finally:
-            slots.release()
-        return
-    note = st.empty()
-    note.info(f"Other people are using {what} right now: you are in the queue and will start in a moment.",
-              icon=":material/hourglass_top:")
-    slots.acquire()
-    note.empty()
+            ticket = queue.enqueue(owner, cost)
+            break
+        except Busy:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    note = None
+    try:
+        while not queue.wait_turn(ticket, timeout=0.5):
+            if note is None:
+                note = st.empty()
+            note.info(f"Other people are using {what} right now. You are number {queue.place(ticket)} in the "
+                      f"queue; estimated wait about {max(1, round(queue.estimated_wait(ticket)))} s. Shorter jobs "
+                      "go first, and each person runs one job at a time.", icon=":material/hourglass_top:")
+    except BaseException:
+        queue.cancel(ticket)  # the user left or clicked again: give up the place
+        raise
+    if note is not None:
+        note.empty()
     try:
         yield
     finally:
-        slots.release()
+        queue.done(ticket)
 
 
 # ------------------------------------------------------------------ images
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def sample_image(filename: str, max_side: int = 512, mode: str = "RGB") -> images.LoadedImage:
     return images.load_image(ASSETS / "images" / filename, max_side=max_side, mode=mode)
 
 
-@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def _decoded_upload(digest: str, max_side: int, mode: str, _data: bytes) -> images.LoadedImage:
     # Keyed on the digest, not the bytes: hashing is done once, in image_picker.
     return images.load_image(_data, max_side=max_side, mode=mode)
@@ -365,13 +391,15 @@ def error_box(e: Exception, what: str):
 
 # ------------------------------------------------------------------ per-input results (small keys)
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def gaussian_noise(shape: tuple, seed: int) -> np.ndarray:
     """Standard normal noise of this shape, the same for the same seed."""
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    noise = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    noise.setflags(write=False)  # shared by every session (cache_resource: no copy per rerun)
+    return noise
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def noising_frames(ident: str, schedule_name: str, num_steps: int, seed: int, ts: tuple,
                    _img: images.LoadedImage, side: int = 256) -> list[np.ndarray]:
     """x_t at each t in ts for a copy of the image no larger than `side` (for GIFs and animations)."""
@@ -394,7 +422,7 @@ def preview_array(img: images.LoadedImage, side: int = PREVIEW_SIDE) -> np.ndarr
     return (np.asarray(pil, dtype=np.float32) / 127.5 - 1.0).astype(np.float32)
 
 
-@st.cache_data(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
+@st.cache_resource(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
 def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
                    _img: images.LoadedImage) -> tuple[list[int], bytes]:
     """The forward page's main view at SCRUB_FRAMES values of t, shared by every session with these inputs."""
@@ -405,12 +433,63 @@ def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     return ts, fs.to_bytes()
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+def schedule_digest(schedule: NoiseSchedule) -> str:
+    """A short name for a schedule's exact β values: the cache key of anything built from it."""
+    return hashlib.sha256(schedule.betas.tobytes()).hexdigest()[:16]
+
+
+@st.cache_resource(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
+def schedule_frames(ident: str, keys: tuple[tuple[str, str], ...], seed: int, _img: images.LoadedImage,
+                    _schedules: dict[str, NoiseSchedule], side: int, n_frames: int, log_snr_chart: bool,
+                    label: str = "Timestep t") -> tuple[list[int], bytes]:
+    """The same image and noise under each schedule at n_frames values of t; keys = (name, schedule_digest)."""
+    x0 = preview_array(_img, side)
+    ts = scrub.frame_indices(next(iter(_schedules.values())).num_steps, n_frames)
+    fs = forward.schedules_frameset(_schedules, x0, gaussian_noise(x0.shape, seed), ts, label=label,
+                                    log_snr_chart=log_snr_chart)
+    return ts, fs.to_bytes()
+
+
+def schedules_scrubber(key: str, schedules: dict[str, NoiseSchedule], img_id: str, img: images.LoadedImage,
+                       seed: int, default: int, side: int, n_frames: int, log_snr_chart: bool = False,
+                       label: str = "Timestep t"):
+    """A scrubber over t for one image under several schedules (forward and schedules pages)."""
+    keys = tuple((n, schedule_digest(s)) for n, s in schedules.items())
+    ts, frames = schedule_frames(img_id, keys, seed, img, schedules, side, n_frames, log_snr_chart, label)
+    return scrubber(key, frames, ts, default=default)
+
+
+RESOLUTION_SIDES = (32, 96, 288)
+
+
+@st.cache_resource(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
+def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
+                      _img: images.LoadedImage) -> tuple[list[int], bytes]:
+    """The image at RESOLUTION_SIDES, noised to 24 values of t, with the log-SNR curves."""
+    pictures = {}
+    for side in RESOLUTION_SIDES:
+        x0 = images.square_array(_img.pil, side)
+        pictures[side] = (x0, gaussian_noise(x0.shape, seed))
+    ts = scrub.frame_indices(num_steps, 24)
+    fs = forward.resolution_frameset(get_schedule(schedule_name, num_steps), pictures, ts,
+                                     base=RESOLUTION_SIDES[0], label="Timestep t")
+    return ts, fs.to_bytes()
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
+def trajectory_frames(result_key: str, digit: int, label: str, _res, _schedule: NoiseSchedule) -> bytes:
+    """One digit's sampling trajectory as a frame set; result_key names the (deterministic) sampling run."""
+    from .generate import trajectory_frameset
+
+    return trajectory_frameset(_schedule, _res, digit, label).to_bytes()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
 def chain_samples(schedule_name: str, num_steps: int, x0_value: float, t: int, seed: int):
     return forward.chain_and_jump_samples(get_schedule(schedule_name, num_steps), x0_value, t, seed=seed)
 
 
-@st.cache_data(show_spinner="Drawing a digit ...", max_entries=64)
+@st.cache_resource(show_spinner="Drawing a digit ...", max_entries=64)
 def home_animation(seed: int) -> bytes | None:
     """A GIF of one digit denoised from pure noise (25 DDIM steps), or None without the model."""
     from .generate import generate, parse_labels
@@ -454,13 +533,33 @@ def result_cache() -> _LRU:
     return _LRU(max_entries=24)
 
 
-def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model"):
-    """run() once per key per process (in a compute slot), later calls return the stored result."""
+@st.cache_resource(show_spinner=False)
+def _shared_cache() -> _LRU:
+    return _LRU(max_entries=256)
+
+
+def shared(key: tuple, build: Callable[[], Any]):
+    """build() once per key in this process, for every session: figures, encoded pictures.
+
+    The key names the inputs with small values (digests, seeds, names). What build
+    returns is shared, so it must never be changed afterwards (ui.plot copies before
+    it restyles). A rerun then costs a dictionary look-up instead of a rebuild.
+    """
+    cache = _shared_cache()
+    hit = cache.get(key)
+    if hit is None:
+        hit = build()
+        cache.put(key, hit)
+    return hit
+
+
+def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost: float = 1000.0):
+    """run() once per key per process (through the fair queue), later calls return the stored result."""
     cache = result_cache()
     hit = cache.get(key)
     if hit is not None:
         return hit
-    with compute_slot(what):
+    with compute_slot(what, cost):
         hit = cache.get(key)  # someone may have finished it while we waited
         if hit is None:
             hit = run()

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import http.cookiejar
+import json
 import random
 import re
 import time
@@ -64,12 +65,24 @@ EXPECTED_ERRORS = (
     # The reverse page without the bundled MNIST model (assets/models/mnist.*): an expected message.
     re.compile(r"^The (weights file|model card) .* is missing"),
 )
-QUEUE_TEXT = "you are in the queue"  # ui.compute_slot's message: the run waited for a compute slot
+QUEUE_TEXT = "in the queue"  # ui.compute_slot's message: the run waited for its turn in the fair queue
 
 _STATUS = {v: k for k, v in ForwardMsg.ScriptFinishedStatus.items()}
 _DONE = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
          ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
 _MAX_CACHED = 400  # messages kept for ref_hash replies (the browser also evicts old ones)
+
+
+SCRUBBER = "explainer_scrubber"  # the component name registered by explainer/ui.py
+
+
+def _scrubber_label(payload: bytes) -> tuple[str, int]:
+    """The label and the number of positions of a scrubber, from the frame set it carries."""
+    try:
+        spec = json.loads(payload.decode("utf-8"))["set"]
+        return spec["label"], len(spec["values"])
+    except (ValueError, KeyError, UnicodeDecodeError):
+        return "", 0
 
 
 class SessionError(RuntimeError):
@@ -96,7 +109,12 @@ class RunResult:
     queued: bool = False
     bytes_in: int = 0
     messages: int = 0
-    media_urls: list[str] = field(default_factory=list)
+    media_by_path: dict = field(default_factory=dict)  # delta path -> image URLs (a later element replaces them)
+
+    @property
+    def media_urls(self) -> list[str]:
+        """The images still on the page at the end of the run (a live preview emptied in the run is not)."""
+        return [u for urls in self.media_by_path.values() for u in urls]
     texts: list[str] = field(default_factory=list)  # st.markdown / st.write texts of this run
 
     @property
@@ -260,6 +278,7 @@ class StreamlitSession:
             return
         el = delta.new_element
         kind = el.WhichOneof("type")
+        res.media_by_path.pop(tuple(msg.metadata.delta_path), None)  # this element replaces whatever was there
         if kind == "exception":
             e = el.exception
             res.errors.append(f"st.exception {e.type}: {e.message[:200]}")
@@ -275,8 +294,14 @@ class StreamlitSession:
                     res.errors.append(f"st.error: {body[:200]}")
         elif kind == "markdown":
             res.texts.append(el.markdown.body)
+        elif kind == "bidi_component" and el.bidi_component.component_name == SCRUBBER:
+            # A browser-side scrubber (explainer/scrub.py): its frames travel once, inside the element.
+            sub = el.bidi_component
+            label, n = _scrubber_label(sub.bytes)
+            self.widgets[sub.id] = Widget("scrubber", sub.id, label, delta.fragment_id, n)
         elif kind == "imgs":
-            res.media_urls.extend(img.url for img in el.imgs.imgs if img.url and not img.url.startswith("data:"))
+            res.media_by_path[tuple(msg.metadata.delta_path)] = [
+                img.url for img in el.imgs.imgs if img.url and not img.url.startswith("data:")]
         elif kind is not None:
             sub = getattr(el, kind)
             if "id" in sub.DESCRIPTOR.fields_by_name and sub.id:
@@ -376,6 +401,16 @@ class StreamlitSession:
             if p.data_type == Slider.INT:
                 value = int(round(value))
             state.double_array_value.data[:] = [float(value)]
+        return await self.rerun(changed=[state], fragment_id=w.fragment_id)
+
+    async def release_scrubber(self, w: Widget, rng: random.Random, index: int | None = None) -> RunResult:
+        """A scrubber: a drag swaps frames in the browser and sends nothing, so this client cannot drag it.
+        It sends what the browser sends when the drag ends: the new position, once (one fragment rerun)."""
+        n = int(w.proto)
+        current = json.loads(self.values[w.id].json_value).get("index") if w.id in self.values else None
+        if index is None:
+            index = rng.choice([i for i in range(n) if i != current] or [0])
+        state = WidgetState(id=w.id, json_value=json.dumps({"index": int(index)}))
         return await self.rerun(changed=[state], fragment_id=w.fragment_id)
 
     async def click(self, w: Widget) -> RunResult:

@@ -44,14 +44,15 @@ class ActionStats:
     seconds: list[float] = field(default_factory=list)  # latency of each successful or failed sample
     errors: int = 0
     skipped: int = 0  # not run: the page showed an expected message instead of the control
-    queued: int = 0  # runs that waited for a compute slot ("you are in the queue")
+    queued: int = 0  # runs that waited for their turn in the job queue
+    scrubbed: int = 0  # moves of a browser-side scrubber: the drag is not sent, only its release (timed)
     bytes_in: int = 0  # websocket bytes received (media GET: bytes downloaded)
 
     def summary(self) -> dict:
         ms = [s * 1000 for s in self.seconds]
         return {"count": len(ms), "p50_ms": _r(percentile(ms, 50)), "p95_ms": _r(percentile(ms, 95)),
                 "max_ms": _r(max(ms)) if ms else None, "mean_ms": _r(sum(ms) / len(ms)) if ms else None,
-                "errors": self.errors, "skipped": self.skipped, "queued": self.queued,
+                "errors": self.errors, "skipped": self.skipped, "queued": self.queued, "scrubbed": self.scrubbed,
                 "kb_per_sample": round(self.bytes_in / len(ms) / 1024, 1) if ms else None}
 
 
@@ -94,6 +95,11 @@ class LoadReport:
             f = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
             lines.append(f"{name:<24} {s['count']:>6} {f(s['p50_ms']):>9} {f(s['p95_ms']):>9} {f(s['max_ms']):>9} "
                          f"{s['errors']:>7} {s['skipped']:>8} {s['queued']:>7} {f(s['kb_per_sample']):>8}")
+        scrubbed = [n for n, a in self.actions.items() if a.scrubbed]
+        if scrubbed:
+            lines.append("")
+            lines.append("Scrubbers (" + ", ".join(scrubbed) + "): this client cannot drag them; a drag swaps "
+                         "precomputed frames in the browser and sends nothing. Timed: the one rerun a release sends.")
         lines.append("")
         r = self.rss_mb
         if r.get("peak") is not None:
@@ -210,7 +216,7 @@ async def _visit(uid, cfg, scenario, sh: _Shared, rng, sess: StreamlitSession, s
                                           else f"seed={seed}") if q)
                 res = await sess.open_page(step.page, query_string=qs, first=first)
             else:
-                kinds = ("slider",) if isinstance(step, MoveSlider) else ("button",)
+                kinds = ("slider", "scrubber") if isinstance(step, MoveSlider) else ("button",)
                 w = sess.find(step.label, kinds)
                 if w is None:
                     if sess.page_expected:  # e.g. "The weights file ... is missing": the page has no controls
@@ -219,7 +225,13 @@ async def _visit(uid, cfg, scenario, sh: _Shared, rng, sess: StreamlitSession, s
                         sh.error(uid, action, f"no {kinds[0]} labelled {step.label!r} on the page "
                                               f"(widgets: {sorted({x.label for x in sess.widgets.values()})})")
                     continue
-                res = await (sess.move_slider(w, rng) if isinstance(step, MoveSlider) else sess.click(w))
+                if w.kind == "scrubber":
+                    # Dragging it costs the server nothing (the browser swaps frames); only the release
+                    # is sent, and that is what is timed here.
+                    stats.scrubbed += 1
+                    res = await sess.release_scrubber(w, rng)
+                else:
+                    res = await (sess.move_slider(w, rng) if isinstance(step, MoveSlider) else sess.click(w))
             first = False
             stats.seconds.append(res.seconds)
             stats.bytes_in += res.bytes_in

@@ -60,9 +60,16 @@ noising_view()
 
 st.header("The whole journey at a glance")
 strip_ts = forward.evenly_spaced_timesteps(T, 8)
-frames = [forward.noised(schedule, x0, t, noise) for t in strip_ts]
-strip = images.image_grid(frames, ncol=len(frames), pad=4)
-st.image(strip, caption="x_t at t = " + ", ".join(map(str, strip_ts)), width="stretch", output_format="JPEG")
+fw_key = (img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]))
+
+
+def _filmstrip():
+    strip = images.image_grid([forward.noised(schedule, x0, t, noise) for t in strip_ts], ncol=len(strip_ts), pad=4)
+    return strip, images.encode_jpeg(strip)
+
+
+strip, strip_jpeg = ui.shared(("fw_strip",) + fw_key, _filmstrip)
+st.image(strip_jpeg, caption="x_t at t = " + ", ".join(map(str, strip_ts)), width="stretch")
 anim_ts = forward.evenly_spaced_timesteps(T, 24)
 anim_frames = ui.noising_frames(img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]),
                                tuple(anim_ts), _img=img)
@@ -78,7 +85,7 @@ if st.toggle("Play it as an animation", key="fw_play", help="An animation of x_t
                                                                 int(st.session_state["fw_seed"]), tuple(anim_ts),
                                                                 _img=img, side=192)]
     ui.plot(figures.image_animation(uris, [str(t) for t in anim_ts], "The forward process, step by step",
-                                    height=ui.fig_height(480)))
+                                    height=480))
 
 
 st.header("Two schedules, the same noise")
@@ -90,19 +97,12 @@ st.markdown("Same image, same noise ε, same $t$: only the schedule differs. The
 def two_schedules():
     ui.url_state("fw_cmp_a", "linear", ui.choice_param(SCHEDULE_NAMES))
     ui.url_state("fw_cmp_b", "cosine", ui.choice_param(SCHEDULE_NAMES))
-    ui.url_state("fw_cmp_t", T // 2, ui.int_param(0, T - 1))
-    st.session_state["fw_cmp_t"] = min(st.session_state["fw_cmp_t"], T - 1)
-    c = st.columns([1, 1, 2])
+    c = st.columns(2)
     a = c[0].selectbox("Left schedule", SCHEDULE_NAMES, key="fw_cmp_a")
     b = c[1].selectbox("Right schedule", SCHEDULE_NAMES, key="fw_cmp_b")
-    t = c[2].slider("Timestep t", 0, T - 1, key="fw_cmp_t")
-    ui.write_url("fw_cmp_a", "fw_cmp_b", "fw_cmp_t")
-    cols = st.columns(2)
-    for col, name in zip(cols, (a, b)):
-        s = ui.get_schedule(name, T)
-        ab = float(s.alpha_bars[t])
-        col.image(images.to_uint8(forward.noised(s, x0, t, noise)), width="stretch",
-                  caption=f"{name}: ᾱ = {ab:.3f}, SNR = {10 * math.log10(ab / (1 - ab)):+.1f} dB")
+    ui.write_url("fw_cmp_a", "fw_cmp_b")
+    ui.schedules_scrubber("fw_cmp_t", {n: ui.get_schedule(n, T) for n in (a, b)}, img_id, img,
+                          int(st.session_state["fw_seed"]), default=T // 2, side=192, n_frames=32)
 
 
 two_schedules()
@@ -120,18 +120,9 @@ st.markdown(
 
 @ui.fragment
 def resolution_demo():
-    ui.url_state("fw_res_t", min(T - 1, int(T * 0.45)), ui.int_param(0, T - 1))
-    st.session_state["fw_res_t"] = min(st.session_state["fw_res_t"], T - 1)
-    t = st.slider("Timestep t ", 0, T - 1, key="fw_res_t")
-    ui.write_url("fw_res_t")
-    sides = [32, 128, 512]
-    cols = st.columns(len(sides))
-    for col, side in zip(cols, sides):
-        small = images.square_array(img.pil, side)
-        eps = ui.gaussian_noise(small.shape, int(st.session_state["fw_seed"]))
-        col.image(images.to_uint8(forward.noised(schedule, small, t, eps)), width="stretch",
-                  caption=f"{side}×{side} pixels at t = {t}")
-    ui.plot(figures.resolution_snr_plot(schedule, sides, base=32, t=t, height=ui.fig_height(320)))
+    ts, frames = ui.resolution_frames(img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]),
+                                      _img=img)
+    ui.scrubber("fw_res_t", frames, ts, default=int(T * 0.45))
 
 
 resolution_demo()
@@ -157,7 +148,8 @@ def chain_demo():
     chain, jump = ui.chain_samples(st.session_state["fw_schedule"], T, x0_value, t,
                                    int(st.session_state["fw_seed"]))
     ab = float(schedule.alpha_bars[t])
-    ui.plot(figures.chain_vs_closed_form(chain, jump, x0_value, t, height=ui.fig_height(320)))
+    ui.plot(ui.shared(("fw_chain", st.session_state["fw_schedule"], T, x0_value, t, int(st.session_state["fw_seed"])),
+                      lambda: figures.chain_vs_closed_form(chain, jump, x0_value, t, height=320)))
     st.markdown(
         f"| | mean | variance |\n|---|---|---|\n"
         f"| {t + 1} Markov steps | {chain.mean():+.4f} | {chain.var():.4f} |\n"

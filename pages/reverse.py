@@ -1,11 +1,12 @@
 """Page 4: reverse sampling with the bundled MNIST model."""
+import time
+
 import numpy as np
 import streamlit as st
 
 from explainer import figures, images, models, ui
 from explainer import memorisation, spectral
 from explainer.generate import generate, parse_labels, sdedit
-from explainer.samplers import step_coefficients
 
 ui.page_setup()
 
@@ -66,18 +67,32 @@ labels = parse_labels(st.session_state["rv_class"], n, pre.model.null_label)
 
 
 def run_with_progress(label: str, fn):
+    """fn(progress, preview) with a progress bar and the model's guess x̂₀ shown live as it forms."""
     bar = st.progress(0.0, text=label)
+    live = st.empty()
+    last = [0.0]
+
+    def preview(i, k, x0_hat):
+        now = time.monotonic()
+        if now - last[0] > 0.25 or i == k:  # a few pictures a second is plenty, and cheap
+            last[0] = now
+            live.image(images.upscale(images.digit_grid(x0_hat[:, 0].clamp(-1, 1).float().cpu().numpy()), 3),
+                       caption=f"Live: the model's guess x̂₀ after step {i} of {k}")
+
     try:
-        return fn(lambda i, k: bar.progress(i / k, text=f"{label} step {i} of {k}"))
+        return fn(lambda i, k: bar.progress(i / k, text=f"{label} step {i} of {k}"), preview)
     finally:
         bar.empty()
+        live.empty()
 
 
 key = ("generate", str(device), st.session_state["rv_class"], n, tuple(sorted(settings.items())))
+# Work in network passes over one 28x28 image: guidance runs the model twice (with and without the class).
+cost = settings["steps"] * n * (2 if settings["guidance"] not in (0.0, 1.0) else 1)
 if st.button("Generate", type="primary", icon=":material/auto_fix_high:"):
     st.session_state["rv_result"] = ui.cached_run(
-        key, lambda: run_with_progress("Denoising ...", lambda cb: generate(
-            pre, labels, keep_trajectory=True, progress=cb, **settings)))
+        key, lambda: run_with_progress("Denoising ...", lambda cb, pv: generate(
+            pre, labels, keep_trajectory=True, progress=cb, preview=pv, **settings)), cost=cost)
     st.session_state["rv_result_key"] = key
 
 result = st.session_state.get("rv_result")
@@ -93,7 +108,9 @@ else:
     m[2].metric("Device", result.device.upper())
     m[3].metric("Sampler", f"{s['sampler'].upper()} × {s['steps']}", help="sampler × number of steps")
     grid = images.digit_grid(result.images)
-    st.image(images.upscale(grid, 4), caption="The generated digits (white ink on black, as in MNIST).")
+    st.image(ui.shared(("rv_grid", repr(st.session_state.get("rv_result_key"))),
+                       lambda: images.encode_png(images.upscale(grid, 4))),
+             caption="The generated digits (white ink on black, as in MNIST).")
 
 
 @ui.fragment
@@ -103,43 +120,28 @@ def step_through():
         return
     st.header("Step through the trajectory")
     k = len(res.kept_steps)
-    ui.url_state("rv_step", 0, ui.int_param(0, 10_000))
     ui.url_state("rv_digit", 0, ui.int_param(0, 31))
-    st.session_state["rv_step"] = min(st.session_state["rv_step"], k - 1)
     st.session_state["rv_digit"] = min(st.session_state["rv_digit"], len(res.images) - 1)
-    c = st.columns([4, 1])
-    j = c[0].slider("Step (0 = the start, pure noise)", 0, k - 1, key="rv_step",
-                    help=None if k == len(res.timesteps) else
-                    f"{k} of the {len(res.timesteps)} steps are kept for viewing, evenly spaced.")
-    d = c[1].number_input("Which digit", 0, len(res.images) - 1, key="rv_digit")
-    ui.write_url("rv_step", "rv_digit")
-    i = res.kept_steps[j]
-    t = res.timesteps[i]
-    t_prev = res.timesteps[i + 1] if i + 1 < len(res.timesteps) else -1
+    c = st.columns([1, 4])
+    d = c[0].number_input("Which digit", 0, len(res.images) - 1, key="rv_digit")
+    ui.write_url("rv_digit")
     s = res.settings
-    co = step_coefficients(pre.schedule, t, t_prev, s["sampler"], s["eta"])
-    cols = st.columns(4)
-    cols[0].image(images.upscale(res.x_t[j, d], 6), caption=f"input x_{t}", width="stretch")
-    cols[1].image(images.upscale(res.eps_hat[j, d] / 3, 6), caption="predicted noise ε̂ (÷3)",
-                  width="stretch")
-    cols[2].image(images.upscale(res.x0_hat[j, d], 6), caption="predicted clean image x̂₀",
-                  width="stretch")
-    cols[3].image(images.upscale(res.x_prev[j, d], 6),
-                  caption=f"output x_{t_prev}" if t_prev >= 0 else "output x₀ (final)", width="stretch")
-    st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}}"
-             rf"\qquad \bar\alpha_{{{t}}} = {co['alpha_bar_t']:.5f}")
-    tp = "{" + str(t_prev) + "}"
     if s["sampler"] == "ddim":
-        st.latex(r"x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\hat\varepsilon"
+        st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
+                 r"x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\hat\varepsilon"
                  r" + \sigma z \quad\text{(DDIM, Eq. 12)}")
-        st.latex(rf"x_{tp} = {co['c_x0']:.4f}\,\hat x_0 + {co['c_eps']:.4f}\,\hat\varepsilon + {co['sigma']:.4f}\,z")
     else:
-        st.latex(r"x_{t'} = \frac{\sqrt{\bar\alpha_{t'}}\,\beta}{1-\bar\alpha_t}\hat x_0 + "
+        st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
+                 r"x_{t'} = \frac{\sqrt{\bar\alpha_{t'}}\,\beta}{1-\bar\alpha_t}\hat x_0 + "
                  r"\frac{\sqrt{\alpha}\,(1-\bar\alpha_{t'})}{1-\bar\alpha_t}x_t + \sigma z \quad\text{(DDPM, Eq. 7/11)}")
-        st.latex(rf"x_{tp} = {co['c_x0']:.4f}\,\hat x_0 + {co['c_xt']:.4f}\,x_{{{t}}} + {co['sigma']:.4f}\,z")
+    label = "Step (0 = the start, pure noise)"
+    if k < len(res.timesteps):
+        c[1].caption(f"{k} of the {len(res.timesteps)} steps are kept for viewing, evenly spaced.")
+    frames = ui.trajectory_frames(repr(st.session_state.get("rv_result_key")), int(d), label, _res=res,
+                                  _schedule=pre.schedule)
+    ui.scrubber("rv_step", frames, list(range(k)), default=0)
     st.caption("t′ is the next visited timestep (−1 means the clean end, ᾱ = 1). x̂₀ is clipped to [−1, 1], "
                "as pixel values must be.")
-    ui.plot(figures.visited_timesteps(pre.schedule, res.timesteps, i, height=ui.fig_height(260)))
 
 
 step_through()
@@ -150,8 +152,9 @@ if result is not None and result.x_t is not None:
     d = int(st.session_state.get("rv_digit", 0)) % len(result.images)
     rows = [result.x_t[j, d] for j in idx] + [result.images[d]]
     rows0 = [result.x0_hat[j, d] for j in idx] + [result.images[d]]
-    strip = images.image_grid(rows + rows0, ncol=len(rows), pad=2, pad_value=128)
-    st.image(images.upscale(strip, 4), caption="Top: x_t at t = "
+    strip = ui.shared(("rv_strip", repr(st.session_state.get("rv_result_key")), d), lambda: images.encode_png(
+        images.upscale(images.image_grid(rows + rows0, ncol=len(rows), pad=2, pad_value=128), 4)))
+    st.image(strip, caption="Top: x_t at t = "
              + ", ".join(str(result.timesteps[result.kept_steps[j]]) for j in idx)
              + ", then the result. Bottom: the model's guess x̂₀ at the same steps.", width="stretch")
 
@@ -294,6 +297,11 @@ st.markdown(
 )
 
 
+def _model_input(img):
+    x = images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, st.session_state["rv_sd_invert"]))
+    return x, images.encode_png(images.upscale(x, 5))
+
+
 @ui.fragment
 def sdedit_section():
     img, img_id = ui.image_picker("rv_sd", max_side=256, mode="L", default="Handwritten digit (28x28)",
@@ -308,16 +316,16 @@ def sdedit_section():
     c[2].radio("Invert colours", ["auto", "yes", "no"], key="rv_sd_invert", horizontal=True,
                help="MNIST digits are white on black. 'auto' inverts pictures with a light background.")
     ui.write_url("rv_sd_t0", "rv_sd_class", "rv_sd_invert")
-    x = images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, st.session_state["rv_sd_invert"]))
+    x, x_png = ui.shared(("rv_sd_input", img_id, st.session_state["rv_sd_invert"]), lambda: _model_input(img))
     sd_key = ("sdedit", img_id, str(device), t0, st.session_state["rv_sd_class"], st.session_state["rv_sd_invert"],
               int(st.session_state["seed"]), settings["guidance"])
     if st.button("Denoise it", icon=":material/auto_fix_high:"):
         st.session_state["rv_sd_result"] = ui.cached_run(sd_key, lambda: sdedit(
             pre, x, t0, label=st.session_state["rv_sd_class"], n=4, seed=int(st.session_state["seed"]),
-            steps=50, guidance=settings["guidance"], clip_x0=True))
+            steps=50, guidance=settings["guidance"], clip_x0=True), cost=2 * 4 * 50 * (t0 + 1) / T)
         st.session_state["rv_sd_key"] = sd_key
     cols = st.columns(6)
-    cols[0].image(images.upscale(x, 5), caption="your image (28×28)", width="stretch")
+    cols[0].image(x_png, caption="your image (28×28)", width="stretch")
     out = st.session_state.get("rv_sd_result")
     if out is not None and st.session_state.get("rv_sd_key") == sd_key:
         x_t0, res = out
@@ -356,7 +364,7 @@ def compare_samplers():
             bar.empty()
             return out
 
-        st.session_state["rv_cmp"] = (cmp_key, ui.cached_run(cmp_key, run_all))
+        st.session_state["rv_cmp"] = (cmp_key, ui.cached_run(cmp_key, run_all, cost=2 * sum(k for _, k in RUNS)))
     got = st.session_state.get("rv_cmp")
     if got is None or got[0] != cmp_key:
         which = "a 3, since all ten digits are chosen" if st.session_state["rv_class"] == "all" else \

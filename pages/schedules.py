@@ -1,7 +1,7 @@
 """Page 2: noise schedules: how fast each one turns an image into noise, compared side by side."""
 import streamlit as st
 
-from explainer import figures, forward, images, ui
+from explainer import figures, ui
 from explainer.schedule_tables import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_KL, check_params, custom_schedule,
                                        landmark_rows, snr_db, worst_terminal)
 from explainer.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES
@@ -165,11 +165,13 @@ TAB_TEXT = {
                "bottom early leaves many steps with nothing left to learn; one that never gets low ends before "
                "the image is really gone.",
 }
+sched_keys = tuple((n, ui.schedule_digest(s)) for n, s in schedules.items())
 tab_names = ["ᾱₜ", "βₜ", "√ᾱₜ", "√(1 − ᾱₜ)", "log-SNR"]
 for tab, quantity in zip(st.tabs(tab_names), figures.SCHEDULE_QUANTITIES):
     with tab:
         st.caption(TAB_TEXT[quantity])
-        ui.plot(figures.schedule_curves(schedules, quantity, x_axis=x_axis, height=ui.fig_height(400)),
+        ui.plot(ui.shared(("sc_curves", sched_keys, quantity, x_axis),
+                          lambda: figures.schedule_curves(schedules, quantity, x_axis=x_axis, height=400)),
                 key=f"sc_fig_{quantity}")
 
 # ------------------------------------------------------------------ landmarks
@@ -208,32 +210,18 @@ else:
 st.header("The same image at the same t under every schedule")
 st.markdown("The same picture, the same noise ε and the same step $t$: only the schedule differs. Move $t$ "
             "and see which schedule wipes the picture out first.")
-img, _img_id = ui.image_picker("sc", max_side=256)
+img, img_id = ui.image_picker("sc", max_side=256)
 ui.notes(img)
-x0 = img.array
-noise = ui.gaussian_noise(x0.shape, int(st.session_state.get("seed", 0)))  # the sidebar's seed
 
 
 @ui.fragment
 def same_t_view():
-    ui.url_state("sc_t", min(T // 2, T - 1), ui.int_param(0, T - 1))
-    st.session_state["sc_t"] = min(int(st.session_state["sc_t"]), T - 1)
-    t = st.slider("Timestep t (0 = almost clean, T−1 = the end)", 0, T - 1, key="sc_t")
-    ui.write_url("sc_t")
-    names = list(schedules)
-    per_row = len(names) if len(names) <= 5 else 3  # side by side, so they are easy to compare
-    for start in range(0, len(names), per_row):
-        cols = st.columns(per_row)
-        for col, name in zip(cols, names[start:start + per_row]):
-            sched = schedules[name]
-            ab = float(sched.alpha_bars[t])
-            ab_text = f"{ab:.4f}" if ab >= 0.01 else f"{ab:.2e}"
-            col.image(images.to_uint8(forward.noised(sched, x0, t, noise)), width="stretch",
-                      caption=f"{name}: ᾱ = {ab_text}, SNR = {snr_db(sched, t):+.1f} dB")
-    ui.plot(figures.schedule_curves(schedules, "log_snr", x_axis="t", height=ui.fig_height(300), mark_t=t),
-            key="sc_fig_t")
-    st.caption(f"The dashed line marks t = {t}. 0 dB means signal and noise are equally strong; every "
-               "−10 dB is ten times less signal than noise.")
+    # 24 frames per schedule at 160 pixels: the browser swaps them while t is dragged.
+    ui.schedules_scrubber("sc_t", schedules, img_id, img, int(st.session_state.get("seed", 0)),
+                          default=min(T // 2, T - 1), side=160, n_frames=24, log_snr_chart=True,
+                          label="Timestep t (0 = almost clean, T−1 = the end)")
+    st.caption("The dashed line marks t. 0 dB means signal and noise are equally strong; every −10 dB is ten "
+               "times less signal than noise.")
 
 
 same_t_view()

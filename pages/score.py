@@ -53,32 +53,32 @@ data_key = (dataset, n_points, data_seed)
 
 # ------------------------------------------------------------------ cached results (small keys)
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def data_for(dataset: str, n: int, seed: int) -> np.ndarray:
     return sp.make_data(dataset, n, seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False, max_entries=128)
 def density_at(dataset: str, n: int, seed: int, t: int):
     return sp.density_grid(data_for(dataset, n, seed), float(schedule.alpha_bars[t]))
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False, max_entries=128)
 def samples_at(dataset: str, n: int, seed: int, t: int) -> np.ndarray:
     return sp.noised_samples(data_for(dataset, n, seed), float(schedule.alpha_bars[t]), seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False, max_entries=128)
 def exact_field_at(dataset: str, n: int, seed: int, t: int) -> np.ndarray:
     return toy2d.empirical_score(data_for(dataset, n, seed), sp.field_points(), float(schedule.alpha_bars[t]))
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
+@st.cache_resource(show_spinner=False, max_entries=128)
 def learned_field_at(source_id: str, t: int, _score_fn) -> np.ndarray:
     return _score_fn(sp.field_points(), float(schedule.alpha_bars[t]))
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_resource(show_spinner=False, max_entries=256)
 def relative_error_at(source_id: str, dataset: str, n: int, seed: int, ts: tuple, _score_fn) -> dict:
     return score_relative_error(_score_fn, data_for(dataset, n, seed), schedule, ts, n=1000)
 
@@ -160,9 +160,10 @@ def field_view():
     density = density_at(*data_key, t)
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(figures.score_field_figure(
+        source = sources[st.session_state["sf_source"]][0] if learned is not None else None
+        ui.plot(ui.shared(("sf_field", data_key, t, view, source), lambda: figures.score_field_figure(
             sp.field_points(), exact, learned, view=view, density=density, samples=samples_at(*data_key, t),
-            extent=sp.EXTENT, title=f"Score field at t = {t} ({VIEW_LABELS[view]})", height=ui.fig_height(600)))
+            extent=sp.EXTENT, title=f"Score field at t = {t} ({VIEW_LABELS[view]})", height=600)))
     with right:
         m = st.columns(2)
         m[0].metric("ᾱₜ (signal left)", f"{ab:.4f}")
@@ -205,8 +206,8 @@ def field_view():
         st.caption("At small t the guess lands on the data near your point; at large t almost nothing of the "
                    "signal is left, and the best guess is the mean of the whole data set, near (0, 0).")
     with fig_col:
-        ui.plot(figures.tweedie_figure(density, data[:sp.MAX_SHOWN], (px, py), score, x0_hat, ab,
-                                       extent=sp.EXTENT, height=ui.fig_height(560)))
+        ui.plot(ui.shared(("sf_tweedie", data_key, t, px, py), lambda: figures.tweedie_figure(
+            density, data[:sp.MAX_SHOWN], (px, py), score, x0_hat, ab, extent=sp.EXTENT, height=560)))
 
 
 field_view()
@@ -279,7 +280,7 @@ def particles_view():
     with left:
         ui.plot(figures.particles_animation(traj[idx], data[:sp.MAX_SHOWN], labels,
                                             f"{title[0].upper()}{title[1:]}, {score_name}, L = {L}",
-                                            extent=sp.EXTENT, height=ui.fig_height(620)))
+                                            extent=sp.EXTENT, height=620))
     with right:
         st.markdown(
             "**What to look for.** Press ▶ Play or drag the slider. At first the field points at the origin "
@@ -344,9 +345,9 @@ def training_view():
         errors[label] = relative_error_at(source_id, *data_key, sp.ERROR_TS, score_fn)
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(figures.loss_curve(trained["history"], height=ui.fig_height(320)))
+        ui.plot(figures.loss_curve(trained["history"], height=320))
     with p2:
-        ui.plot(figures.score_error_by_t(errors, height=ui.fig_height(320)))
+        ui.plot(figures.score_error_by_t(errors, height=320))
     st.caption("The loss stays well above 0: even a perfect model cannot guess the noise exactly, only its "
                "average given x_t. Small t is the hardest part: there the exact score is sharp and large near "
                "the data, and more training steps help most. The relative error is E‖s_learned − s_exact‖ / E‖s_exact‖ over points drawn "

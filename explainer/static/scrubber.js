@@ -45,8 +45,8 @@ function logTicks(lo, hi) {
 }
 
 // One small chart: axes, static content, and an update(i) that moves what follows the position.
-function makeChart(spec, values) {
-  const W = 460, H = 250, L = 52, R = 12, T = 30, B = 40;
+function makeChart(spec, values, wide) {
+  const W = wide ? 900 : 460, H = 250, L = 52, R = 12, T = 30, B = 40;
   const root = el("figure", "dx-chart");
   const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": spec.title });
   root.appendChild(s);
@@ -107,7 +107,7 @@ function makeChart(spec, values) {
       return [d, tip, ser];
     });
     update = (i) => {
-      const v = values[i];
+      const v = spec.marker_x ? spec.marker_x[i] : values[i];
       let j = 0, best = Infinity;  // nearest x (the curve's own grid)
       spec.x.forEach((x, k) => { const d = Math.abs(x - v); if (d < best) { best = d; j = k; } });
       marker.setAttribute("x1", px(v)); marker.setAttribute("x2", px(v));
@@ -227,7 +227,7 @@ export default function (component) {
   if (mets.length) root.appendChild(metrics);
   const lines = spec.lines.map((vals) => { const p = el("p", "dx-line-text"); root.appendChild(p); return [vals, p]; });
   const charts = el("div", "dx-charts");
-  const chs = spec.charts.map((c) => { const ch = makeChart(c, values); charts.appendChild(ch.root); return ch; });
+  const chs = spec.charts.map((c) => { const ch = makeChart(c, values, spec.charts.length === 1); charts.appendChild(ch.root); return ch; });
   if (chs.length) root.appendChild(charts);
 
   const state = { id: spec.id, index: -1, dragging: false, timer: null, sent: msg.index };

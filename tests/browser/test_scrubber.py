@@ -1,0 +1,79 @@
+"""Scrubbers: dragging moves precomputed frames in the browser, with no server rerun per frame.
+
+The page's websocket sends are counted by the idle tracker of helpers.py
+(``window.__stIdle.sends``): every rerun request is one message.
+"""
+from urllib.parse import parse_qs, urlsplit
+
+from .helpers import assert_no_exception, click_button, open_page, wait_idle
+
+
+def _sends(page) -> int:
+    return page.evaluate("window.__stIdle.sends")
+
+
+def _drag(page, scrub, start: float, end: float, steps: int = 25):
+    box = scrub.locator(".dx-range").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * start, y)
+    page.mouse.down()
+    for k in range(1, steps + 1):
+        page.mouse.move(box["x"] + box["width"] * (start + (end - start) * k / steps), y)
+
+
+def test_forward_scrubber_moves_frames_in_the_browser(app_server, page):
+    open_page(page, app_server, "forward")
+    scrub = page.locator(".dx-scrub").first
+    scrub.scroll_into_view_if_needed()
+    img = scrub.locator(".dx-panel img").nth(2)
+    before = (img.get_attribute("src"), scrub.locator(".dx-metric-value").first.inner_text(),
+              scrub.locator(".dx-line-text").inner_text(), scrub.get_attribute("data-value"))
+    sends = _sends(page)
+    _drag(page, scrub, 0.26, 0.75)
+    # Mid-drag: the picture, the numbers and the filled-in equation have followed, and nothing was sent.
+    during = (img.get_attribute("src"), scrub.locator(".dx-metric-value").first.inner_text(),
+              scrub.locator(".dx-line-text").inner_text(), scrub.get_attribute("data-value"))
+    assert all(a != b for a, b in zip(before, during)), (before[1:], during[1:])
+    assert _sends(page) == sends, "a drag must not send a rerun per frame"
+    assert during[2].startswith("x") and "·x₀" in during[2]
+    page.mouse.up()
+    wait_idle(page)
+    # The release is sent once, and the page address keeps the position.
+    assert _sends(page) == sends + 1
+    t = int(scrub.get_attribute("data-value"))
+    assert parse_qs(urlsplit(page.url).query)["fw_t"] == [str(t)]
+    assert scrub.locator(".dx-value").inner_text().endswith(f"= {t}")
+    assert_no_exception(page)
+
+
+def test_scrubber_keyboard_and_reload_keep_the_position(app_server, page):
+    open_page(page, app_server, "forward?fw_t=500")
+    scrub = page.locator(".dx-scrub").first
+    t0 = int(scrub.get_attribute("data-value"))
+    assert abs(t0 - 500) <= 12  # the nearest of the precomputed frames
+    scrub.locator(".dx-range").focus()
+    sends = _sends(page)
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    assert int(scrub.get_attribute("data-value")) > t0
+    wait_idle(page)
+    assert _sends(page) <= sends + 1  # key presses that follow each other are sent once
+    t = scrub.get_attribute("data-value")
+    assert parse_qs(urlsplit(page.url).query)["fw_t"] == [t]
+    assert scrub.locator(".dx-range").get_attribute("aria-valuetext").endswith(f"= {t}")
+
+
+def test_reverse_step_scrubber(app_server, page):
+    open_page(page, app_server, "reverse?rv_n=1&rv_steps=10")
+    click_button(page, "Generate", timeout=120)
+    scrub = page.locator(".dx-scrub").first
+    scrub.scroll_into_view_if_needed()
+    line = scrub.locator(".dx-line-text").inner_text()
+    sends = _sends(page)
+    scrub.locator(".dx-range").focus()
+    page.keyboard.press("End")
+    assert scrub.locator(".dx-line-text").inner_text() != line
+    assert "x₀" in scrub.locator(".dx-panel figcaption").nth(3).inner_text()  # the last step gives x0
+    wait_idle(page)
+    assert _sends(page) <= sends + 1
+    assert_no_exception(page)
