@@ -181,18 +181,20 @@ def guided_particles(mix, y: int, scale: float, schedule: NoiseSchedule, num_lev
 
 def guidance_sweep(mix, y: int, schedule: NoiseSchedule, scales=GUIDANCE_SCALES, seed: int = 0) -> dict:
     """For each scale: the particles' spread, their mean p(y | x) at the clean end, the distance of their
-    centre from the middle of the data (the mean of the class means), and the spread of the exact
-    sharpened density p(x | y) p(y | x)^(s-1) (on a grid); lists in the order of `scales`."""
+    centre from the middle of the data (the mean of the class means), the spread of the exact
+    sharpened density p(x | y) p(y | x)^(s-1) (on a grid), and the particles' end points ("ends",
+    (M, 2) each); lists in the order of `scales`."""
     from .guidance import class_posterior, grid_spread, sharpened_density_grid, spread
 
     out = {"scales": [float(s) for s in scales], "spread": [], "confidence": [], "target_spread": [],
-           "centre_distance": [], "class_centre_distance": float(np.linalg.norm(
+           "centre_distance": [], "ends": [], "class_centre_distance": float(np.linalg.norm(
                mix.means[mix.components_of(y)].mean(axis=0) - mix.means.mean(axis=0)))}
     for s in scales:
         end = guided_particles(mix, y, s, schedule, seed=seed)
+        out["ends"].append(end)
         out["spread"].append(spread(end))
         # how far the particles' centre lies from the centre of all classes (the middle of the data)
         out["centre_distance"].append(float(np.linalg.norm(end.mean(axis=0) - mix.means.mean(axis=0))))
         out["confidence"].append(float(class_posterior(mix, end)[:, y].mean()))
-        out["target_spread"].append(grid_spread(sharpened_density_grid(mix, y, s, extent=5.0, n=160)))
+        out["target_spread"].append(grid_spread(sharpened_density_grid(mix, y, s, extent=5.0, n=121)))
     return out

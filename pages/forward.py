@@ -172,7 +172,7 @@ st.latex(r"P_{x_t}(f) \approx \bar\alpha_t\,P_{x_0}(f) + (1-\bar\alpha_t)\,P_{\v
          r"P_{\varepsilon}(f) \approx 1")
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def spectrum_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
                     _img: images.LoadedImage) -> tuple[list[int], bytes, dict]:
     """The spectral view at the main view's values of t, for the same picture and noise, plus when each ring drowns."""

@@ -171,7 +171,7 @@ if result is not None and result.x_t is not None:
                          "digits.png", "image/png", icon=":material/download:", on_click="ignore", width="stretch")
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def x0_hat_spectra(result_key: str, digit: int, _res) -> dict:
     """Spectra of x̂₀ at every kept step of one digit's trajectory, and when each frequency settles."""
     freqs, spectra = spectral.radial_power_spectra(_res.x0_hat[:, digit].astype(np.float64))
@@ -192,15 +192,17 @@ def spectral_steps():
         "are blurry averages with little power in the fine waves; the fine waves fill in last. Each curve is one "
         "step, dark = early, bright = late; the dashed line is the finished digit.")
     d = int(st.session_state.get("rv_digit", 0)) % len(res.images)
-    sp = x0_hat_spectra(repr(st.session_state.get("rv_result_key")), d, _res=res)
+    result_key = repr(st.session_state.get("rv_result_key"))
+    sp = x0_hat_spectra(result_key, d, _res=res)
     k = len(sp["spectra"])
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(figures.spectra_over_steps_figure(sp["freqs"], sp["spectra"], sp["labels"], sp["final"],
-                                                  title=f"Spectrum of x̂₀ for digit #{d}, step by step",
-                                                  height=ui.fig_height(380)))
+        ui.plot(ui.shared(("rv_spectra", result_key, d), lambda: figures.spectra_over_steps_figure(
+            sp["freqs"], sp["spectra"], sp["labels"], sp["final"],
+            title=f"Spectrum of x̂₀ for digit #{d}, step by step", height=380)))
     with right:
-        ui.plot(figures.settle_figure(sp["freqs"], sp["settle"], k, height=ui.fig_height(380)))
+        ui.plot(ui.shared(("rv_settle", result_key, d),
+                          lambda: figures.settle_figure(sp["freqs"], sp["settle"], k, height=380)))
     f, settle = sp["freqs"], sp["settle"]
     coarse, fine = int(settle[0]), int(settle[-1])
     order = ("coarse waves first, fine ones last" if coarse < fine else
@@ -224,12 +226,12 @@ def training_digits() -> memorisation.Digits | None:
         return None
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_resource(show_spinner=False)
 def heldout_reference() -> np.ndarray:
     return memorisation.heldout_reference(training_digits())
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def nearest_for(result_key: str, _res, k: int = 3):
     digits = training_digits()
     idx, dist = memorisation.nearest(_res.images, digits.train, k)
@@ -253,20 +255,25 @@ def memorisation_view():
         f"how close do {len(digits.heldout)} of those lie to the training set? A new digit is as new as they are "
         "if it lies as far.")
     reference = heldout_reference()
-    idx, dist, neighbours = nearest_for(repr(st.session_state.get("rv_result_key")), _res=res)
+    result_key = repr(st.session_state.get("rv_result_key"))
+    idx, dist, neighbours = nearest_for(result_key, _res=res)
     n = len(res.images)
     shown = min(n, 16)
-    tiles = []
-    for i in range(shown):
-        tiles += [res.images[i], *neighbours[i]]
-    grid = images.image_grid(tiles, ncol=4 * min(shown, 4), pad=2, pad_value=128)
+
+    def neighbour_grid() -> bytes:
+        tiles = []
+        for i in range(shown):
+            tiles += [res.images[i], *neighbours[i]]
+        grid = images.image_grid(tiles, ncol=4 * min(shown, 4), pad=2, pad_value=128)
+        return images.encode_png(images.upscale(grid, 3))
+
     left, right = st.columns([3, 2])
     with left:
-        st.image(images.upscale(grid, 3), width="stretch",
+        st.image(ui.shared(("rv_neighbours", result_key), neighbour_grid), width="stretch",
                  caption="Each group of four: a generated digit, then its three nearest training digits.")
     with right:
-        ui.plot(figures.nearest_distance_figure(reference, dist[:, 0], [f"digit #{i}" for i in range(n)],
-                                                height=ui.fig_height(340)))
+        ui.plot(ui.shared(("rv_nn_hist", result_key), lambda: figures.nearest_distance_figure(
+            reference, dist[:, 0], [f"digit #{i}" for i in range(n)], height=340)))
     share = memorisation.share_closer(dist[:, 0], reference)
     st.dataframe({"digit": [f"#{i}" for i in range(n)],
                   "nearest training digit (L2)": np.round(dist[:, 0], 2),
@@ -400,12 +407,12 @@ def guidance_tradeoff():
     current = float(settings["guidance"])
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(figures.guidance_sweep_figure(
+        ui.plot(ui.shared(("rv_guidance_sweep", sweep["command"], current), lambda: figures.guidance_sweep_figure(
             scales, sweep["diversity"], sweep["confidence"], current=current,
             diversity_ref=sweep["diversity_real_heldout"],
             diversity_name="diversity (mean pairwise L2 in a class)",
             confidence_name="classifier confidence in the asked class", ref_name="real digits",
-            title="Guidance: confidence up, variety down", height=ui.fig_height(360)))
+            title="Guidance: confidence up, variety down", height=360)))
     with right:
         lo, hi = scales.index(1.0) if 1.0 in scales else 0, int(np.argmax(scales))
         near = int(np.argmin(np.abs(np.asarray(scales) - current)))

@@ -382,23 +382,21 @@ GUIDE_TS = [25, 100, 250, 500, 750]
 GUIDE_CLASSES = guidance.three_classes().names
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def labelled_data(seed: int) -> tuple[np.ndarray, np.ndarray]:
     return guidance.sample(guidance.three_classes(), 900, seed=seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
-def guidance_view_data(y: int, scale: float, t: int, seed: int):
-    """(guided field at t, sharpened density at t, particle end points) for class y at scale s."""
+@st.cache_resource(show_spinner=False, max_entries=128)
+def guidance_field_at(y: int, scale: float, t: int):
+    """(guided field at t, sharpened density at t) for class y at scale s."""
     mix = guidance.three_classes()
     ab = float(schedule.alpha_bars[t])
-    points = sp.field_points(GUIDE_EXTENT)
-    field = guidance.guided_score(mix, points, y, scale, ab)
-    density = guidance.sharpened_density_grid(mix, y, scale, ab, extent=GUIDE_EXTENT)
-    return field, density, sp.guided_particles(mix, y, scale, schedule, seed=seed)
+    field = guidance.guided_score(mix, sp.field_points(GUIDE_EXTENT), y, scale, ab)
+    return field, guidance.sharpened_density_grid(mix, y, scale, ab, extent=GUIDE_EXTENT)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=32)
 def guidance_sweep_for(y: int, seed: int) -> dict:
     return sp.guidance_sweep(guidance.three_classes(), y, schedule, seed=seed)
 
@@ -418,17 +416,17 @@ def guidance_view():
     ui.write_url("sf_gclass", "sf_gscale", "sf_gt")
     y = GUIDE_CLASSES.index(name)
     seed = int(st.session_state.get("seed", 0))
-    field, density, particles = guidance_view_data(y, float(scale), int(t), seed)
-    sweep = guidance_sweep_for(y, seed)
+    field, density = guidance_field_at(y, float(scale), int(t))
+    sweep = guidance_sweep_for(y, seed)  # the particles of every scale, run once per class and seed
     k = sweep["scales"].index(float(scale))
+    particles = sweep["ends"][k]
     k1 = sweep["scales"].index(1.0)
     data_pts, data_labels = labelled_data(0)
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(figures.guidance_field_figure(
+        ui.plot(ui.shared(("sf_guidance", y, float(scale), int(t), seed), lambda: figures.guidance_field_figure(
             sp.field_points(GUIDE_EXTENT), field, density, particles, data_pts, data_labels, GUIDE_CLASSES, y,
-            extent=GUIDE_EXTENT, title=f"Class {name}, s = {scale:g}: the guided score at t = {t}",
-            height=ui.fig_height(600)))
+            extent=GUIDE_EXTENT, title=f"Class {name}, s = {scale:g}: the guided score at t = {t}", height=600)))
     with right:
         spread, spread1 = sweep["spread"][k], sweep["spread"][k1]
         conf, conf1 = sweep["confidence"][k], sweep["confidence"][k1]
@@ -459,12 +457,11 @@ def guidance_view():
             + (f"The particles end {'tighter' if spread < target else 'wider'} than that ({spread:.3f}): "
                "guidance at every noise level is not exactly sampling the sharpened clean density "
                "(Bradley & Nakkiran 2024), it overshoots." if scale > 1 else ""))
-        ui.plot(figures.guidance_sweep_figure(
+        ui.plot(ui.shared(("sf_guidance_sweep", y, float(scale), seed), lambda: figures.guidance_sweep_figure(
             sweep["scales"], sweep["spread"], sweep["confidence"], current=float(scale),
             diversity_ref=spread1, diversity_name="spread of the particles",
             confidence_name="mean p(y | x)", ref_name="s = 1",
-            extra={"name": "spread of p(x|y)·p(y|x)^(s−1)", "y": sweep["target_spread"]},
-            height=ui.fig_height(320)))
+            extra={"name": "spread of p(x|y)·p(y|x)^(s−1)", "y": sweep["target_spread"]}, height=320)))
     centre, centre1, own = sweep["centre_distance"][k], sweep["centre_distance"][k1], sweep["class_centre_distance"]
     where = (f"The particles' centre lies {centre:.2f} from the middle of the data (class {name}'s own centre: "
              f"{own:.2f}; at s = 1: {centre1:.2f}). ")
