@@ -222,5 +222,6 @@ def _spectrum_sentence(freqs: np.ndarray, signal: np.ndarray, noise: np.ndarray)
     share = f"The noise is stronger than the image at {d.mean():.0%} of the frequencies"
     if d[first:].all():
         return f"{share}: every detail finer than about {1 / freqs[first]:.0f} pixels is covered."
-    return (f"{share}, from {freqs[first]:.3f} cycles/pixel up, with {int((~d[first:]).sum())} finer rings "
-            "still above the floor.")
+    above = int((~d[first:]).sum())
+    return (f"{share}, from {freqs[first]:.3f} cycles/pixel up, with {above} finer "
+            f"{'ring' if above == 1 else 'rings'} still above the floor.")

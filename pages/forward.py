@@ -205,7 +205,7 @@ def spectral_view():
         f"{when(len(f) - 1)}; waves of about {1 / f[mid]:.0f} pixels (f = {f[mid]:.3f}) from {when(mid)}; the "
         f"coarsest (f = {f[0]:.4f}, a wave across the whole picture) from {when(0)}. {order}.")
     st.caption("Power: |FFT|² with orthonormal scaling, averaged over rings of equal frequency and over colour "
-               "channels, so white noise of variance 1 sits at 1 at every frequency. The dashed line marks the "
+               "channels, so white noise of variance 1 sits at 1 at every frequency. The dashed vertical line marks the "
                "lowest frequency where the noise floor is above the image. Computed from the very pictures and "
                "noise shown in the main view, not drawn.")
 
