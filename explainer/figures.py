@@ -470,7 +470,21 @@ def visited_timesteps(schedule: NoiseSchedule, timesteps: list[int], current: in
 
 # ------------------------------------------------------------------ perspectives: guidance, spectra, copies
 
-CLASS_COLOURS = [PALETTE[5], PALETTE[1], PALETTE[4], PALETTE[2], PALETTE[6]]
+# Light colours that read on the dark part of the Viridis heatmap, none close to the particles' vermillion.
+CLASS_COLOURS = [PALETTE[5], PALETTE[6], PALETTE[4], "#FFFFFF"]
+
+
+def _legend_below(fig: go.Figure, bottom: int = 90) -> go.Figure:
+    """Legend under the plot: in a narrow column a legend beside the title would cover it."""
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0),
+                      margin=dict(l=10, r=10, t=50, b=bottom))
+    return fig
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """1, 2, 5 x 10^k inside [lo, hi]: readable labels on a log axis that spans a decade or two."""
+    ks = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    return [m * 10.0**k for k in ks for m in (1, 2, 5) if lo * (1 - 1e-9) <= m * 10.0**k <= hi * (1 + 1e-9)]
 
 
 def guidance_field_figure(points: np.ndarray, field: np.ndarray, density, particles: np.ndarray,
@@ -487,6 +501,9 @@ def guidance_field_figure(points: np.ndarray, field: np.ndarray, density, partic
     for trace in fig.data:
         if trace.name == "exact score":
             trace.name = "guided score"
+    if density is not None:  # the heatmap is the density whose score the arrows are, not p_t(x)
+        fig.data[0].update(name="sharpened density", colorbar=dict(title="p·p^(s−1)"),
+                           hovertemplate="x = (%{x:.2f}, %{y:.2f})<br>density = %{z:.3g}<extra></extra>")
     data_labels = np.asarray(data_labels)
     for c, name in enumerate(names):
         pts = np.asarray(data)[data_labels == c]
@@ -497,7 +514,7 @@ def guidance_field_figure(points: np.ndarray, field: np.ndarray, density, partic
     p = np.asarray(particles)
     fig.add_scatter(x=np.round(p[:, 0], 3), y=np.round(p[:, 1], 3), mode="markers",
                     name=f"{len(p)} guided particles (end)", hoverinfo="skip",
-                    marker=dict(size=5, color=PALETTE[3], line=dict(color="white", width=0.6)))
+                    marker=dict(size=6, color=PALETTE[3], line=dict(color="white", width=0.8)))
     return fig
 
 
@@ -532,8 +549,8 @@ def guidance_sweep_figure(scales, diversity, confidence, current: float | None =
     fig.update_xaxes(title="guidance scale s")
     fig.update_yaxes(title=diversity_name, rangemode="tozero")
     fig.update_layout(yaxis2=dict(title=confidence_name + " (%)", overlaying="y", side="right", range=[0, 105],
-                                  showgrid=False))
-    return _layout(fig, title, height, hovermode="x unified")
+                                  tickvals=[0, 25, 50, 75, 100], showgrid=False))
+    return _legend_below(_layout(fig, title, height, hovermode="x unified"), bottom=130)
 
 
 def spectra_over_steps_figure(freqs: np.ndarray, spectra: np.ndarray, step_labels: list[str],
@@ -558,9 +575,10 @@ def spectra_over_steps_figure(freqs: np.ndarray, spectra: np.ndarray, step_label
         fig.add_scatter(x=freqs, y=final, mode="lines", name="final image", line=dict(color="black", width=2.5,
                                                                                        dash="dash"),
                         hovertemplate="f = %{x:.3f}: %{y:.3g}<extra>final image</extra>")
-    fig.update_xaxes(title="frequency (cycles per pixel)", type="log")
-    fig.update_yaxes(title="power", type="log")
-    return _layout(fig, title, height, hovermode="closest")
+    fig.update_xaxes(title="frequency (cycles per pixel)", type="log",
+                     tickvals=_log_ticks(float(np.min(freqs)), float(np.max(freqs))))
+    fig.update_yaxes(title="power", type="log", dtick=1)
+    return _legend_below(_layout(fig, title, height, hovermode="closest"))
 
 
 def settle_figure(freqs: np.ndarray, settle: np.ndarray, num_steps: int, height: int = 300) -> go.Figure:
@@ -569,8 +587,9 @@ def settle_figure(freqs: np.ndarray, settle: np.ndarray, num_steps: int, height:
     fig.add_scatter(x=freqs, y=settle, mode="lines+markers", name="settles at step",
                     line=dict(color=PALETTE[2], width=3), marker=dict(size=8),
                     hovertemplate="f = %{x:.3f} cycles/px: settled from step %{y}<extra></extra>")
-    fig.update_xaxes(title="frequency (cycles per pixel)", type="log")
-    fig.update_yaxes(title="step", range=[-0.5, num_steps + 0.5])
+    fig.update_xaxes(title="frequency (cycles per pixel)", type="log",
+                     tickvals=_log_ticks(float(np.min(freqs)), float(np.max(freqs))))
+    fig.update_yaxes(title="step", range=[-0.5, max(num_steps, int(np.max(settle))) + 0.5])
     return _layout(fig, "When each frequency of x̂₀ settles: coarse first", height, hovermode="closest")
 
 
@@ -590,7 +609,7 @@ def nearest_distance_figure(reference: np.ndarray, distances: np.ndarray, labels
                     text=labels, hovertemplate="%{text}: %{x:.2f}<extra></extra>")
     fig.add_vline(x=float(np.median(reference)), line=dict(color=PALETTE[0], dash="dash"),
                   annotation_text="median of real digits")
-    fig.update_xaxes(title="distance to the nearest training digit (L2, pixels in [−1, 1])")
+    fig.update_xaxes(title="distance to the nearest training digit (L2)")
     fig.update_yaxes(title="density")
-    return _layout(fig, "How far from the training set: generated digits against real new ones", height,
-                   hovermode="closest")
+    return _legend_below(_layout(fig, "Distance to the nearest training digit", height,
+                                 hovermode="closest"), bottom=100)

@@ -202,7 +202,7 @@ def spectral_steps():
             title=f"Spectrum of x̂₀ for digit #{d}, step by step", height=380)))
     with right:
         ui.plot(ui.shared(("rv_settle", result_key, d),
-                          lambda: figures.settle_figure(sp["freqs"], sp["settle"], k, height=380)))
+                          lambda: figures.settle_figure(sp["freqs"], sp["settle"], k - 1, height=380)))
     f, settle = sp["freqs"], sp["settle"]
     coarse, fine = int(settle[0]), int(settle[-1])
     order = ("coarse waves first, fine ones last" if coarse < fine else
@@ -261,16 +261,21 @@ def memorisation_view():
     shown = min(n, 16)
 
     def neighbour_grid() -> bytes:
-        tiles = []
-        for i in range(shown):
-            tiles += [res.images[i], *neighbours[i]]
-        grid = images.image_grid(tiles, ncol=4 * min(shown, 4), pad=2, pad_value=128)
+        def rgb(a):
+            return np.repeat(images.to_uint8(a)[..., None], 3, axis=-1)
+
+        groups = []
+        for i in range(shown):  # the generated digit framed in the histogram's orange, then its neighbours
+            generated = images.image_grid([rgb(res.images[i])], pad=2, pad_value=(213, 94, 0))
+            near = images.image_grid([rgb(a) for a in neighbours[i]], ncol=3, pad=2, pad_value=(128, 128, 128))
+            groups.append(np.concatenate([generated, np.full((generated.shape[0], 4, 3), 255, np.uint8), near], 1))
+        grid = images.image_grid(groups, ncol=min(shown, 4), pad=8, pad_value=(255, 255, 255))
         return images.encode_png(images.upscale(grid, 3))
 
     left, right = st.columns([3, 2])
     with left:
         st.image(ui.shared(("rv_neighbours", result_key), neighbour_grid), width="stretch",
-                 caption="Each group of four: a generated digit, then its three nearest training digits.")
+                 caption="Each group: a generated digit (orange frame), then its three nearest training digits.")
     with right:
         ui.plot(ui.shared(("rv_nn_hist", result_key), lambda: figures.nearest_distance_figure(
             reference, dist[:, 0], [f"digit #{i}" for i in range(n)], height=340)))

@@ -435,7 +435,7 @@ def guidance_view():
         m[0].metric("spread of the particles", f"{spread:.3f}", f"{-change:+.0%} against s = 1",
                     delta_color="off", help="Root-mean-square distance of the particles from their centre: "
                                             "how varied the samples are.")
-        m[1].metric("mean p(y | x) of the particles", f"{conf:.1%}", f"{conf - conf1:+.1%} against s = 1",
+        m[1].metric("mean p(y | x)", f"{conf:.1%}", f"{conf - conf1:+.1%} against s = 1",
                     delta_color="off", help="How sure the exact classifier is that a finished particle belongs "
                                             "to the class asked for.")
         if scale > 1:

@@ -16,7 +16,7 @@ def test_guidance_field_figure():
     fig = figures.guidance_field_figure(pts, field, density, ends, data, labels, mix.names, 1, extent=4.0,
                                         title="T")
     names = [t.name for t in fig.data]
-    assert names[0] == "density pₜ(x)" and "guided score" in names
+    assert names[0] == "sharpened density" and "guided score" in names
     assert "data of class B (asked for)" in names and "data of class A" in names
     assert names[-1] == "7 guided particles (end)" and len(fig.data[-1].x) == 7
     per_class = {t.name: len(t.x) for t in fig.data if t.name and t.name.startswith("data of class")}

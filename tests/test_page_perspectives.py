@@ -81,7 +81,7 @@ def test_reverse_nearest_training_digits(generated):
     at = generated
     assert "Is it copying? The nearest training digits" in [h.value for h in at.header]
     captions = [i.proto.imgs[0].caption for i in at.image if i.proto.imgs]
-    assert any(c.startswith("Each group of four") for c in captions)
+    assert any(c.startswith("Each group: a generated digit") for c in captions)
     res = at.session_state["rv_result"]
     digits = memorisation.load_bundle()
     _, dist = memorisation.nearest(res.images, digits.train, 3)
