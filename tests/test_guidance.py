@@ -105,3 +105,11 @@ def test_guidance_sharpens_particles():
     assert spread[1] == pytest.approx(sweep["target_spread"][1], rel=0.08)
     assert sweep["target_spread"][1] == pytest.approx(math.sqrt(2) * MIX.stds[0], rel=1e-3)
     assert sweep["centre_distance"][3] > sweep["centre_distance"][1]  # pushed away from the other classes
+
+
+def test_sweep_batch_equals_one_run_per_scale():
+    sched = make_schedule("cosine", 1000)
+    sweep = sp.guidance_sweep(MIX, 1, sched, scales=(0.5, 4.0), seed=3, num_levels=20, n_particles=50)
+    for k, s in enumerate((0.5, 4.0)):
+        one = sp.guided_particles(MIX, 1, s, sched, num_levels=20, n_particles=50, seed=3)
+        np.testing.assert_allclose(sweep["ends"][k], one, rtol=1e-12, atol=1e-12)
