@@ -164,3 +164,21 @@ def trajectory_frameset(schedule, res: SampleResult, digit: int, label: str) -> 
                       [{"name": "noise level √(1−ᾱₜ)", "y": np.sqrt(1 - ab), "color": PALETTE[5]}],
                       xlabel="timestep t", ylabel="noise level", y_range=(0.0, 1.05), marker_x=ts)
     return fs
+
+
+def sdedit_frameset(schedule, image: np.ndarray, seed: int, t0s: list[int], label: str) -> "FrameSet":
+    """What SDEdit starts from at each t0: the image noised by q(x_t0 | x_0) with the first of its noises."""
+    from .forward import sub
+    from .images import png_data_uri
+    from .scrub import FrameSet
+
+    x0 = torch.as_tensor(image, dtype=torch.float32).reshape(1, 1, 28, 28)
+    noise = starting_noise(1, seed)  # the noise sdedit() gives its first digit
+    ab = schedule.alpha_bars
+    fs = FrameSet(label=label, values=list(t0s), pixelated=True)
+    fs.add_panel("your image x₀ (28×28)", png_data_uri(image))
+    fs.add_panel([f"noised to x{sub(t)} (noise #1)" for t in t0s],
+                 [png_data_uri(q_sample(schedule, x0, int(t), noise)[0, 0].numpy()) for t in t0s])
+    fs.add_metric("image left √ᾱ", [f"{np.sqrt(ab[t]):.3f}" for t in t0s])
+    fs.add_metric("noise √(1−ᾱ)", [f"{np.sqrt(1 - ab[t]):.3f}" for t in t0s])
+    return fs

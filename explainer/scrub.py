@@ -165,7 +165,7 @@ class FrameSet:
                 "lines": self.lines, "charts": self.charts, "pixelated": self.pixelated, "fps": self.fps}
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
-        return ('{"id":"' + digest + '",' + raw[1:]).encode("utf-8")
+        return ('{"id":"' + digest + '",' + raw[1:]).encode("utf-8")  # ui.scrubber reads the id at [7:23]
 
 
 def _rounded(values, digits: int = 5) -> list[float]:

@@ -251,8 +251,15 @@ def scrubber(key: str, frames: bytes, values: list, default) -> Any:
         if isinstance(i, int) and 0 <= i < len(values):
             st.session_state[key] = values[i]
 
-    # The set is shared by every session; only the starting position is this session's own.
-    payload = b'{"index":%d,"set":' % index + frames + b"}"
+    # The set is shared by every session; only the starting position is this session's own. It stays the
+    # position the set was first shown at: the browser keeps its own position after that, and the element
+    # is then byte-identical on every rerun, so Streamlit's message cache sends a reference, not the frames.
+    set_id = frames[7:23]
+    mount_key = f"{key}_mounted"
+    mounted = st.session_state.get(mount_key)
+    if mounted is None or mounted[0] != set_id:
+        mounted = st.session_state[mount_key] = (set_id, index)
+    payload = b'{"index":%d,"set":' % mounted[1] + frames + b"}"
     _scrubber_component(key=comp_key, data=payload, default={"index": index}, on_index_change=released)
     write_url(key)
     return st.session_state[key]

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explainer import figures, images, models, ui
 from explainer import memorisation, spectral
-from explainer.generate import generate, parse_labels, sdedit
+from explainer.generate import generate, parse_labels, sdedit, sdedit_frameset
 
 ui.page_setup()
 
@@ -310,25 +310,28 @@ st.markdown(
 
 
 def _model_input(img):
-    x = images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, st.session_state["rv_sd_invert"]))
-    return x, images.encode_png(images.upscale(x, 5))
+    return images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, st.session_state["rv_sd_invert"]))
 
 
 @ui.fragment
 def sdedit_section():
     img, img_id = ui.image_picker("rv_sd", max_side=256, mode="L", default="Handwritten digit (28x28)",
                                   label="Starting image")
-    ui.url_state("rv_sd_t0", 600, ui.int_param(0, T - 1))
     ui.url_state("rv_sd_class", "none", ui.choice_param(CLASS_OPTIONS[1:]))
     ui.url_state("rv_sd_invert", "auto", ui.choice_param(["auto", "yes", "no"]))
-    c = st.columns([3, 2, 2])
-    t0 = c[0].slider("Noise it to t₀", 0, T - 1, key="rv_sd_t0")
-    c[1].selectbox("Class", CLASS_OPTIONS[1:], key="rv_sd_class",
+    c = st.columns(2)
+    c[0].selectbox("Class", CLASS_OPTIONS[1:], key="rv_sd_class",
                    format_func=lambda o: CLASS_LABELS.get(o, f"digit {o}"))
-    c[2].radio("Invert colours", ["auto", "yes", "no"], key="rv_sd_invert", horizontal=True,
+    c[1].radio("Invert colours", ["auto", "yes", "no"], key="rv_sd_invert", horizontal=True,
                help="MNIST digits are white on black. 'auto' inverts pictures with a light background.")
-    ui.write_url("rv_sd_t0", "rv_sd_class", "rv_sd_invert")
-    x, x_png = ui.shared(("rv_sd_input", img_id, st.session_state["rv_sd_invert"]), lambda: _model_input(img))
+    ui.write_url("rv_sd_class", "rv_sd_invert")
+    x = ui.shared(("rv_sd_input", img_id, st.session_state["rv_sd_invert"]), lambda: _model_input(img))
+    # Where to start: the noised image at every t0 on a grid of 25 steps scrubs in the browser.
+    seed = int(st.session_state["seed"])
+    t0s = sorted({*range(0, T, 25), T - 1})
+    frames = ui.shared(("rv_sd_frames", img_id, st.session_state["rv_sd_invert"], seed), lambda: sdedit_frameset(
+        pre.schedule, x, seed, t0s, label="Noise it to t₀ (0 = keep your image, T−1 = pure noise)").to_bytes())
+    t0 = int(ui.scrubber("rv_sd_t0", frames, t0s, default=600))
     sd_key = ("sdedit", img_id, str(device), t0, st.session_state["rv_sd_class"], st.session_state["rv_sd_invert"],
               int(st.session_state["seed"]), settings["guidance"])
     if st.button("Denoise it", icon=":material/auto_fix_high:"):
@@ -336,18 +339,16 @@ def sdedit_section():
             pre, x, t0, label=st.session_state["rv_sd_class"], n=4, seed=int(st.session_state["seed"]),
             steps=50, guidance=settings["guidance"], clip_x0=True), cost=2 * 4 * 50 * (t0 + 1) / T)
         st.session_state["rv_sd_key"] = sd_key
-    cols = st.columns(6)
-    cols[0].image(x_png, caption="your image (28×28)", width="stretch")
     out = st.session_state.get("rv_sd_result")
     if out is not None and st.session_state.get("rv_sd_key") == sd_key:
         x_t0, res = out
-        cols[1].image(images.upscale(x_t0[0], 5), caption=f"noised to t₀ = {t0}", width="stretch")
+        cols = st.columns(6)
         for j in range(4):
-            cols[2 + j].image(images.upscale(res.images[j], 5), caption=f"denoised, noise #{j + 1}", width="stretch")
+            cols[j].image(images.upscale(res.images[j], 5), caption=f"denoised, noise #{j + 1}", width="stretch")
         st.caption(f"{res.settings['steps']} DDIM steps from t₀ = {t0}, guidance {settings['guidance']}, "
                    f"{res.seconds:.2f} s on {res.device.upper()}.")
     else:
-        cols[1].caption("Press **Denoise it** to see what the model makes of it.")
+        st.caption(f"Press **Denoise it** to see what the model makes of it, from t₀ = {t0}.")
 
 
 sdedit_section()

@@ -177,10 +177,7 @@ export default function (component) {
   const host = parentElement;
   // The server resends the set after each release; keep the DOM (and the position) if it is the same set.
   const prev = host.__dxScrub;
-  if (prev && prev.id === spec.id) {
-    if (msg.index !== prev.index && !prev.dragging) prev.show(msg.index);
-    return;
-  }
+  if (prev && prev.id === spec.id) return;  // the same set again (after a release): keep the position
   if (prev) prev.stop();
   host.querySelectorAll(".dx-scrub").forEach((e) => e.remove());
 
@@ -214,7 +211,9 @@ export default function (component) {
     panels.appendChild(f);
     return [p, im, cap];
   });
-  if (imgs.length) { panels.style.gridTemplateColumns = `repeat(${imgs.length}, minmax(0, 1fr))`; root.appendChild(panels); }
+  // Small pixelated pictures (28x28 digits) need not fill the page: at most 260 px each.
+  const col = spec.pixelated ? "minmax(0, 260px)" : "minmax(0, 1fr)";
+  if (imgs.length) { panels.style.gridTemplateColumns = `repeat(${imgs.length}, ${col})`; root.appendChild(panels); }
   const metrics = el("div", "dx-metrics");
   const mets = spec.metrics.map((m) => {
     const d = el("div", "dx-metric");
