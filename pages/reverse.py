@@ -188,9 +188,9 @@ def spectral_steps():
         return
     st.header("How the picture forms: coarse to fine")
     st.markdown(
-        "The power spectrum of the model's guess $\\hat x_0$ at each step (as on the forward page): early guesses "
-        "are blurry averages with little power in the fine waves; the fine waves fill in last. Each curve is one "
-        "step, dark = early, bright = late; the dashed line is the finished digit.")
+        "The power spectrum of the model's guess $\\hat x_0$ at each step (as on the forward page). Each curve is "
+        "one step, dark = early, bright = late; the dashed line is the finished digit. On the right, the step from "
+        "which each frequency of $\\hat x_0$ stays close to the finished digit's: when it has *settled*.")
     d = int(st.session_state.get("rv_digit", 0)) % len(res.images)
     result_key = repr(st.session_state.get("rv_result_key"))
     sp = x0_hat_spectra(result_key, d, _res=res)
@@ -396,9 +396,9 @@ compare_samplers()
 
 st.header("What guidance costs: confidence against variety")
 st.markdown(
-    "Guidance (the scale $s$ above) multiplies the class's distribution by the classifier's confidence raised to "
-    "$s-1$, $p(x\\mid y)\\,p(y\\mid x)^{s-1}$: digits become clearer and more typical, and less varied. The "
-    "score-field page shows this exactly on 2D data. For the digit model, the measured trade-off:")
+    "Guidance (the scale $s$ above) follows the score of $p(x\\mid y)\\,p(y\\mid x)^{s-1}$: the class's "
+    "distribution times the classifier's confidence raised to $s-1$. The score-field page shows its exact effect "
+    "on 2D data. For the digit model, as measured by `python -m explainer.evaluate --only guidance`:")
 
 
 @ui.fragment

@@ -455,8 +455,8 @@ def guidance_view():
             f"The density behind the arrows is $p_t(x\\mid y)\\,p_t(y\\mid x)^{{s-1}}$. At the clean end "
             f"its spread is {target:.3f} (against {target1:.3f} at s = 1). "
             + (f"The particles end {'tighter' if spread < target else 'wider'} than that ({spread:.3f}): "
-               "guidance at every noise level is not exactly sampling the sharpened clean density "
-               "(Bradley & Nakkiran 2024), it overshoots." if scale > 1 else ""))
+               "guidance applied at every noise level is not exactly sampling the sharpened clean density "
+               f"(Bradley & Nakkiran 2024){', it overshoots' if spread < target else ''}." if scale > 1 else ""))
         ui.plot(ui.shared(("sf_guidance_sweep", y, float(scale), seed), lambda: figures.guidance_sweep_figure(
             sweep["scales"], sweep["spread"], sweep["confidence"], current=float(scale),
             diversity_ref=spread1, diversity_name="spread of the particles",
