@@ -113,3 +113,15 @@ def test_sweep_batch_equals_one_run_per_scale():
     for k, s in enumerate((0.5, 4.0)):
         one = sp.guided_particles(MIX, 1, s, sched, num_levels=20, n_particles=50, seed=3)
         np.testing.assert_allclose(sweep["ends"][k], one, rtol=1e-12, atol=1e-12)
+
+
+def test_gmm_responsibilities_give_the_score():
+    from explainer import toy2d
+
+    w, m, s = MIX.weights, MIX.means, MIX.stds
+    ab = 0.6
+    r = toy2d.gmm_responsibilities(X, w, m, s, ab)
+    np.testing.assert_allclose(r.sum(axis=1), 1.0, atol=1e-12)
+    var = ab * s**2 + 1 - ab
+    score = sum(r[:, [k]] * (math.sqrt(ab) * m[k] - X) / var[k] for k in range(3))
+    np.testing.assert_allclose(toy2d.gmm_score(X, w, m, s, ab), score, rtol=1e-10, atol=1e-12)
