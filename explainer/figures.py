@@ -425,13 +425,13 @@ def particles_animation(traj: np.ndarray, data: np.ndarray, labels: list[str], t
 
 
 def loss_curve(history, height: int = 320) -> go.Figure:
-    """The training loss ||ε − ε̂||² (averaged over 25 steps) against the step."""
+    """The training loss, the mean squared error of ε̂ per coordinate (averaged over 25 steps), against the step."""
     h = np.asarray(history, dtype=np.float64).reshape(-1, 2)
     fig = go.Figure()
     fig.add_scatter(x=h[:, 0], y=h[:, 1], mode="lines", name="loss", line=dict(color=PALETTE[0], width=2.5),
                     hovertemplate="step %{x}: loss %{y:.4f}<extra></extra>")
     fig.update_xaxes(title="training step")
-    fig.update_yaxes(title="loss ‖ε − ε̂‖² (mean)")
+    fig.update_yaxes(title="loss: mean squared error of ε̂ per coordinate")
     return _layout(fig, "Training loss", height, hovermode="closest")
 
 

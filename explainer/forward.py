@@ -99,7 +99,19 @@ def noised(schedule: NoiseSchedule, x0: np.ndarray, t: int, noise: np.ndarray) -
     return (np.float32(math.sqrt(ab)) * x0 + np.float32(math.sqrt(1.0 - ab)) * noise).astype(np.float32, copy=False)
 
 
-def chain_and_jump_samples(schedule: NoiseSchedule, x0_value: float, t: int, n: int = 20_000,
+def marginal_variance(alpha_bar: float, var_x0: float) -> float:
+    """Var(x_t) = alpha_bar Var(x_0) + (1 - alpha_bar), from Eq. 4 with noise independent of x_0.
+
+    It is 1 at every t only when Var(x_0) = 1; any other variance moves towards 1 as alpha_bar
+    falls. Song et al. 2021 call this process variance-preserving (VP) for that reason.
+    """
+    return float(alpha_bar) * float(var_x0) + 1.0 - float(alpha_bar)
+
+
+CHAIN_SAMPLES = 20_000
+
+
+def chain_and_jump_samples(schedule: NoiseSchedule, x0_value: float, t: int, n: int = CHAIN_SAMPLES,
                            seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """n draws of x_t for one pixel: by t+1 Markov steps (Eq. 2) and by one closed-form jump (Eq. 4)."""
     gen = torch.Generator().manual_seed(seed)
@@ -148,6 +160,9 @@ def noising_frameset(schedule: NoiseSchedule, x0: np.ndarray, noise: np.ndarray,
                  alt="noisy image x_t")
     for name, vals in weight_metrics(schedule, ts).items():
         fs.add_metric(name, vals)
+    var_x0 = float(x0.var())
+    fs.add_metric("Var(xₜ) = ᾱₜ·Var(x₀) + 1 − ᾱₜ", [f"{marginal_variance(ab[t], var_x0):.3f}" for t in ts],
+                  help=f"This image has Var(x₀) = {var_x0:.3f}: the variance reaches 1 only as ᾱₜ → 0.")
     fs.add_line([f"x{sub(t)} = {math.sqrt(ab[t]):.4f}·x₀ + {math.sqrt(1 - ab[t]):.4f}·ε      "
                  f"(ᾱ{sub(t)} = {ab[t]:.5f},  β{sub(t)} = {schedule.betas[t]:.5f})" for t in ts])
     grid = np.arange(schedule.num_steps)

@@ -9,14 +9,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .schedules import NoiseSchedule, schedule_from_alpha_bar, snr_crossing, terminal_kl
+import numpy as np
+
+from .schedules import (BETA_CAP, BETA_DEFINED, REFERENCE_STEPS, NoiseSchedule, capped_steps, schedule_from_alpha_bar,
+                        snr_crossing, terminal_kl)
 
 # The widget range of every schedule parameter: (min, max, step, printf format, help).
 PARAM_SPECS: dict[str, tuple[float, float, float, str, str]] = {
-    "beta_start": (0.00001, 0.01, 0.00005, "%.5f", "β at the first step t = 0: the smallest amount of noise added."),
-    "beta_end": (0.001, 0.1, 0.001, "%.4f", "β at the last step t = T−1: the largest amount of noise added."),
+    "beta_start": (0.00001, 0.01, 0.00005, "%.5f", "β at the first step t = 0, the smallest amount of noise added: "
+                   "given for T = 1000 and scaled by 1000/T for other T."),
+    "beta_end": (0.001, 0.1, 0.001, "%.4f", "β at the last step t = T−1, the largest amount of noise added: given "
+                 "for T = 1000 and scaled by 1000/T for other T."),
     "s": (0.0, 0.1, 0.001, "%.3f", "A small offset that keeps β₀ from being vanishingly small (0.008 in the paper)."),
-    "max_beta": (0.5, 0.9999, 0.0001, "%.4f", "βₜ is clipped here, so the last steps do not add infinite noise."),
+    "max_beta": (0.5, 0.9999, 0.0001, "%.4f", "βₜ is clipped here. β is the fraction of the variance "
+                 "replaced by noise, so it must stay below 1: at β = 1 the reverse step would divide by √(1 − β) = 0."),
 }
 
 
@@ -50,7 +56,8 @@ CUSTOM_PRESETS: dict[str, CustomPreset] = {
         label="cosine with exponent p",
         latex=r"\bar\alpha(u) = \frac{\cos^p\!\big(\frac{u+s}{1+s}\cdot\frac{\pi}{2}\big)}"
               r"{\cos^p\!\big(\frac{s}{1+s}\cdot\frac{\pi}{2}\big)},\quad s = 0.008",
-        description="p = 2 is exactly the cosine schedule; a smaller p removes the image sooner, a larger p later.",
+        description="p = 2 is exactly the cosine schedule. The cosine ratio is at most 1, so raising it to a larger "
+                    "p makes ᾱ smaller: a larger p removes the image sooner, a smaller p later.",
         params={"p": (1.0, 0.5, 4.0, 0.1, "exponent p")},
     ),
     "linear_alpha_bar": CustomPreset(
@@ -103,15 +110,17 @@ def custom_schedule(preset: str, num_steps: int, max_beta: float = 0.999, **para
     """A NoiseSchedule from a preset formula, discretised with `schedule_from_alpha_bar`."""
     sched = schedule_from_alpha_bar(custom_alpha_bar(preset, **params), num_steps, max_beta=max_beta,
                                     name=f"custom: {CUSTOM_PRESETS[preset].label}")
-    return sched
+    return NoiseSchedule(name=sched.name, betas=sched.betas, params={**sched.params, **params, "preset": preset})
 
 
 # ------------------------------------------------------------------ landmarks
 
 LANDMARK_COLUMNS = ("schedule", "ᾱ at t = T−1", "image left √ᾱ at T−1", "SNR at T−1 (dB)", "SNR = 1 at t",
                     "SNR = 1 at t/T", "KL to N(0, I) (nats/dim)")
-# Below this KL the last x_t is, for practical purposes, pure noise (about 1% of the image left).
+# Below this KL the last x_t is, for practical purposes, pure noise: alpha_bar below
+# PURE_NOISE_ALPHA_BAR = 2.0e-4, an image weight sqrt(alpha_bar) below 1.4%.
 PURE_NOISE_KL = 1e-4
+PURE_NOISE_ALPHA_BAR = -math.expm1(-2.0 * PURE_NOISE_KL)
 
 
 def landmark_rows(schedules: dict[str, NoiseSchedule]) -> list[dict]:
@@ -149,3 +158,101 @@ def worst_terminal(schedules: dict[str, NoiseSchedule]) -> tuple[str, float] | N
     kls = {name: terminal_kl(s) for name, s in schedules.items()}
     name = max(kls, key=kls.get)
     return name, kls[name]
+
+
+# ------------------------------------------------------------------ sentences about where a schedule ends
+
+def _sci(x: float) -> str:
+    """A small number as the pages print it: 0.0047, 7.3e-04."""
+    return f"{x:.2g}" if x >= 1e-3 else f"{x:.1e}"
+
+
+def is_pure_noise(sched: NoiseSchedule) -> bool:
+    """Whether x_{T-1} is, for practical purposes, pure noise (alpha_bar_{T-1} below PURE_NOISE_ALPHA_BAR)."""
+    return bool(sched.alpha_bars[-1] < PURE_NOISE_ALPHA_BAR)
+
+
+def pure_noise_from(sched: NoiseSchedule) -> int | None:
+    """The first t from which x_t is practically pure noise (alpha_bar falls monotonically), None if never."""
+    below = np.nonzero(sched.alpha_bars < PURE_NOISE_ALPHA_BAR)[0]
+    return int(below[0]) if len(below) else None
+
+
+PURE_NOISE_MEANING = (f"practically pure noise means ᾱ below {_sci(PURE_NOISE_ALPHA_BAR)}, an image weight √ᾱ below "
+                      f"{math.sqrt(PURE_NOISE_ALPHA_BAR):.1%}")
+
+
+def end_sentence(sched: NoiseSchedule, label: str | None = None) -> str:
+    """Whether x_{T-1} is pure noise under this schedule, with the numbers (for the pages)."""
+    T, ab = sched.num_steps, float(sched.alpha_bars[-1])
+    label = label or sched.name
+    if is_pure_noise(sched):
+        return (f"With {label} and T = {T}, x_t is practically pure noise from t = {pure_noise_from(sched)} on "
+                f"(ᾱ_{{T−1}} = {_sci(ab)}).")
+    return (f"With {label} and T = {T}, x_{{T−1}} is **not** pure noise: ᾱ_{{T−1}} = {_sci(ab)}, so the image is "
+            f"still in it with weight √ᾱ = {math.sqrt(ab):.1%} ({PURE_NOISE_MEANING}).")
+
+
+def scaling_sentence(schedules) -> str | None:
+    """What make_schedule_for_T did to the beta-defined schedules among these (one T), or None if nothing.
+
+    None at T = 1000, and for cosine and custom schedules, which are defined by alpha_bar(t / T).
+    """
+    scaled = [s for s in schedules if s.name in BETA_DEFINED and s.params.get("beta_scale") is not None]
+    if not scaled:
+        return None
+    T, scale = scaled[0].num_steps, scaled[0].params["beta_scale"]
+    names = ", ".join(s.name for s in scaled)
+    text = (f"The β range of {names} is given for T = {REFERENCE_STEPS}; with T = {T} every β is multiplied by "
+            f"{REFERENCE_STEPS}/T = {scale:g}, as Improved DDPM's code does, so {'each' if len(scaled) > 1 else 'the'} "
+            f"schedule covers about the same ground in {'fewer, bigger' if scale > 1 else 'more, smaller'} steps.")
+    capped = [(s.name, capped_steps(s)) for s in scaled if capped_steps(s)]
+    if capped:
+        text += (f" β is capped at {BETA_CAP} (it is a variance fraction, and at β = 1 the reverse step would "
+                 "divide by zero): the cap is reached at "
+                 + ", ".join(f"{k} of the {T} steps of {name}" for name, k in capped) + ".")
+    return text
+
+
+def not_pure_noise_sentence(schedules: dict[str, NoiseSchedule]) -> str:
+    """Which schedules do not end at pure noise, with their numbers and what would fix the worst (for the pages)."""
+    if not schedules:
+        return ""
+    T = next(iter(schedules.values())).num_steps
+    left = {name: float(s.alpha_bars[-1]) for name, s in schedules.items() if not is_pure_noise(s)}
+    if not left:
+        return (f"With T = {T}, every schedule shown ends at practically pure noise (ᾱ_{{T−1}} below "
+                f"{_sci(PURE_NOISE_ALPHA_BAR)}).")
+    text = (f"With T = {T}, x_{{T−1}} is **not** pure noise under "
+            + "; ".join(f"**{name}** (ᾱ_{{T−1}} = {_sci(ab)}: the image's weight √ᾱ is {math.sqrt(ab):.1%})"
+                        for name, ab in left.items())
+            + f". Here {PURE_NOISE_MEANING}.")
+    worst = worst_terminal({name: schedules[name] for name in left})[0]
+    advice = end_advice(schedules[worst])
+    if advice is not None:
+        text += f" To end {worst} closer to pure noise, {advice[0]}."
+    return text
+
+
+# Which parameter (one the page lets you change) lowers alpha_bar_{T-1}, and which way to move it.
+_END_ADVICE = {
+    "beta_end": ("raise its β_end", +1),
+    "max_beta": ("raise its max β", +1),
+    "p": ("raise its exponent p", +1),
+    "lambda_min": ("lower its λ_min", -1),
+}
+
+
+def end_advice(sched: NoiseSchedule) -> tuple[str, str, int] | None:
+    """(advice, parameter, direction) that brings this schedule's end closer to pure noise, or None.
+
+    A custom schedule's advice names its preset's parameter (its max β is fixed on the page);
+    'linear in ᾱ' ends at ᾱ(1) = 0 and has nothing to change.
+    """
+    preset = sched.params.get("preset")
+    candidates = CUSTOM_PRESETS[preset].params if preset else sched.params
+    for param in candidates:
+        if param in _END_ADVICE:
+            advice, direction = _END_ADVICE[param]
+            return advice, param, direction
+    return None

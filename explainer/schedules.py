@@ -33,10 +33,10 @@ DEFAULT_PARAMS: dict[str, dict[str, float]] = {
 }
 
 DESCRIPTIONS = {
-    "linear": "Ho et al. 2020 (DDPM): beta grows linearly from 1e-4 to 0.02.",
+    "linear": "Ho et al. 2020 (DDPM): beta grows linearly from 1e-4 to 0.02 (at T = 1000).",
     "quadratic": "linspace(sqrt(beta_start), sqrt(beta_end))^2: gentler at the start.",
-    "scaled_linear": "Stable Diffusion's schedule: quadratic from 0.00085 to 0.012.",
-    "cosine": "Nichol & Dhariwal 2021: alpha_bar follows a squared cosine.",
+    "scaled_linear": "Stable Diffusion's schedule: quadratic from 0.00085 to 0.012 (at T = 1000).",
+    "cosine": "Nichol & Dhariwal 2021: alpha_bar follows a squared cosine of t/T.",
     "sigmoid": "beta follows a sigmoid over linspace(-6, 6): slow, fast, slow.",
 }
 
@@ -144,6 +144,42 @@ def make_schedule(name: str, num_steps: int = 1000, **params) -> NoiseSchedule:
     return NoiseSchedule(name=name, betas=betas, params=p)
 
 
+# make_schedule_for_T: the beta-defined schedules' published beta ranges are for this many steps.
+REFERENCE_STEPS = 1000
+BETA_CAP = 0.999
+BETA_DEFINED = ("linear", "quadratic", "scaled_linear", "sigmoid")
+
+
+def beta_scale(name: str, num_steps: int) -> float:
+    """The factor make_schedule_for_T puts on the betas: 1000 / T for a beta-defined schedule, else 1."""
+    return REFERENCE_STEPS / int(num_steps) if name in BETA_DEFINED else 1.0
+
+
+def make_schedule_for_T(name: str, num_steps: int = 1000, **params) -> NoiseSchedule:
+    """make_schedule with the beta range given for T = 1000 and scaled to this T.
+
+    linear, quadratic, scaled_linear and sigmoid fix the range of beta, not of alpha_bar, so with the
+    same range a smaller T would end far from noise (linear at T = 10 ends at alpha_bar = 0.90).
+    Improved DDPM's code (Nichol & Dhariwal 2021, `get_named_beta_schedule`) multiplies the linear
+    schedule's range by 1000 / T; we do the same for all four, whose betas are all linear in their
+    endpoints, so every beta is multiplied by 1000 / T.
+    The betas are then capped at BETA_CAP = 0.999: beta is a variance fraction and must stay below 1,
+    since at beta = 1 the reverse step divides by sqrt(1 - beta) = 0. cosine is defined by
+    alpha_bar(t / T) and needs no scaling. At T = 1000 this is make_schedule exactly.
+    """
+    base = make_schedule(name, num_steps, **params)
+    scale = beta_scale(name, num_steps)
+    if scale == 1.0:
+        return base
+    return NoiseSchedule(name=name, betas=np.minimum(base.betas * scale, BETA_CAP),
+                         params={**base.params, "beta_scale": scale})
+
+
+def capped_steps(schedule: NoiseSchedule) -> int:
+    """How many betas make_schedule_for_T capped at BETA_CAP."""
+    return int(np.sum(schedule.betas >= BETA_CAP)) if "beta_scale" in schedule.params else 0
+
+
 def schedule_from_alpha_bar(alpha_bar_fn: Callable[[float], float], num_steps: int = 1000,
                             max_beta: float = 0.999, name: str = "custom") -> NoiseSchedule:
     """A schedule from any decreasing alpha_bar(u) on [0, 1] with alpha_bar(0) = 1."""
@@ -158,12 +194,13 @@ def snr_crossing(schedule: NoiseSchedule) -> int:
 
 
 def terminal_kl(schedule: NoiseSchedule) -> float:
-    """KL(q(x_T | x_0) || N(0, I)) per dimension for a unit-variance x_0 component.
+    """E_x0 KL(q(x_T | x_0) || N(0, I)) per dimension for unit-variance data (DDPM's L_T term).
 
     q(x_T | x_0) = N(sqrt(ab) x0, 1 - ab), and KL(N(m, v) || N(0, 1)) =
     0.5 * (v + m^2 - 1 - log v) = 0.5 * (ab * (x0^2 - 1) - log(1 - ab)).
-    Averaged over data with E[x0^2] = 1 this is -0.5 * log(1 - ab).
-    Zero means sampling can start from pure noise without a mismatch.
+    Averaged over data with E[x0^2] = 1 this is -0.5 * log(1 - ab). By the convexity of KL it is
+    an upper bound on KL(q(x_T) || N(0, I)), the mismatch sampling from pure noise actually makes;
+    zero means there is none.
     """
     ab = float(schedule.alpha_bars[-1])
     return float(-0.5 * math.log1p(-ab))

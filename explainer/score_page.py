@@ -22,7 +22,7 @@ ScoreFn = Callable[[np.ndarray, float], np.ndarray]
 
 SCHEDULE = "cosine"
 NUM_STEPS = 1000
-EXTENT = 3.0          # the plots show [-EXTENT, EXTENT]^2; the data sets have std 1
+EXTENT = 3.0          # the plots show [-EXTENT, EXTENT]^2; the data sets have RMS 1 per coordinate
 DENSITY_N = 80        # heatmap resolution
 FIELD_N = 24          # arrows per side
 MAX_SHOWN = 1000      # noised samples drawn on the plot
@@ -40,6 +40,16 @@ AB_FLOOR = 1e-3       # the smallest alpha_bar the particle samplers use (see `l
 
 def make_data(dataset: str, n: int, seed: int) -> np.ndarray:
     return toy2d.make_dataset(dataset, n=n, seed=seed)
+
+
+def data_spread(data: np.ndarray) -> dict:
+    """mean (2,), std (2,) along each axis, and the overall RMS sqrt(E||x||^2 / 2) of a 2D data set.
+
+    toy2d centres each data set and scales it by one factor for both axes (shapes stay undistorted),
+    so the overall RMS is 1 but the per-axis spreads differ (moons: about 1.2 and 0.7).
+    """
+    x = np.asarray(data, dtype=np.float64)
+    return {"mean": x.mean(axis=0), "std": x.std(axis=0), "rms": float(np.sqrt(np.mean(np.sum(x**2, axis=1)) / 2.0))}
 
 
 def noised_samples(data: np.ndarray, alpha_bar: float, seed: int, max_points: int = MAX_SHOWN) -> np.ndarray:
@@ -135,6 +145,35 @@ def run_particles(sampler: str, score_fn: ScoreFn, schedule: NoiseSchedule, num_
     return traj, ts
 
 
+def frame_t(sampler: str, timesteps, k: int) -> int:
+    """The timestep trajectory entry k is distributed at (0 for the clean end; see the toy2d docstring)."""
+    ts = [int(t) for t in timesteps]
+    if k >= len(ts):
+        return 0
+    if sampler == "langevin":
+        return ts[max(k - 1, 0)]
+    return ts[k]
+
+
+def cloud_summary(sampler: str, traj: np.ndarray, timesteps, data: np.ndarray, max_data: int = 1000) -> dict:
+    """How a particle cloud changes on its way: its size and how close it is to the data.
+
+    rms: the cloud's RMS per coordinate, sqrt(mean ||x||^2 / 2), for every trajectory entry;
+    near: the particles' mean distance to the nearest data point (of the first max_data);
+    t_half: the timestep at which `near` has first fallen to half its starting value.
+    """
+    traj = np.asarray(traj, dtype=np.float64)
+    rms = np.sqrt(np.mean(np.sum(traj**2, axis=-1), axis=-1) / 2.0)
+    ref = np.asarray(data, dtype=np.float64)[:max_data]
+    sq_ref = np.sum(ref**2, axis=1)
+    near = np.empty(len(traj))
+    for k, x in enumerate(traj):
+        d2 = np.sum(x**2, axis=1)[:, None] - 2.0 * x @ ref.T + sq_ref[None, :]
+        near[k] = float(np.mean(np.sqrt(np.maximum(d2.min(axis=1), 0.0))))
+    k_half = int(np.argmax(near <= near[0] / 2.0))
+    return {"rms": rms, "near": near, "t_half": frame_t(sampler, timesteps, k_half)}
+
+
 def frame_plan(sampler: str, timesteps, max_frames: int = 40) -> tuple[list[int], list[str]]:
     """Which trajectory entries to animate (every k-th, always the first and the last) and their labels.
 
@@ -155,8 +194,7 @@ def frame_plan(sampler: str, timesteps, max_frames: int = 40) -> tuple[list[int]
         elif i == L:
             labels.append("end: clean")
         else:
-            t = ts[i - 1] if sampler == "langevin" else ts[i]
-            labels.append(f"t = {t}")
+            labels.append(f"t = {frame_t(sampler, ts, i)}")
     return idx, labels
 
 

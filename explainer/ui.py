@@ -10,9 +10,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import math
 import os
+import string
 import threading
 import time
+import unicodedata
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
@@ -24,8 +27,8 @@ from PIL import Image
 import torch
 
 from . import forward, images, models, scrub
-from .schedules import NoiseSchedule, make_schedule
 from .jobqueue import Busy, FairQueue
+from .schedules import NoiseSchedule, make_schedule_for_T
 from .scrub import nearest_index
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -46,19 +49,26 @@ torch.set_num_threads(max(1, CORES // MAX_CONCURRENT_JOBS))
 
 # ------------------------------------------------------------------ URL state
 
+def _finite_number(raw: str, what: str) -> float:
+    """float(raw), refused in our own words: int() and float() would quote the link's text back."""
+    try:
+        v = float(raw)
+    except (TypeError, ValueError):
+        v = math.nan
+    if not math.isfinite(v):
+        raise ValueError(f"not {what}")
+    return v
+
+
 def int_param(lo: int, hi: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
-        v = int(float(raw))
-        return min(max(v, lo), hi)
+        return min(max(int(_finite_number(raw, "a whole number")), lo), hi)
     return parse
 
 
 def float_param(lo: float, hi: float) -> Callable[[str], float]:
     def parse(raw: str) -> float:
-        v = float(raw)
-        if not np.isfinite(v):
-            raise ValueError("not a finite number")
-        return min(max(v, lo), hi)
+        return min(max(_finite_number(raw, "a finite number"), lo), hi)
     return parse
 
 
@@ -81,6 +91,52 @@ def bool_param(raw: str) -> bool:
     raise ValueError("not true or false")
 
 
+# Characters dropped from text we echo: controls, format characters (the bidi overrides U+202A-202E
+# and U+2066-2069, zero-width joiners), line and paragraph separators, private-use and unassigned.
+_UNSHOWN = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+
+
+def clean_text(text, max_chars: int = 40) -> str:
+    """Text from outside (a link, a file name) as one short line of visible characters.
+
+    Whitespace becomes a space, invisible and bidi-control characters are dropped (they can make
+    'gpj.exe' read as 'exe.jpg'), and anything past `max_chars` is cut and marked with '…'.
+    """
+    out = []
+    for ch in str(text):
+        if ch.isspace():
+            out.append(" ")
+        elif unicodedata.category(ch) not in _UNSHOWN:
+            out.append(ch)
+    line = "".join(out)
+    return line if len(line) <= max_chars else line[:max_chars] + "…"
+
+
+def code_text(text, max_chars: int = 40) -> str:
+    """User text (a link's value, a file name) as a Markdown code span: shown literally, never as markup.
+
+    Inside a code span Markdown makes no links (not even bare URLs, which GFM links anywhere else,
+    backslash escapes or not), images, HTML, LaTeX or Streamlit directives. The fence is one backtick
+    longer than any run of backticks in the text, so the text cannot close it (CommonMark 6.1).
+    """
+    line = clean_text(text, max_chars)
+    fence = "`"
+    while fence in line:
+        fence += "`"
+    pad = " " if line.startswith(("`", " ")) or line.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{line}{pad}{fence}" if line else "(empty)"
+
+
+def escape_markdown(text, max_chars: int = 300) -> str:
+    """A message the app or a library wrote (an error text), shown as plain words inside Markdown.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark 2.4), so no emphasis, link,
+    HTML, LaTeX or directive syntax takes effect. Bare URLs would still be linked by GFM: text that
+    came from a user goes through `code_text` instead.
+    """
+    return "".join("\\" + ch if ch in string.punctuation else ch for ch in clean_text(text, max_chars))
+
+
 def url_state(key: str, default, parse: Callable[[str], Any]):
     """Seed st.session_state[key] once per session from the URL (?key=value), else `default`.
 
@@ -95,9 +151,12 @@ def url_state(key: str, default, parse: Callable[[str], Any]):
         try:
             value = parse(raw)
         except (ValueError, TypeError, OverflowError) as e:
-            # Shown where the page reads the value, so it appears on the page that owns it.
-            st.warning(f"The link's value `{key}={raw[:40]}` was not understood ({e}); using {default}.",
-                       icon=":material/link_off:")
+            # Shown where the page reads the value, so it appears on the page that owns it. The link's
+            # text is shown literally (a code span), never as Markdown: a shared link must not be able
+            # to put a link, a picture or formatting into the app's own message.
+            shown = code_text(f"{key}={clean_text(raw)}", max_chars=200)  # the key is ours; the value cut at 40
+            st.warning(f"The link's value {shown} was not understood ({escape_markdown(e)}); using "
+                       f"{escape_markdown(default)}.", icon=":material/link_off:")
     st.session_state[key] = value
     return value
 
@@ -269,7 +328,8 @@ def scrubber(key: str, frames: bytes, values: list, default) -> Any:
 
 @st.cache_resource(show_spinner=False)
 def get_schedule(name: str, num_steps: int, params: tuple = ()) -> NoiseSchedule:
-    return make_schedule(name, num_steps, **dict(params))
+    """The schedule the pages show: β ranges given for T = 1000 and scaled to T (make_schedule_for_T)."""
+    return make_schedule_for_T(name, num_steps, **dict(params))
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=16)
@@ -360,7 +420,8 @@ def image_picker(key: str, max_side: int = 512, mode: str = "RGB", default: str 
         try:
             return _decoded_upload(digest, max_side, mode, data), f"upload:{digest}:{max_side}:{mode}"
         except images.ImageError as e:
-            st.error(f"**{up.name}** could not be used. {e}", icon=":material/broken_image:")
+            st.error(f"{code_text(up.name, 80)} could not be used. {escape_markdown(e)}",
+                     icon=":material/broken_image:")
             st.caption("Showing the sample image instead.")
     name = SAMPLE_IMAGES[st.session_state[f"{key}_sample"]]
     return sample_image(name, max_side, mode), f"sample:{name}:{max_side}:{mode}"
@@ -393,7 +454,7 @@ def fragment(func):
 
 def error_box(e: Exception, what: str):
     """A failure shown as a sentence; the page and the session carry on."""
-    st.error(f"{what} failed: {e}", icon=":material/error:")
+    st.error(f"{what} failed: {escape_markdown(e)}", icon=":material/error:")
 
 
 # ------------------------------------------------------------------ per-input results (small keys)
@@ -436,7 +497,7 @@ def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     x0 = preview_array(_img)
     ts = scrub.frame_indices(num_steps, SCRUB_FRAMES)
     fs = forward.noising_frameset(get_schedule(schedule_name, num_steps), x0, gaussian_noise(x0.shape, seed), ts,
-                                  label="Timestep t (0 = almost clean, T−1 = pure noise)")
+                                  label="Timestep t (0 = almost clean, T−1 = the noisiest step)")
     return ts, fs.to_bytes()
 
 

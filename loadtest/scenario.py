@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FW_T = "Timestep t (0 = almost clean, T−1 = pure noise)"
+FW_T = "Timestep t (0 = almost clean, T−1 = the noisiest step)"
 SC_T = "Timestep t (0 = almost clean, T−1 = the end)"
 SF_T = "Timestep t (1 = almost clean, 999 = pure noise)"
 RV_STEP = "Step (0 = the start, pure noise)"

@@ -4,9 +4,9 @@ import math
 import numpy as np
 import streamlit as st
 
-from explainer import figures, forward, images, ui
+from explainer import figures, forward, images, schedule_tables, ui
 from explainer import scrub, spectral
-from explainer.schedules import DESCRIPTIONS, SCHEDULE_NAMES
+from explainer.schedules import DESCRIPTIONS, SCHEDULE_NAMES, snr_crossing
 
 ui.page_setup()
 
@@ -16,8 +16,8 @@ st.title("1. The forward process: from image to noise")
 st.markdown(
     "A diffusion model learns to **undo** a simple, fixed process that slowly buries an image in "
     "Gaussian noise. That forward process needs no learning at all: at every step $t$ the image is "
-    "shrunk a little and fresh noise is added, until nothing but noise is left. Pick an image and "
-    "drag the timestep to watch it happen."
+    "shrunk a little and fresh noise is added, until (with most schedules) nothing but noise is left. Pick an "
+    "image and drag the timestep to watch it happen."
 )
 
 ui.url_state("fw_schedule", "linear", ui.choice_param(SCHEDULE_NAMES))
@@ -29,7 +29,8 @@ with ui.controls():
     c1.selectbox("Noise schedule", SCHEDULE_NAMES, key="fw_schedule", help="How fast noise is added; "
                  "compare them on the 'Noise schedules' page.")
     c2.select_slider("Number of steps T", T_CHOICES, key="fw_T",
-                     help="DDPM uses T = 1000. Fewer steps means bigger jumps between steps.")
+                     help="DDPM uses T = 1000. Fewer steps means bigger jumps between steps: the β range of "
+                          "linear, quadratic, scaled_linear and sigmoid is scaled by 1000/T.")
     c3.number_input("Noise seed", 0, 2**31 - 1, step=1, key="fw_seed",
                     help="Which random noise is drawn. The same seed always gives the same noise.")
 ui.write_url("fw_schedule", "fw_T", "fw_seed")
@@ -38,8 +39,11 @@ ui.notes(img)
 
 schedule = ui.get_schedule(st.session_state["fw_schedule"], int(st.session_state["fw_T"]))
 x0 = img.array
+var_x0 = ui.shared(("fw_var", img_id), lambda: float(ui.preview_array(img).var()))  # of x0 as the frames show it
 noise = ui.gaussian_noise(x0.shape, int(st.session_state["fw_seed"]))
 T = schedule.num_steps
+st.caption(" ".join(s for s in (schedule_tables.scaling_sentence([schedule]), schedule_tables.end_sentence(schedule))
+                    if s))
 
 
 @ui.fragment
@@ -51,9 +55,10 @@ def noising_view():
              r"\bar\alpha_t = \prod_{s\le t}(1-\beta_s)")
     ui.scrubber("fw_t", frames, ts, default=min(T // 4, T - 1))
     st.caption(f"Drag the slider, use the arrow keys, or press ▶: {len(ts)} precomputed values of t, shown at "
-               f"{ui.PREVIEW_SIDE} pixels. The two weights' squares always add up to 1, so the overall variance "
-               "stays 1: this is the *variance-preserving* process of Ho et al. (2020). Steps count from t = 0 "
-               "here; papers count from 1.")
+               f"{ui.PREVIEW_SIDE} pixels. The two weights' squares add up to 1, so Var(xₜ) = ᾱₜ·Var(x₀) + (1 − ᾱₜ): "
+               f"the variance stays 1 only for data of variance 1. This image (as shown) has Var(x₀) = {var_x0:.3f}; "
+               "Var(xₜ) follows t above (see the histogram). Song et al. (2021) call this process, DDPM's (Ho et "
+               "al. 2020), *variance-preserving*. Steps count from t = 0 here; papers count from 1.")
 
 
 noising_view()
@@ -89,8 +94,10 @@ if st.toggle("Play it as an animation", key="fw_play", help="An animation of x_t
 
 
 st.header("Two schedules, the same noise")
-st.markdown("Same image, same noise ε, same $t$: only the schedule differs. The linear schedule of DDPM "
-            "destroys the image much earlier than the cosine schedule.")
+_lin, _cos = ui.get_schedule("linear", T), ui.get_schedule("cosine", T)
+st.markdown(f"Same image, same noise ε, same $t$: only the schedule differs. The linear schedule of DDPM "
+            f"destroys the image much earlier than the cosine schedule: with T = {T}, signal and noise are equally "
+            f"strong (SNR = 1) at t = {snr_crossing(_lin)} under linear, at t = {snr_crossing(_cos)} under cosine.")
 
 
 @ui.fragment
@@ -132,7 +139,8 @@ st.header("Many small steps = one big jump")
 st.markdown(
     "The process is defined step by step, $q(x_t\\mid x_{t-1}) = \\mathcal N(\\sqrt{1-\\beta_t}\\,x_{t-1},\\ "
     "\\beta_t I)$, but because sums of Gaussians are Gaussian, we can jump straight to any $t$ with the "
-    "closed form above. Here 20,000 copies of one pixel are noised both ways: the histograms agree."
+    f"closed form above. Here {forward.CHAIN_SAMPLES:,} copies of one pixel are noised both ways: the histograms "
+    "agree."
 )
 
 

@@ -16,10 +16,10 @@ with left:
         "2. **Learning.** Train a neural network to look at a noisy image and guess the noise that was "
         "added. Knowing the noise is the same as knowing which way the clean images lie (the *score*).\n"
         "3. **Reverse process.** Start from pure noise and let the network remove a little of its "
-        "guessed noise at every step. After enough steps, a new image appears that was never in the "
+        "guessed noise at every step. After enough steps a new image appears, usually one that is not in the "
         "training data.\n\n"
         "Every picture in this app is computed live from the exact formulas, and the model on the right "
-        "runs on this computer's CPU in about a second."
+        "runs live on the server, on an ordinary CPU."
     )
 with right:
     gif = ui.home_animation(int(st.session_state.get("seed", 0)))

@@ -15,8 +15,8 @@ st.markdown(
     "Now the learned part. A small neural network (bundled with this app, trained on 4,500 real MNIST "
     "digits) looks at a noisy image $x_t$ and predicts the noise $\\hat\\varepsilon$ in it. Starting from "
     "pure noise, each step removes a little of that predicted noise. **DDPM** takes many small random "
-    "steps; **DDIM** takes a few large, deterministic ones. **Guidance** pushes the picture towards the "
-    "class you ask for."
+    "steps; **DDIM** can take a few large ones, deterministic at η = 0 (its default) and random for η > 0. "
+    "**Guidance** pushes the picture towards the class you ask for."
 )
 
 try:
@@ -48,7 +48,8 @@ with ui.controls():
                      "the class; larger s: clearer digits, less variety.")
     c[2].radio("Sampler", ["ddim", "ddpm"], key="rv_sampler", format_func=str.upper, horizontal=True)
     c[3].select_slider("Number of steps", STEP_CHOICES, key="rv_steps",
-                       help="How many denoising steps, spread over t = T−1 … 0. DDPM was trained for 1000.")
+                       help=f"How many denoising steps, spread over t = T−1 … 0. The model was trained with "
+                            f"T = {T} noise levels.")
     c = st.columns([2, 2, 3])
     c[0].slider("DDIM η (0 = deterministic)", 0.0, 1.0, step=0.1, key="rv_eta",
                 disabled=st.session_state["rv_sampler"] != "ddim",
@@ -140,8 +141,13 @@ def step_through():
     frames = ui.trajectory_frames(repr(st.session_state.get("rv_result_key")), int(d), label, _res=res,
                                   _schedule=pre.schedule)
     ui.scrubber("rv_step", frames, list(range(k)), default=0)
-    st.caption("t′ is the next visited timestep (−1 means the clean end, ᾱ = 1). x̂₀ is clipped to [−1, 1], "
-               "as pixel values must be.")
+    st.caption("t′ is the next visited timestep (−1 means the clean end, ᾱ = 1). "
+               + ("Here α = ᾱ_t/ᾱ_{t′} and β = 1 − α: the α and β of the whole jump from t to t′ (the usual αₜ "
+                  "and βₜ when no step is skipped). " if s["sampler"] == "ddpm" else "")
+               + (("x̂₀ is clipped to [−1, 1], as pixel values must be"
+                   + (", and the step then uses the noise re-derived from the clipped x̂₀, ε = (x_t − √ᾱ_t·x̂₀) / "
+                      "√(1 − ᾱ_t), not the raw ε̂ pictured." if s["sampler"] == "ddim" else "."))
+                  if s["clip_x0"] else ""))
 
 
 step_through()
@@ -356,7 +362,9 @@ sdedit_section()
 
 st.header("One seed, several samplers")
 st.markdown("The same starting noise $x_T$ through DDPM and DDIM at several step counts. DDIM with η = 0 is "
-            "deterministic, so it keeps the same digit as the steps change; DDPM adds fresh noise every step.")
+            "deterministic: the same $x_T$ and number of steps always give the same digit, and in practice "
+            "different step counts give roughly the same picture (an empirical finding of Song, Meng & Ermon "
+            "2021, not a guarantee). DDPM adds fresh noise every step.")
 RUNS = [("ddim", 5), ("ddim", 10), ("ddim", 25), ("ddim", 100), ("ddpm", 50), ("ddpm", 1000)]
 
 

@@ -1,14 +1,20 @@
 """Page 2: noise schedules: how fast each one turns an image into noise, compared side by side."""
+import math
+
 import streamlit as st
 
 from explainer import figures, ui
-from explainer.schedule_tables import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_KL, check_params, custom_schedule,
-                                       landmark_rows, snr_db, worst_terminal)
-from explainer.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES
+from explainer.schedule_tables import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_MEANING, check_params, custom_schedule,
+                                       landmark_rows, not_pure_noise_sentence, pure_noise_from, scaling_sentence,
+                                       snr_db)
+from explainer.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES, make_schedule
 
 ui.page_setup()
 
 T_CHOICES = [10, 50, 100, 250, 500, 1000, 2000]
+# Facts about the published schedules at their T = 1000, stated on the page.
+_SD_END = float(make_schedule("scaled_linear", 1000).alpha_bars[-1])
+_LINEAR_1000_PURE = pure_noise_from(make_schedule("linear", 1000))
 X_AXES = {"t": "timestep t", "t/T": "fraction t/T"}
 CUSTOM_CHOICES = ["none", *CUSTOM_PRESETS]
 LABELS = {"beta_start": "β_start", "beta_end": "β_end", "s": "offset s", "max_beta": "max β"}
@@ -20,7 +26,7 @@ def _parse_names(raw: str) -> list[str]:
     parts = [p for p in parts if p]
     bad = [p for p in parts if p not in SCHEDULE_NAMES]
     if bad:
-        raise ValueError(f"unknown schedule {bad[0][:20]!r}")
+        raise ValueError("it names a schedule that does not exist")  # the link's text is not echoed
     return [n for n in SCHEDULE_NAMES if n in parts]
 
 
@@ -47,14 +53,15 @@ st.title("2. Noise schedules: how fast the noise comes")
 st.markdown(
     "The forward process adds a little Gaussian noise at every step $t$. The **noise schedule** says how "
     "much: $\\beta_t$ is the variance of the noise added at step $t$. Multiplying the *kept* fractions "
-    "$1-\\beta_s$ of all the steps so far gives $\\bar\\alpha_t$, the share of the image that survives "
-    "to step $t$; the rest of the variance is noise:"
+    "$1-\\beta_s$ of all the steps so far gives $\\bar\\alpha_t$: $x_t$ holds the image with weight "
+    "$\\sqrt{\\bar\\alpha_t}$ and noise of variance $1-\\bar\\alpha_t$:"
 )
 st.latex(r"\bar\alpha_t = \prod_{s=0}^{t} (1-\beta_s), \qquad "
          r"x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon, \qquad "
          r"\mathrm{SNR}(t) = \frac{\bar\alpha_t}{1-\bar\alpha_t}")
 st.markdown(
-    "The **signal-to-noise ratio** (SNR) compares the image's variance with the noise's. It falls from "
+    "The **signal-to-noise ratio** (SNR) compares the image's variance with the noise's (for data of variance 1, "
+    "as SNR(t) assumes). It falls from "
     "huge to almost zero, so we plot its logarithm: log-SNR $= 0$ is the moment signal and noise are "
     "equally strong. Different schedules spend their steps differently: a good schedule does not waste "
     "many steps where the image is still crisp, nor where it is already gone."
@@ -81,7 +88,8 @@ with ui.controls():
                    help="All five are overlaid on the plots below; each keeps its colour on every plot.")
     c1, c2 = st.columns([3, 1])
     c1.select_slider("Number of steps T", T_CHOICES, key="sc_T",
-                     help="DDPM uses T = 1000. With fewer steps each step must add more noise.")
+                     help="DDPM uses T = 1000. With fewer steps each step adds more noise: the β range of linear, "
+                          "quadratic, scaled_linear and sigmoid is scaled by 1000/T.")
     c2.radio("x axis", list(X_AXES), key="sc_x", format_func=X_AXES.get, horizontal=True,
              help="t/T puts every T on the same 0 to 1 scale (the papers count t = 1 ... T, so the last step "
                   "is at 1).")
@@ -113,6 +121,8 @@ _write_url_if_changed(param_defaults)
 
 T = int(st.session_state["sc_T"])
 x_axis = st.session_state["sc_x"]
+_default_linear = ui.get_schedule("linear", T)
+_linear_pure_from = pure_noise_from(_default_linear)
 
 
 def _build(name: str):
@@ -152,15 +162,23 @@ if not schedules:
 
 # ------------------------------------------------------------------ the curves
 st.header("The schedules side by side")
+_scaled = scaling_sentence(schedules.values())
+if _scaled:
+    st.caption(_scaled)
 TAB_TEXT = {
     "alpha_bar": "ᾱₜ starts near 1 (all image) and falls to near 0 (all noise). The linear schedule drops "
-                 "fast and then spends its last few hundred steps on almost pure noise; the cosine schedule "
-                 "falls almost in a straight line through the middle.",
-    "beta": "βₜ is what each schedule actually sets. Tiny differences here (note the log scale) add up over "
-            "hundreds of steps. The cosine schedule's β shoots up at the very end and is clipped at max β.",
-    "sqrt_alpha_bar": "√ᾱₜ multiplies the image in xₜ: how bright the picture still is.",
+                 "fast " + (f"and then spends its last {T - _linear_pure_from} of {T} steps (from t = "
+                            f"{_linear_pure_from}, default β) on practically pure noise ({PURE_NOISE_MEANING})"
+                            if _linear_pure_from is not None else "") +
+                 "; the cosine schedule falls almost in a straight line through the middle.",
+    "beta": "linear, quadratic, scaled_linear and sigmoid set βₜ directly; cosine and custom set ᾱ and derive "
+            "βₜ = 1 − ᾱₜ/ᾱₜ₋₁ from it. Tiny differences here (note the log scale) add up over many steps. "
+            "The cosine schedule's β shoots up at the very end (its ᾱ reaches 0) and is clipped at max β.",
+    "sqrt_alpha_bar": "√ᾱₜ multiplies the image in xₜ: how much of its contrast is left (pixels in [−1, 1] are "
+                      "pulled towards mid-grey, 0).",
     "sqrt_one_minus_alpha_bar": "√(1 − ᾱₜ) multiplies the noise ε. Its square plus (√ᾱₜ)² is always 1, so "
-                                "the total variance stays the same at every step.",
+                                "Var(xₜ) = ᾱₜ·Var(x₀) + 1 − ᾱₜ: it stays 1 at every step for data of variance 1 "
+                                "(Song et al. 2021 call this process *variance-preserving*).",
     "log_snr": "log-SNR falls through 0 (the dotted line, signal = noise). A schedule that reaches the far "
                "bottom early leaves many steps with nothing left to learn; one that never gets low ends before "
                "the image is really gone.",
@@ -181,7 +199,8 @@ st.markdown(
     "really ends there: if $\\bar\\alpha_{T-1}$ is not close to 0, the noisy images the model saw in "
     "training still held a faint copy of the picture, so at generation time it starts from something it "
     "never saw. This is the **zero terminal SNR** problem of Lin et al. (2024); Stable Diffusion's "
-    "scaled_linear schedule is the famous example (about 7% of the image is still there at the last step)."
+    f"scaled_linear schedule is the famous example: at T = 1000 it ends at ᾱ = {_SD_END:.2g}, so the last "
+    f"$x_t$ still holds the image with weight √ᾱ = {math.sqrt(_SD_END):.1%}."
 )
 rows = landmark_rows(schedules)
 st.dataframe(rows, hide_index=True, width="stretch", key="sc_landmarks", column_config={
@@ -194,17 +213,15 @@ st.dataframe(rows, hide_index=True, width="stretch", key="sc_landmarks", column_
                                                   "as the image (empty: never, within T steps)."),
     "SNR = 1 at t/T": st.column_config.NumberColumn(format="%.2f", help="The same, as a fraction of the steps."),
     "KL to N(0, I) (nats/dim)": st.column_config.NumberColumn(
-        format="%.2e", help="How far q(x_T) is from N(0, I): −½·log(1 − ᾱ_{T−1}) per pixel (0 = a perfect match)."),
+        "L_T: bound on KL to N(0, I) (nats/dim)", format="%.2e",
+        help="DDPM's L_T: the KL of q(x_{T−1} | x₀) from N(0, I), averaged over unit-variance pixels, "
+             "−½·log(1 − ᾱ_{T−1}) per pixel. It is an upper bound on the KL of q(x_{T−1}) itself from N(0, I) "
+             "(0 = a perfect match)."),
 })
 if any(r["SNR = 1 at t"] is None for r in rows):
     st.caption("**None** under 'SNR = 1': that schedule's SNR is still above 1 at the last step, so its x_{T−1} "
                "is more image than noise.")
-worst = worst_terminal(schedules)
-if worst is not None and worst[1] > PURE_NOISE_KL:
-    st.caption(f"With T = {T}, **{worst[0]}** ends furthest from pure noise: KL = {worst[1]:.2g} nats per "
-               "dimension. Try a smaller T, or raise its β_end, and watch the number change.")
-else:
-    st.caption(f"With T = {T}, every schedule shown ends at practically pure noise.")
+st.caption(not_pure_noise_sentence(schedules))
 
 # ------------------------------------------------------------------ the same image under every schedule
 st.header("The same image at the same t under every schedule")
@@ -228,12 +245,13 @@ same_t_view()
 
 st.header("Which one should I use?")
 st.markdown(
-    "- **linear** (DDPM) is simple, but at T = 1000 it reaches almost pure noise well before the end, so "
-    "many steps are spent on nearly nothing.\n"
-    "- **cosine** (improved DDPM) spreads the change of log-SNR more evenly and works better for small "
-    "images.\n"
-    "- **scaled_linear** (Stable Diffusion) stops short of pure noise: fine for very large images in latent "
-    "space, but it needs the zero-terminal-SNR fix to generate very dark or very bright pictures.\n"
+    f"- **linear** (DDPM) is simple, but at T = 1000 it reaches practically pure noise at t = {_LINEAR_1000_PURE}, "
+    f"so its last {1000 - _LINEAR_1000_PURE} steps are spent on nearly nothing.\n"
+    "- **cosine** (improved DDPM) spreads the change of log-SNR more evenly; Nichol & Dhariwal found it better "
+    "for 64×64 and 32×32 images.\n"
+    f"- **scaled_linear** (Stable Diffusion, which diffuses in a latent space) stops short of pure noise: at "
+    f"T = 1000 it ends at ᾱ ≈ {_SD_END:.2g}. Lin et al. (2024) show the consequence: such a model cannot "
+    "generate very dark or very bright pictures until the schedule is rescaled to zero terminal SNR.\n"
     "- Bigger images need *more* noise for the same effect (see the forward page): high-resolution models "
     "shift their log-SNR down."
 )

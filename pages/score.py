@@ -37,7 +37,9 @@ ui.url_state("sf_seed", 0, ui.int_param(0, 10_000))
 with ui.controls():
     c = st.columns([2, 2, 1])
     c[0].selectbox("Data set", toy2d.DATASETS, key="sf_dataset", format_func=lambda d: d.replace("_", " "),
-                   help="Six toy data sets in 2D, each scaled to mean 0 and standard deviation 1.")
+                   help="Six toy data sets in 2D, each centred and scaled by one factor for both axes (so shapes "
+                        "are not distorted) to an overall RMS of 1 per coordinate; the spread along each axis "
+                        "differs.")
     c[1].select_slider("Number of points N", N_CHOICES, key="sf_n",
                        help="How many data points. The exact score is a sum over all of them.")
     c[2].number_input("Data seed", 0, 10_000, step=1, key="sf_seed",
@@ -83,6 +85,11 @@ def relative_error_at(source_id: str, dataset: str, n: int, seed: int, ts: tuple
     return score_relative_error(_score_fn, data_for(dataset, n, seed), schedule, ts, n=1000)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def cloud_summary_at(key: tuple, sampler: str, _traj, _ts) -> dict:
+    return sp.cloud_summary(sampler, _traj, _ts, data_for(*key[1:4]))  # key starts with the data key
+
+
 def bundled_model():
     """The bundled toy model of this data set, or None (with the reason) if there is none."""
     if dataset not in models.TOY_MODELS:
@@ -106,6 +113,10 @@ def learned_sources() -> dict:
 
 
 data = data_for(*data_key)
+_spread = sp.data_spread(data)
+st.caption(f"These {n_points} points: mean ({_spread['mean'][0]:+.2f}, {_spread['mean'][1]:+.2f}), overall RMS "
+           f"{_spread['rms']:.2f} per coordinate, standard deviation {_spread['std'][0]:.2f} along x₁ and "
+           f"{_spread['std'][1]:.2f} along x₂ (one scale factor for both axes keeps the shape).")
 _, no_model_reason = bundled_model()
 if no_model_reason:
     st.info(no_model_reason + " The exact score works without one; train a small model live at the bottom "
@@ -175,8 +186,9 @@ def field_view():
         st.markdown(
             "**Reading the arrows.** Each arrow starts at a grid point and points along the score. Its "
             "length grows with the score's size up to a cap (the 90th percentile of the exact field at this "
-            "$t$), so long arrows mean a strong pull and tiny ones mean you are already on a peak. White: "
-            "exact score; orange: the learned one.")
+            "$t$), so long arrows mean a strong pull and tiny ones mean a flat spot of the density: usually a "
+            "peak, but it can also be a saddle or a dip between peaks. White: exact score; orange: the learned "
+            "one.")
         if view == "error":
             st.markdown("**Error view.** Arrows show learned − exact, the background its size. Far from the "
                         "data (the corners) the network never saw a training point, so there it only guesses: "
@@ -220,11 +232,15 @@ st.markdown(
     f"Start {sp.N_PARTICLES} points as pure noise and let them follow the score from $t = 999$ down to "
     "$t = 0$, with the field changing as $t$ shrinks. Three ways to do it:")
 st.markdown(
-    "- **Annealed Langevin dynamics** (Song & Ermon 2019): at each noise level, three small steps along "
-    "the score, each with a little fresh noise.\n"
-    "- **Reverse SDE** (DDPM, Ho et al. 2020): one random step per level, the forward process run backwards.\n"
-    "- **Probability-flow ODE** (DDIM): the same steps without noise, so each particle follows a smooth, "
-    "deterministic path.")
+    f"- **Annealed Langevin dynamics** (Song & Ermon 2019): at each noise level, {sp.LANGEVIN_INNER} small steps "
+    "along the score, each with a little fresh noise. That number is this app's choice, to keep it quick; Song & Ermon "
+    "take 100 steps at each of their 10 levels.\n"
+    "- **Reverse SDE** (Song et al. 2021): the forward process run backwards in time, one random step per "
+    "level. DDPM's ancestral sampler (Ho et al. 2020) is a discretisation of it.\n"
+    "- **Probability-flow ODE** (Song et al. 2021): a deterministic path whose particles have the same "
+    "distribution $p_t$ at every level; DDIM with η = 0 (Song, Meng & Ermon 2021) is a discretisation of it. It "
+    "is *not* the SDE step with the noise left out: its drift gives the score half the weight it has in the "
+    "SDE's drift.")
 
 UPDATE_RULES = {
     "langevin": r"x \leftarrow x + \frac{\delta}{2}\,\nabla_x \log p_t(x) + \sqrt{\delta}\,z,\quad "
@@ -265,7 +281,7 @@ def particles_view():
         st.session_state["sf_particles_key"] = key
     if st.session_state.get("sf_particles_key") != key:
         st.caption(f"Press the button to move {sp.N_PARTICLES} particles (a few seconds with the exact score, "
-                   "longer for Langevin, which takes three steps per level).")
+                   f"longer for Langevin, which takes {sp.LANGEVIN_INNER} steps per level).")
         return
     bar = st.progress(0.0, text=f"Moving {sp.N_PARTICLES} particles with {sp.SAMPLERS[sampler]} ...")
     traj, ts = ui.cached_run(key, lambda: sp.run_particles(
@@ -282,10 +298,14 @@ def particles_view():
                                             f"{title[0].upper()}{title[1:]}, {score_name}, L = {L}",
                                             extent=sp.EXTENT, height=620))
     with right:
+        cloud = cloud_summary_at(key, sampler, traj, ts)
         st.markdown(
-            "**What to look for.** Press ▶ Play or drag the slider. At first the field points at the origin "
-            "and the cloud just shrinks; halfway, it starts to feel the shape of the data; in the last few "
-            "levels every particle is pulled onto the data. Blue lines are the paths of 20 particles.")
+            "**What to look for.** Press ▶ Play or drag the slider. The cloud keeps about the same size all "
+            f"the way (its RMS per coordinate stays between {cloud['rms'].min():.2f} and "
+            f"{cloud['rms'].max():.2f}): the process is variance-preserving and the data have RMS 1. What "
+            "changes is its shape, and late: the particles' mean distance to the nearest data point halves only "
+            f"by t = {cloud['t_half']}, and in the last levels every particle is pulled onto the data. Blue "
+            "lines are the paths of 20 particles.")
         st.markdown(
             "The **ODE** paths are smooth: the same start always gives the same end. The **SDE** and "
             "**Langevin** paths jitter, because they add fresh noise at every step.")
@@ -350,7 +370,7 @@ def training_view():
         ui.plot(figures.score_error_by_t(errors, height=320))
     st.caption("The loss stays well above 0: even a perfect model cannot guess the noise exactly, only its "
                "average given x_t. Small t is the hardest part: there the exact score is sharp and large near "
-               "the data, and more training steps help most. The relative error is E‖s_learned − s_exact‖ / E‖s_exact‖ over points drawn "
+               "the data. The relative error is E‖s_learned − s_exact‖ / E‖s_exact‖ over points drawn "
                "from p_t. The plot above now shows its field ('trained here').")
 
 

@@ -41,7 +41,7 @@ NGINX = "/usr/sbin/nginx"
 DEPLOY_CONF = REPO_ROOT / "deploy" / "nginx.conf"
 MNIST = REPO_ROOT / "assets" / "models" / "mnist.safetensors"
 COOKIE = "stroute"
-T_SLIDER = "Timestep t (0 = almost clean, T\u22121 = pure noise)"
+T_SLIDER = "Timestep t (0 = almost clean, T\u22121 = the noisiest step)"
 UPLOAD_NAME = "classroom-upload.png"
 
 pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK),

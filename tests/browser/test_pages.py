@@ -25,7 +25,7 @@ from .helpers import (ARTIFACTS, open_ready, assert_no_exception, alert_texts, c
                       find_widget, select_option, set_slider, upload_file, wait_idle)
 
 UPLOAD = "... or your own (PNG, JPG, JPEG, WEBP, GIF, BMP)"
-FW_T = "Timestep t (0 = almost clean, T−1 = pure noise)"
+FW_T = "Timestep t (0 = almost clean, T−1 = the noisiest step)"
 RV_STEP = "Step (0 = the start, pure noise)"
 SF_T = "Timestep t (1 = almost clean, 999 = pure noise)"
 SLOW = 180  # seconds allowed for a model run on a busy 2-core machine

@@ -31,7 +31,7 @@ from .helpers import (ARTIFACTS, alert_texts, assert_no_exception, find_widget, 
                       set_slider, upload_file, wait_idle)
 
 UPLOADER = 0  # the forward page has one uploader ("... or your own (PNG, JPG, ...)")
-T_SLIDER = "Timestep t (0 = almost clean, T−1 = pure noise)"
+T_SLIDER = "Timestep t (0 = almost clean, T−1 = the noisiest step)"
 SAMPLE_SIZE = (512, 512)  # the default sample, astronaut.jpg, as the page uses it
 SCREENSHOTS = ARTIFACTS / "screenshots"
 # Where the corner colours are read, as fractions of the picture (TL, TR, BL, BR); the same
