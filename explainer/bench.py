@@ -260,12 +260,95 @@ def _learning_page_open(repeat: int) -> dict:
     return {"learning_page_open_warm_s": round(timeit(open_page, max(1, repeat // 2)), 3),
             "learning_page_open_target_s": 2.0}
 
+def bench_guidance_toy(repeat: int) -> dict:
+    """The score page's guidance section: one move of s, class or t (nothing cached), and a class's first sweep."""
+    from . import figures, guidance
+    from . import score_page as sp
+    from .schedules import make_schedule
+
+    mix = guidance.three_classes()
+    sched = make_schedule(sp.SCHEDULE, sp.NUM_STEPS)
+    data, labels = guidance.sample(mix, 900, seed=0)
+    pts = sp.field_points(4.0)
+    moves = iter([(y, s, t) for t in (25, 100, 250, 500, 750) for y in range(3) for s in sp.GUIDANCE_SCALES] * 50)
+
+    sweeps = {y: sp.guidance_sweep(mix, y, sched) for y in range(3)}  # cached by the page per class and seed
+
+    def move():  # a move of s or t: the particles come from the class's sweep
+        y, s, t = next(moves)
+        ab = float(sched.alpha_bars[t])
+        field = guidance.guided_score(mix, pts, y, s, ab)
+        density = guidance.sharpened_density_grid(mix, y, s, ab, extent=4.0)
+        end = sweeps[y]["ends"][sweeps[y]["scales"].index(s)]
+        figures.guidance_field_figure(pts, field, density, end, data, labels, mix.names, y, extent=4.0).to_json()
+        figures.guidance_sweep_figure(sweeps[y]["scales"], sweeps[y]["spread"], sweeps[y]["confidence"],
+                                      current=s, extra={"name": "target", "y": sweeps[y]["target_spread"]}).to_json()
+
+    return {"guidance_toy_move_server_ms": round(1000 * timeit(move, repeat), 1),
+            "guidance_toy_move_target_ms": 150,
+            "guidance_toy_new_class_sweep_ms": round(1000 * timeit(lambda: sp.guidance_sweep(mix, 0, sched),
+                                                                   max(1, repeat // 2)), 1)}
+
+
+def bench_spectral(repeat: int) -> dict:
+    """The forward page's spectral view: building its 48-frame set once per picture, schedule and seed
+    (moving t is then browser-side), and the reverse page's x̂₀ spectra for one digit of 60 kept steps."""
+    from . import figures, spectral
+    from .schedules import make_schedule
+    from .scrub import frame_indices
+
+    rng = np.random.default_rng(0)
+    x0 = rng.uniform(-1, 1, (224, 224, 3))
+    eps = rng.standard_normal(x0.shape)
+    sched = make_schedule("linear", 1000)
+    ts = frame_indices(1000, 48)
+    payload = len(spectral.spectrum_frameset(sched, x0, eps, ts, "t").to_bytes())
+    build = timeit(lambda: spectral.spectrum_frameset(sched, x0, eps, ts, "t").to_bytes(), repeat)
+    traj = rng.uniform(-1, 1, (60, 28, 28))
+
+    def reverse_view():
+        freqs, spectra = spectral.radial_power_spectra(traj)
+        _, final = spectral.radial_power_spectrum(traj[-1])
+        _, settle = spectral.settle_steps(traj, traj[-1])
+        figures.spectra_over_steps_figure(freqs, spectra, [f"step {k}" for k in range(60)], final).to_json()
+        figures.settle_figure(freqs, settle, 59).to_json()
+
+    return {"spectral_frameset_224_48_frames_ms": round(1000 * build, 1),
+            "spectral_frameset_kb": round(payload / 1024, 1),
+            "reverse_x0_hat_spectra_60_steps_ms": round(1000 * timeit(reverse_view, repeat), 1),
+            "reverse_x0_hat_spectra_target_ms": 150}
+
+
+def bench_memorisation(repeat: int) -> dict:
+    """The reverse page's copy check: loading the bundled digits, the held-out reference (once per
+    process), and the nearest training digits of 32 generated digits with the figure."""
+    from . import figures, memorisation
+
+    t0 = time.perf_counter()
+    digits = memorisation.load_bundle()
+    load = time.perf_counter() - t0
+    ref = timeit(lambda: memorisation.heldout_reference(digits), repeat)
+    reference = memorisation.heldout_reference(digits)
+    gen = np.random.default_rng(0).uniform(-1, 1, (32, 28, 28)).astype(np.float32)
+
+    def view():
+        _, dist = memorisation.nearest(gen, digits.train, 3)
+        figures.nearest_distance_figure(reference, dist[:, 0]).to_json()
+
+    return {"digits_bundle_load_ms": round(1000 * load, 1),
+            "heldout_reference_500_vs_4500_ms": round(1000 * ref, 1),
+            "nearest_3_for_32_digits_with_figure_ms": round(1000 * timeit(view, repeat), 1),
+            "nearest_target_ms": 150}
+
 
 BENCHES = {
     "forward": bench_forward_1024,
     "forward_slider": bench_forward_slider,
     "empirical_score": bench_empirical_score,
     "score_page": bench_score_page,
+    "guidance_toy": bench_guidance_toy,
+    "spectral": bench_spectral,
+    "memorisation": bench_memorisation,
     "mnist": bench_mnist,
     "diffusers": bench_diffusers,
     "learning_page": bench_learning_page,

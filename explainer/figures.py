@@ -615,3 +615,149 @@ def class_losses(ts, losses: dict[str, np.ndarray], height: int = 320) -> go.Fig
     fig.update_xaxes(title="timestep t")
     fig.update_yaxes(title="loss ‖ε − ε̂‖²", type="log")
     return _layout(fig, "The same digit and noise, told different classes", height, hovermode="x unified")
+
+# ------------------------------------------------------------------ perspectives: guidance, spectra, copies
+
+# Light colours that read on the dark part of the Viridis heatmap, none close to the particles' vermillion.
+CLASS_COLOURS = [PALETTE[5], PALETTE[6], PALETTE[4], "#FFFFFF"]
+
+
+def _legend_below(fig: go.Figure, bottom: int = 90) -> go.Figure:
+    """Legend under the plot: in a narrow column a legend beside the title would cover it."""
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.3, xanchor="left", x=0.0),
+                      margin=dict(l=10, r=10, t=50, b=bottom))
+    return fig
+
+
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """1, 2, 5 x 10^k inside [lo, hi]: readable labels on a log axis that spans a decade or two."""
+    ks = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+    return [m * 10.0**k for k in ks for m in (1, 2, 5) if lo * (1 - 1e-9) <= m * 10.0**k <= hi * (1 + 1e-9)]
+
+
+def guidance_field_figure(points: np.ndarray, field: np.ndarray, density, particles: np.ndarray,
+                          data: np.ndarray, data_labels: np.ndarray, names, y: int, extent: float = 4.0,
+                          title: str = "", height: int = 560) -> go.Figure:
+    """The guided score as arrows over the sharpened density, the data by class, and where particles ended.
+
+    points/field (G, 2) as in `score_field_figure`; density (xs, ys, p) the density whose score the
+    arrows are; particles (M, 2) the end points of the guided sampler; data (N, 2) with class
+    labels (N,) named by `names`. Traces: heatmap, arrows, hover, one per class, particles.
+    """
+    fig = score_field_figure(points, field, view="exact", density=density, extent=extent, title=title,
+                             height=height)
+    for trace in fig.data:
+        if trace.name == "exact score":
+            trace.name = "guided score"
+    if density is not None:  # the heatmap is the density whose score the arrows are, not p_t(x)
+        fig.data[0].update(name="sharpened density", colorbar=dict(title="p·p^(s−1)"),
+                           hovertemplate="x = (%{x:.2f}, %{y:.2f})<br>density = %{z:.3g}<extra></extra>")
+    data_labels = np.asarray(data_labels)
+    for c, name in enumerate(names):
+        pts = np.asarray(data)[data_labels == c]
+        fig.add_scatter(x=np.round(pts[:, 0], 3), y=np.round(pts[:, 1], 3), mode="markers",
+                        name=f"data of class {name}" + (" (asked for)" if c == y else ""), hoverinfo="skip",
+                        marker=dict(size=4 if c == y else 3, color=CLASS_COLOURS[c % len(CLASS_COLOURS)],
+                                    opacity=0.8 if c == y else 0.45, line=dict(width=0)))
+    p = np.asarray(particles)
+    fig.add_scatter(x=np.round(p[:, 0], 3), y=np.round(p[:, 1], 3), mode="markers",
+                    name=f"{len(p)} guided particles (end)", hoverinfo="skip",
+                    marker=dict(size=6, color=PALETTE[3], line=dict(color="white", width=0.8)))
+    return fig
+
+
+def guidance_sweep_figure(scales, diversity, confidence, current: float | None = None,
+                          diversity_ref: float | None = None, diversity_name: str = "diversity",
+                          confidence_name: str = "confidence", ref_name: str = "reference",
+                          extra: dict | None = None, title: str = "What guidance trades: diversity for confidence",
+                          height: int = 340) -> go.Figure:
+    """Diversity (left axis) and confidence (right axis, 0-100 %) against the guidance scale s.
+
+    `diversity_ref` draws a horizontal reference (real data's diversity, or the s = 1 value);
+    `extra` = {"name", "y"} adds a second diversity curve (dotted); `current` marks the chosen s.
+    """
+    scales = np.asarray(scales, dtype=np.float64)
+    fig = go.Figure()
+    fig.add_scatter(x=scales, y=diversity, mode="lines+markers", name=diversity_name,
+                    line=dict(color=PALETTE[0], width=3), marker=dict(size=7),
+                    hovertemplate="s = %{x}: %{y:.3g}<extra>" + diversity_name + "</extra>")
+    if extra is not None:
+        fig.add_scatter(x=scales, y=extra["y"], mode="lines", name=extra["name"],
+                        line=dict(color=PALETTE[0], width=2, dash="dot"),
+                        hovertemplate="s = %{x}: %{y:.3g}<extra>" + extra["name"] + "</extra>")
+    fig.add_scatter(x=scales, y=100 * np.asarray(confidence, dtype=np.float64), mode="lines+markers",
+                    name=confidence_name, yaxis="y2", line=dict(color=PALETTE[3], width=3),
+                    marker=dict(size=7, symbol="diamond"),
+                    hovertemplate="s = %{x}: %{y:.1f} %<extra>" + confidence_name + "</extra>")
+    if diversity_ref is not None:
+        fig.add_hline(y=diversity_ref, line=dict(color="grey", dash="dot"), annotation_text=ref_name,
+                      annotation_position="bottom left")
+    if current is not None:
+        fig.add_vline(x=current, line=dict(color="grey", dash="dash"))
+    fig.update_xaxes(title="guidance scale s")
+    fig.update_yaxes(title=diversity_name, rangemode="tozero")
+    fig.update_layout(yaxis2=dict(title=confidence_name + " (%)", overlaying="y", side="right", range=[0, 105],
+                                  tickvals=[0, 25, 50, 75, 100], showgrid=False))
+    return _legend_below(_layout(fig, title, height, hovermode="x unified"), bottom=130)
+
+
+def spectra_over_steps_figure(freqs: np.ndarray, spectra: np.ndarray, step_labels: list[str],
+                              final: np.ndarray | None = None, title: str = "", height: int = 360) -> go.Figure:
+    """Radially averaged power spectra on log-log axes, one line per step, dark (early) to bright (late).
+
+    spectra (K, n) over freqs (n,) in cycles per pixel; `final` (n,) is drawn dashed on top.
+    """
+    spectra = np.asarray(spectra, dtype=np.float64)
+    if spectra.ndim != 2 or spectra.shape[1] != len(freqs) or len(step_labels) != len(spectra):
+        raise ValueError(f"spectra must be (K, {len(freqs)}) with K labels; got {spectra.shape}, "
+                         f"{len(step_labels)} labels")
+    import plotly.colors as pc
+
+    colours = pc.sample_colorscale(SEQUENTIAL, np.linspace(0.0, 0.92, len(spectra)))
+    fig = go.Figure()
+    for k, (s, lab) in enumerate(zip(spectra, step_labels)):
+        fig.add_scatter(x=freqs, y=np.maximum(s, 1e-12), mode="lines", name=lab, line=dict(color=colours[k], width=2),
+                        showlegend=k in (0, len(spectra) - 1),
+                        hovertemplate="f = %{x:.3f}: %{y:.3g}<extra>" + lab + "</extra>")
+    if final is not None:
+        fig.add_scatter(x=freqs, y=final, mode="lines", name="final image", line=dict(color="black", width=2.5,
+                                                                                       dash="dash"),
+                        hovertemplate="f = %{x:.3f}: %{y:.3g}<extra>final image</extra>")
+    fig.update_xaxes(title="frequency (cycles per pixel)", type="log",
+                     tickvals=_log_ticks(float(np.min(freqs)), float(np.max(freqs))))
+    fig.update_yaxes(title="power", type="log", dtick=1)
+    return _legend_below(_layout(fig, title, height, hovermode="closest"))
+
+
+def settle_figure(freqs: np.ndarray, settle: np.ndarray, num_steps: int, height: int = 300) -> go.Figure:
+    """The step at which each frequency ring of x̂₀ settles (explainer.spectral.settle_steps)."""
+    fig = go.Figure()
+    fig.add_scatter(x=freqs, y=settle, mode="lines+markers", name="settles at step",
+                    line=dict(color=PALETTE[2], width=3), marker=dict(size=8),
+                    hovertemplate="f = %{x:.3f} cycles/px: settled from step %{y}<extra></extra>")
+    fig.update_xaxes(title="frequency (cycles per pixel)", type="log",
+                     tickvals=_log_ticks(float(np.min(freqs)), float(np.max(freqs))))
+    fig.update_yaxes(title="step", range=[-0.5, max(num_steps, int(np.max(settle))) + 0.5])
+    return _layout(fig, "When each frequency of x̂₀ settles: coarse first", height, hovermode="closest")
+
+
+def nearest_distance_figure(reference: np.ndarray, distances: np.ndarray, labels: list[str] | None = None,
+                            height: int = 320) -> go.Figure:
+    """Histogram of held-out real digits' nearest-training distances, generated digits as markers on it."""
+    reference = np.asarray(reference, dtype=np.float64)
+    distances = np.asarray(distances, dtype=np.float64)
+    lo = min(reference.min(), distances.min()) * 0.9
+    hi = max(reference.max(), distances.max()) * 1.05
+    edges = np.linspace(lo, hi, 41)
+    fig = go.Figure()
+    _density_bars(fig, reference, edges, f"{len(reference)} real digits the model never saw", PALETTE[0], 0.6)
+    labels = labels or [f"digit {i}" for i in range(len(distances))]
+    fig.add_scatter(x=distances, y=np.zeros_like(distances), mode="markers", name="generated digits",
+                    marker=dict(size=12, color=PALETTE[3], symbol="triangle-up", line=dict(color="black", width=1)),
+                    text=labels, hovertemplate="%{text}: %{x:.2f}<extra></extra>")
+    fig.add_vline(x=float(np.median(reference)), line=dict(color=PALETTE[0], dash="dash"),
+                  annotation_text="median of real digits")
+    fig.update_xaxes(title="distance to the nearest training digit (L2)")
+    fig.update_yaxes(title="density")
+    return _legend_below(_layout(fig, "Distance to the nearest training digit", height,
+                                 hovermode="closest"), bottom=100)

@@ -130,6 +130,15 @@ def classify(model: DigitClassifier, images: np.ndarray | torch.Tensor) -> np.nd
     return model(x).argmax(1).numpy()
 
 
+@torch.inference_mode()
+def class_probabilities(model: DigitClassifier, images: np.ndarray | torch.Tensor, batch: int = 1000) -> np.ndarray:
+    """softmax over the ten classes for each (N, 28, 28) image in [-1, 1], (N, 10); rows sum to 1."""
+    x = torch.as_tensor(images, dtype=torch.float32)
+    if x.ndim == 3:
+        x = x[:, None]
+    return torch.cat([F.softmax(model(x[i:i + batch]), dim=1) for i in range(0, len(x), batch)]).numpy()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m explainer.mnist",
                                 description="Write the bundled held-out digits (assets/digits/mnist_heldout.npz).")

@@ -128,6 +128,36 @@ class FrameSet:
                                                                    "counts": _rounded(static["counts"])}})
         return self
 
+    def add_curves(self, title: str, x: Sequence[float], series: list[dict], xlabel: str, ylabel: str,
+                   static: list[dict] | None = None, marks: Sequence[float | None] | None = None,
+                   log_x: bool = False, log_y: bool = False, y_range: tuple[float, float] | None = None):
+        """Curves that change with the position (a spectrum following t), over optional static curves.
+
+        series: [{"name", "color", "ys": one y array per position}]; static: [{"name", "color", "y"}];
+        marks: one x per position (None: none) where a dashed vertical line is drawn. All y share `x`.
+        """
+        n = len(self.values)
+        for s in series:
+            if len(s["ys"]) != n:
+                raise ValueError(f"curve {s['name']!r} has {len(s['ys'])} positions for {n}")
+        if marks is not None and len(marks) != n:
+            raise ValueError(f"{len(marks)} marks for {n} positions")
+        static = static or []
+        ys = np.concatenate([np.ravel(np.asarray(s["ys"], dtype=float)) for s in series]
+                            + [np.asarray(s["y"], dtype=float) for s in static])
+        if log_y:
+            ys = ys[ys > 0]
+        lo, hi = (float(ys.min()), float(ys.max())) if y_range is None else y_range
+        self.charts.append({"kind": "curves", "title": title, "xlabel": xlabel, "ylabel": ylabel, "log_x": log_x,
+                            "log_y": log_y, "x": _rounded(x), "y_range": [lo, hi],
+                            "static": [{"name": s["name"], "color": s["color"], "y": _rounded(s["y"])}
+                                       for s in static],
+                            "series": [{"name": s["name"], "color": s["color"],
+                                        "ys": [_rounded(y) for y in s["ys"]]} for s in series],
+                            "marks": None if marks is None else [None if m is None or not math.isfinite(m)
+                                                                 else float(f"{m:.5g}") for m in marks]})
+        return self
+
     def to_bytes(self) -> bytes:
         """The frame set as UTF-8 JSON, with a digest so the browser knows when it changed."""
         self._check()

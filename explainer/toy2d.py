@@ -308,6 +308,14 @@ def gmm_log_density(x, weights, means, stds, alpha_bar=None) -> np.ndarray:
     return _logsumexp(_gmm_log_joint(x, weights, means, var))
 
 
+def gmm_responsibilities(x, weights, means, stds, alpha_bar=None) -> np.ndarray:
+    """p(component k | x) of sum_k w_k N(m_k, s_k^2 I), noised to alpha_bar if given; (M, K), rows sum to 1."""
+    x = _as_points(x, "x")
+    weights, means, var = _noised_gmm(weights, means, stds, alpha_bar)
+    log_joint = _gmm_log_joint(x, weights, means, var)
+    return np.exp(log_joint - _logsumexp(log_joint)[:, None])
+
+
 def gmm_score(x, weights, means, stds, alpha_bar=None) -> np.ndarray:
     """grad_x log p(x) = sum_k r_k(x) (m_k - x) / var_k, r = responsibilities; (M, d).
 

@@ -1,9 +1,11 @@
 """Page 1: the forward process: how an image turns into noise, exactly."""
 import math
 
+import numpy as np
 import streamlit as st
 
 from explainer import figures, forward, images, schedule_tables, ui
+from explainer import scrub, spectral
 from explainer.schedules import DESCRIPTIONS, SCHEDULE_NAMES, snr_crossing
 
 ui.page_setup()
@@ -164,3 +166,56 @@ def chain_demo():
 
 
 chain_demo()
+
+
+st.header("The spectral view")
+st.markdown(
+    "Split the picture into waves: coarse ones (the big shapes) and fine ones (edges, texture). The **power "
+    "spectrum** says how much of the image lives at each frequency. Photos put most of their power in the coarse "
+    "waves; white noise has the **same power at every frequency**, a flat line. Noising scales the image's "
+    "spectrum by $\\bar\\alpha_t$ and lays a flat floor of height $1-\\bar\\alpha_t$ under it: as $t$ grows "
+    "the floor rises and covers the weak, fine waves first. Denoising, run backwards, therefore builds a picture "
+    "**coarse to fine** (Dieleman 2024, *Diffusion is spectral autoregression*).")
+st.latex(r"P_{x_t}(f) \approx \bar\alpha_t\,P_{x_0}(f) + (1-\bar\alpha_t)\,P_{\varepsilon}(f),\qquad "
+         r"P_{\varepsilon}(f) \approx 1")
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def spectrum_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
+                    _img: images.LoadedImage) -> tuple[list[int], bytes, dict]:
+    """The spectral view at the main view's values of t, for the same picture and noise, plus when each ring drowns."""
+    x0 = ui.preview_array(_img)
+    eps = ui.gaussian_noise(x0.shape, seed)
+    sched = ui.get_schedule(schedule_name, num_steps)
+    ts = scrub.frame_indices(num_steps, ui.SCRUB_FRAMES)
+    fs = spectral.spectrum_frameset(sched, x0, eps, ts, label="Timestep t (spectral view)")
+    sp = spectral.noised_spectra(x0, eps, [])
+    drown = spectral.drowning_timesteps(sched, sp["x0"], sp["eps"])
+    return ts, fs.to_bytes(), {"freqs": sp["freqs"], "drown": drown, "side": min(x0.shape[:2])}
+
+
+@ui.fragment
+def spectral_view():
+    ts, frames, info = spectrum_frames(img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]),
+                                       _img=img)
+    ui.scrubber("fw_spec_t", frames, ts, default=min(T // 4, T - 1))
+    f, drown = info["freqs"], info["drown"]
+
+    def when(j: int) -> str:
+        return f"t = {drown[j]}" if drown[j] >= 0 else "never, even at t = T−1"
+
+    mid = int(np.argmin(np.abs(np.log(f) - np.log(0.05))))
+    order = ("The finest waves go first" if 0 <= drown[-1] < drown[0] or (drown[-1] >= 0 > drown[0])
+             else "Here the order is not coarse-to-fine")
+    st.markdown(
+        f"**When each frequency is drowned**, for this picture ({info['side']} pixels on its short side, as shown "
+        f"above) and this schedule: the finest waves (f = {f[-1]:.2f} cycles/pixel, 2-pixel detail) from "
+        f"{when(len(f) - 1)}; waves of about {1 / f[mid]:.0f} pixels (f = {f[mid]:.3f}) from {when(mid)}; the "
+        f"coarsest (f = {f[0]:.4f}, a wave across the whole picture) from {when(0)}. {order}.")
+    st.caption("Power: |FFT|² with orthonormal scaling, averaged over rings of equal frequency and over colour "
+               "channels, so white noise of variance 1 sits at 1 at every frequency. The dashed vertical line marks the "
+               "lowest frequency where the noise floor is above the image. Computed from the very pictures and "
+               "noise shown in the main view, not drawn.")
+
+
+spectral_view()

@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from explainer import figures, images, models, ui
+from explainer import memorisation, spectral
 from explainer.generate import generate, parse_labels, sdedit, sdedit_frameset
 
 ui.page_setup()
@@ -171,6 +172,136 @@ if result is not None and result.x_t is not None:
                          "digits.png", "image/png", icon=":material/download:", on_click="ignore", width="stretch")
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def x0_hat_spectra(result_key: str, digit: int, _res) -> dict:
+    """Spectra of x̂₀ at every kept step of one digit's trajectory, and when each frequency settles."""
+    freqs, spectra = spectral.radial_power_spectra(_res.x0_hat[:, digit].astype(np.float64))
+    _, final = spectral.radial_power_spectrum(_res.images[digit])
+    _, settle = spectral.settle_steps(_res.x0_hat[:, digit], _res.images[digit])
+    return {"freqs": freqs, "spectra": spectra, "final": final, "settle": settle,
+            "labels": [f"step {j} (t = {_res.timesteps[i]})" for j, i in enumerate(_res.kept_steps)]}
+
+
+@ui.fragment
+def spectral_steps():
+    res = st.session_state.get("rv_result")
+    if res is None or res.x0_hat is None:
+        return
+    st.header("How the picture forms: coarse to fine")
+    st.markdown(
+        "The power spectrum of the model's guess $\\hat x_0$ at each step (as on the forward page). Each curve is "
+        "one step, dark = early, bright = late; the dashed line is the finished digit. On the right, the step from "
+        "which each frequency of $\\hat x_0$ stays close to the finished digit's: when it has *settled*.")
+    d = int(st.session_state.get("rv_digit", 0)) % len(res.images)
+    result_key = repr(st.session_state.get("rv_result_key"))
+    sp = x0_hat_spectra(result_key, d, _res=res)
+    k = len(sp["spectra"])
+    left, right = st.columns([3, 2])
+    with left:
+        ui.plot(ui.shared(("rv_spectra", result_key, d), lambda: figures.spectra_over_steps_figure(
+            sp["freqs"], sp["spectra"], sp["labels"], sp["final"],
+            title=f"Spectrum of x̂₀ for digit #{d}, step by step", height=380)))
+    with right:
+        ui.plot(ui.shared(("rv_settle", result_key, d),
+                          lambda: figures.settle_figure(sp["freqs"], sp["settle"], k - 1, height=380)))
+    f, settle = sp["freqs"], sp["settle"]
+    coarse, fine = int(settle[0]), int(settle[-1])
+    order = ("coarse waves first, fine ones last" if coarse < fine else
+             "here the coarse waves do not settle before the fine ones" if coarse > fine else
+             "coarse and fine waves at the same step here")
+    st.markdown(
+        f"**Settled** means: what is still missing at that frequency is under 10 % of the final digit's power "
+        f"there, from that step on. For digit #{d}: the coarsest waves (f = {f[0]:.3f} cycles/pixel, the size of "
+        f"the digit) settle at step {coarse} of {k - 1}, the finest (f = {f[-1]:.2f}, 2-pixel detail) at step "
+        f"{fine}: {order}.")
+
+
+spectral_steps()
+
+
+@st.cache_resource(show_spinner=False)
+def training_digits() -> memorisation.Digits | None:
+    try:
+        return memorisation.load_bundle()
+    except ValueError:
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def heldout_reference() -> np.ndarray:
+    return memorisation.heldout_reference(training_digits())
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def nearest_for(result_key: str, _res, k: int = 3):
+    digits = training_digits()
+    idx, dist = memorisation.nearest(_res.images, digits.train, k)
+    return idx, dist, digits.train[idx[:, :k]]
+
+
+@ui.fragment
+def memorisation_view():
+    res = st.session_state.get("rv_result")
+    if res is None:
+        return
+    st.header("Is it copying? The nearest training digits")
+    digits = training_digits()
+    if digits is None:
+        st.info("The bundled training digits (assets/mnist_digits.npz) are missing, so this check cannot run.",
+                icon=":material/info:")
+        return
+    st.markdown(
+        f"The model learned from {len(digits.train):,} real digits. If it had memorised them, its digits would be "
+        "near-copies: very close to one training digit. The yardstick is **real digits the model never saw**: "
+        f"how close do {len(digits.heldout)} of those lie to the training set? A new digit is as new as they are "
+        "if it lies as far.")
+    reference = heldout_reference()
+    result_key = repr(st.session_state.get("rv_result_key"))
+    idx, dist, neighbours = nearest_for(result_key, _res=res)
+    n = len(res.images)
+    shown = min(n, 16)
+
+    def neighbour_grid() -> bytes:
+        def rgb(a):
+            return np.repeat(images.to_uint8(a)[..., None], 3, axis=-1)
+
+        groups = []
+        for i in range(shown):  # the generated digit framed in the histogram's orange, then its neighbours
+            generated = images.image_grid([rgb(res.images[i])], pad=2, pad_value=(213, 94, 0))
+            near = images.image_grid([rgb(a) for a in neighbours[i]], ncol=3, pad=2, pad_value=(128, 128, 128))
+            groups.append(np.concatenate([generated, np.full((generated.shape[0], 4, 3), 255, np.uint8), near], 1))
+        grid = images.image_grid(groups, ncol=min(shown, 4), pad=8, pad_value=(255, 255, 255))
+        return images.encode_png(images.upscale(grid, 3))
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.image(ui.shared(("rv_neighbours", result_key), neighbour_grid), width="stretch",
+                 caption="Each group: a generated digit (orange frame), then its three nearest training digits.")
+    with right:
+        ui.plot(ui.shared(("rv_nn_hist", result_key), lambda: figures.nearest_distance_figure(
+            reference, dist[:, 0], [f"digit #{i}" for i in range(n)], height=340)))
+    share = memorisation.share_closer(dist[:, 0], reference)
+    st.dataframe({"digit": [f"#{i}" for i in range(n)],
+                  "nearest training digit (L2)": np.round(dist[:, 0], 2),
+                  "2nd": np.round(dist[:, 1], 2), "3rd": np.round(dist[:, 2], 2),
+                  "real new digits closer": [f"{v:.0%}" for v in share]}, hide_index=True, height=200)
+    s = memorisation.summary(dist[:, 0], reference)
+    verdict = ("None of them is closer to a training digit than the closest 1 % of real new digits: no sign of "
+               "copying." if s["n_below_low"] == 0 else
+               f"{s['n_below_low']} of them {'is' if s['n_below_low'] == 1 else 'are'} closer than the closest 1 % "
+               "of real new digits: look at those groups above, they may be near-copies.")
+    st.markdown(
+        f"**What the numbers mean.** Distances are L2 over the 784 pixels in [−1, 1]: a copy is at 0, and an "
+        f"all-black and an all-white image are {2 * 28:.0f} apart. These {n} generated digits lie "
+        f"a median **{s['median']:.1f}** from their nearest training digit (closest: {s['min']:.1f}); real digits "
+        f"the model never saw lie a median **{s['reference_median']:.1f}** from it (closest: "
+        f"{s['reference_min']:.1f}; 1 % are under {s['reference_low']:.1f}). {verdict} A typical generated digit "
+        f"has {s['median_share_closer']:.0%} of the real new digits closer to the training set than itself.")
+
+
+memorisation_view()
+
+
 st.header("Start from your own image (SDEdit)")
 st.markdown(
     "Instead of pure noise, start from *your* picture, noised to a time $t_0$ with the forward process, and "
@@ -263,3 +394,49 @@ def compare_samplers():
 
 
 compare_samplers()
+
+
+
+st.header("What guidance costs: confidence against variety")
+st.markdown(
+    "Guidance (the scale $s$ above) follows the score of $p(x\\mid y)\\,p(y\\mid x)^{s-1}$: the class's "
+    "distribution times the classifier's confidence raised to $s-1$. The score-field page shows its exact effect "
+    "on 2D data. For the digit model, as measured by `python -m explainer.evaluate --only guidance`:")
+
+
+@ui.fragment
+def guidance_tradeoff():
+    sweep = pre.card.get("guidance_sweep")
+    if not sweep:
+        st.info("The model card has no guidance measurements yet, so there is nothing to plot. They are computed "
+                "by `python -m explainer.evaluate --only guidance` (about 10,000 digits; minutes on a GPU) and "
+                "read from the card, never computed when the page opens.", icon=":material/info:")
+        return
+    scales = [float(v) for v in sweep["scales"]]
+    current = float(settings["guidance"])
+    left, right = st.columns([3, 2])
+    with left:
+        ui.plot(ui.shared(("rv_guidance_sweep", sweep["command"], current), lambda: figures.guidance_sweep_figure(
+            scales, sweep["diversity"], sweep["confidence"], current=current,
+            diversity_ref=sweep["diversity_real_heldout"],
+            diversity_name="diversity (mean pairwise L2 in a class)",
+            confidence_name="classifier confidence in the asked class", ref_name="real digits",
+            title="Guidance: confidence up, variety down", height=360)))
+    with right:
+        lo, hi = scales.index(1.0) if 1.0 in scales else 0, int(np.argmax(scales))
+        near = int(np.argmin(np.abs(np.asarray(scales) - current)))
+        st.markdown(
+            f"From s = {scales[lo]:g} to s = {scales[hi]:g} the classifier's mean confidence in the asked digit "
+            f"goes from {sweep['confidence'][lo]:.1%} to {sweep['confidence'][hi]:.1%} (recognised as asked: "
+            f"{sweep['accuracy'][lo]:.1%} to {sweep['accuracy'][hi]:.1%}), while the diversity within a class "
+            f"goes from {sweep['diversity'][lo]:.1f} to {sweep['diversity'][hi]:.1f}; real held-out digits have "
+            f"{sweep['diversity_real_heldout']:.1f}.")
+        st.markdown(
+            f"Your setting s = {current:g} is closest to the measured s = {scales[near]:g}: confidence "
+            f"{sweep['confidence'][near]:.1%}, diversity {sweep['diversity'][near]:.1f}.")
+        st.caption(f"{sweep['per_class']} digits per class and scale, {sweep['settings']['sampler'].upper()} "
+                   f"{sweep['settings']['steps']} steps, the same seeds at every scale; measured on "
+                   f"{str(sweep.get('device', '?')).upper()} by `{sweep['command']}`.")
+
+
+guidance_tradeoff()

@@ -34,6 +34,16 @@ function niceTicks(lo, hi, n) {
   return out;
 }
 
+// Ticks of a log axis: 1, 2, 5 x 10^k inside [lo, hi] when that gives at most 8, else powers of 10.
+function logTicks(lo, hi) {
+  const out = [], pow = [];
+  for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) {
+    for (const m of [1, 2, 5]) { const v = m * Math.pow(10, k); if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v); }
+    const v = Math.pow(10, k); if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) pow.push(v);
+  }
+  return out.length <= 8 || pow.length < 2 ? out : pow;
+}
+
 // One small chart: axes, static content, and an update(i) that moves what follows the position.
 function makeChart(spec, values, wide) {
   const W = wide ? 900 : 460, H = 250, L = 52, R = 12, T = 30, B = 40;
@@ -44,7 +54,7 @@ function makeChart(spec, values, wide) {
   title.textContent = spec.title;
   s.appendChild(title);
   let x0, x1, y0, y1;
-  if (spec.kind === "line") {
+  if (spec.kind === "line" || spec.kind === "curves") {
     x0 = Math.min(...spec.x); x1 = Math.max(...spec.x);
     [y0, y1] = spec.y_range;
   } else {
@@ -52,16 +62,19 @@ function makeChart(spec, values, wide) {
   }
   const ly = (v) => (spec.log_y ? Math.log10(Math.max(v, 1e-12)) : v);
   const Y0 = ly(y0), Y1 = ly(y1) === Y0 ? Y0 + 1 : ly(y1);
-  const px = (v) => L + ((v - x0) / ((x1 - x0) || 1)) * (W - L - R);
+  const lx = (v) => (spec.log_x ? Math.log10(Math.max(v, 1e-12)) : v);
+  const X0 = lx(x0), X1 = lx(x1);
+  const px = (v) => L + ((lx(v) - X0) / ((X1 - X0) || 1)) * (W - L - R);
   const py = (v) => H - B - ((ly(v) - Y0) / (Y1 - Y0)) * (H - T - B);
   // axes and ticks
   s.appendChild(svg("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, class: "dx-axis" }));
   s.appendChild(svg("line", { x1: L, y1: T, x2: L, y2: H - B, class: "dx-axis" }));
-  for (const v of niceTicks(x0, x1, 5)) {
+  const curves = spec.kind === "curves";
+  for (const v of (curves && spec.log_x ? logTicks(x0, x1) : niceTicks(x0, x1, 5))) {
     const t = svg("text", { x: px(v), y: H - B + 14, class: "dx-tick", "text-anchor": "middle" });
     t.textContent = fmtTick(v); s.appendChild(t);
   }
-  const yt = spec.log_y ? niceTicks(Y0, Y1, 4).filter((v) => Number.isInteger(v)).map((v) => Math.pow(10, v))
+  const yt = curves && spec.log_y ? logTicks(y0, y1) : spec.log_y ? niceTicks(Y0, Y1, 4).filter((v) => Number.isInteger(v)).map((v) => Math.pow(10, v))
                         : niceTicks(y0, y1, 4);
   for (const v of yt) {
     const t = svg("text", { x: L - 4, y: py(v) + 4, class: "dx-tick", "text-anchor": "end" });
@@ -101,6 +114,28 @@ function makeChart(spec, values, wide) {
       for (const [d, tip, ser] of dots) {
         d.setAttribute("cx", px(v)); d.setAttribute("cy", py(clip(ser.y[j])));
         tip.textContent = `${ser.name}: ${fmtTick(ser.y[j])} at ${spec.xlabel} = ${v}`;
+      }
+    };
+  } else if (curves) {
+    // Static reference curves (dashed), curves that follow the position, and an optional marker.
+    for (const st of spec.static) {
+      s.appendChild(svg("path", { d: path(spec.x, st.y), stroke: st.color, class: "dx-line dx-static" }));
+      key(st.name, st.color);
+    }
+    const marker = spec.marks ? svg("line", { y1: T, y2: H - B, class: "dx-marker" }) : null;
+    if (marker) s.appendChild(marker);
+    const paths = spec.series.map((ser) => {
+      const p = svg("path", { stroke: ser.color, class: "dx-line" });
+      s.appendChild(p);
+      key(ser.name, ser.color);
+      return [p, ser];
+    });
+    update = (i) => {
+      for (const [p, ser] of paths) p.setAttribute("d", path(spec.x, ser.ys[i]));
+      if (marker) {
+        const m = spec.marks[i];
+        marker.setAttribute("visibility", m === null ? "hidden" : "visible");
+        if (m !== null) { marker.setAttribute("x1", px(m)); marker.setAttribute("x2", px(m)); }
       }
     };
   } else {

