@@ -30,16 +30,24 @@ APPTEST_TIMEOUT = 180
 
 
 def open_page(page: str | None = None, query: dict | None = None, *, timeout: float = APPTEST_TIMEOUT):
-    """Run app.py with the URL query ``query``, switch to ``page`` (e.g. ``"pages/forward.py"``; None =
-    home) and return the AppTest, after checking that no exception is shown."""
+    """Open ``page`` of app.py (e.g. ``"pages/forward.py"``; None = home) with the URL query ``query``,
+    as a browser opening ``/forward?key=value`` does, and return the AppTest after checking that no
+    exception is shown.
+
+    The first run goes straight to the page (each page's ``url_path`` is its file name, which is how
+    AppTest finds a page before any run), so what the page does with the link's values is what a
+    visitor sees. AppTest gives the sidebar's widgets other ids on its first run than on later ones,
+    so its second run resets the sidebar settings (seed, presenter) to their defaults: check a
+    setting that came from the link right after opening, and change one with :func:`set_sidebar`.
+    """
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=timeout)
     for k, v in (query or {}).items():
         at.query_params[k] = str(v)
-    at.run()
     if page:
-        at.switch_page(page).run()
+        at.switch_page(page)
+    at.run()
     assert_ok(at, errors=False)
     return at
 
@@ -55,6 +63,19 @@ def assert_ok(at, errors: bool = True) -> None:
     assert not at.exception, [e.value for e in at.exception]
     if errors:
         assert not at.error, [e.value for e in at.error]
+
+
+SIDEBAR_WIDGETS = {"device": "selectbox", "seed": "number_input", "presenter": "toggle"}
+
+
+def set_sidebar(at, key: str, value):
+    """Change a sidebar setting (``device``, ``seed`` or ``presenter``) with its widget and rerun."""
+    for _ in range(2):  # a second try after AppTest's second-run reset (see open_page)
+        getattr(at.sidebar, SIDEBAR_WIDGETS[key])(key=key).set_value(value).run()
+        assert_ok(at, errors=False)
+        if at.session_state[key] == value:
+            return at
+    raise AssertionError(f"the sidebar's {key} stayed {at.session_state[key]!r}, not {value!r}")
 
 
 def button(at, label: str):
