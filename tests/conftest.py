@@ -1,15 +1,15 @@
-"""Shared by every test: how a page of the app is opened and read in Streamlit's AppTest.
+"""Shared by the tests: how a page of the app is opened and read in Streamlit's AppTest, and small data.
 
-Every ``tests/test_page_*.py`` opens pages with :func:`open_page` (or the ``open_page``
-fixture, the same function) and reads them with the helpers below, so all page tests
-start the app the same way and wait the same time::
+Every ``tests/test_page_*.py`` opens pages with :func:`open_page` and reads them with the
+helpers below, so all page tests start the app the same way and wait the same time::
 
     from conftest import open_page, scrubber
 
-    def test_t(open_page):
+    def test_t():
         at = open_page("pages/forward.py", {"fw_t": "999"})
         assert scrubber(at, "fw_t").value == 999
 
+Fixture ``small_digits``: made-up digits in place of MNIST for training runs.
 Markers (pytest.ini): ``slow`` (over ~20 s, or real servers) and ``browser`` (tests/browser).
 ``python -m pytest -m "not slow and not browser"`` is the quick run.
 """
@@ -37,8 +37,9 @@ def open_page(page: str | None = None, query: dict | None = None, *, timeout: fl
     The first run goes straight to the page (each page's ``url_path`` is its file name, which is how
     AppTest finds a page before any run), so what the page does with the link's values is what a
     visitor sees. AppTest gives the sidebar's widgets other ids on its first run than on later ones,
-    so its second run resets the sidebar settings (seed, presenter) to their defaults: check a
-    setting that came from the link right after opening, and change one with :func:`set_sidebar`.
+    so its second run resets the sidebar settings (seed, presenter) to their defaults (a real browser
+    keeps them: checked with Playwright on /schedules?seed=5&presenter=1). Check a setting that came
+    from the link right after opening, and change one with :func:`set_sidebar`.
     """
     from streamlit.testing.v1 import AppTest
 
@@ -50,12 +51,6 @@ def open_page(page: str | None = None, query: dict | None = None, *, timeout: fl
     at.run()
     assert_ok(at, errors=False)
     return at
-
-
-@pytest.fixture(name="open_page", scope="session")
-def open_page_fixture():
-    """:func:`open_page` as a fixture, for tests that prefer not to import it."""
-    return open_page
 
 
 @pytest.fixture
