@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from conftest import open_page, scrubber, set_scrubber, set_sidebar, warnings_text
+from explainer.forward import sub
 from explainer.schedules import make_schedule
 from tests.corpus import noise_rgb, save
 
@@ -52,7 +53,7 @@ def test_forward_defaults(forward):
     assert sc.values[0] == 0 and sc.values[-1] == 999
     assert sc.value == min(sc.values, key=lambda v: abs(v - 250))  # the frame nearest T/4
     assert sc.metric("signal weight √ᾱₜ") == signal_weight("linear", sc.value)
-    assert sc.lines()[0].startswith(f"x{''.join('₀₁₂₃₄₅₆₇₈₉'[int(c)] for c in str(sc.value))} = ")
+    assert sc.lines()[0].startswith(f"x{sub(sc.value)} = {signal_weight('linear', sc.value)}·x₀ + ")
     assert "x_t" in at.latex[0].value
     assert {b.proto.label for b in at.get("download_button")} >= {"Download the filmstrip (PNG)",
                                                                   "Download the noising animation (GIF)"}
