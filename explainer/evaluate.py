@@ -1,6 +1,7 @@
 """Measure the bundled MNIST model and write the figures into its model card.
 
-    python -m explainer.evaluate [--per-class 100] [--seed 0] [--only quality|loss ...]
+    python -m explainer.evaluate [--per-class 100] [--seed 0] [--only quality|loss|guidance ...]
+    python -m explainer.evaluate --quick --dir DIR     # a smoke run of the quality pipeline (seconds)
 
 Quality, with the card's recommended sampler settings:
 - accuracy: the share of generated digits that an independent classifier
@@ -28,6 +29,10 @@ per class with the recommended sampler; their diversity (mean pairwise L2 within
 a class, against real held-out digits) and the classifier's confidence (mean
 softmax probability of the asked class) and accuracy. Written into the card as
 "guidance_sweep"; the reverse page plots it from there.
+
+`--quick` runs every part small (a one-epoch classifier on 1,000 digits, 10 sampling
+steps, 4 digits per class): its figures say nothing about the model, so it only
+writes into a copy of the model (`--dir`), never into the bundled card.
 """
 from __future__ import annotations
 
@@ -68,17 +73,18 @@ def sample_many(pre, labels: np.ndarray, seed: int, batch: int = 100, **settings
     return np.concatenate(out)
 
 
-def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None) -> dict:
+def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None, quick: bool = False) -> dict:
     directory = Path(directory or MODELS_DIR)
     pre = load_pretrained("mnist", device="cpu", directory=directory)
     rec = pre.card["recommended"]
-    settings = dict(sampler=rec["sampler"], steps=rec["steps"], eta=rec["eta"], guidance=rec["guidance"],
-                    spacing=rec["spacing"], clip_x0=rec["clip_x0"])
+    settings = dict(sampler=rec["sampler"], steps=min(rec["steps"], 10) if quick else rec["steps"], eta=rec["eta"],
+                    guidance=rec["guidance"], spacing=rec["spacing"], clip_x0=rec["clip_x0"])
     train_x, train_y = load_digits("train")
     held_x, held_y = load_digits("heldout")
 
     t0 = time.time()
-    clf = train_classifier(train_x, train_y, seed=seed)
+    n_clf = 1000 if quick else len(train_x)
+    clf = train_classifier(train_x[:n_clf], train_y[:n_clf], seed=seed, epochs=1 if quick else 12)
     clf_acc = float((classify(clf, held_x) == held_y).mean())
     print(f"classifier: {clf_acc:.3f} on held-out real digits ({time.time() - t0:.0f} s)", file=sys.stderr)
 
@@ -128,12 +134,14 @@ def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None)
                                     round(float((nn_gen < np.percentile(nn_held, 1)).mean()), 4)},
         "unconditional_class_histogram": np.bincount(unc_pred, minlength=10).tolist(),
         "sample_grids": "assets/models/mnist_samples/",
-        "command": f"python -m explainer.evaluate --per-class {per_class} --seed {seed}",
+        "command": f"python -m explainer.evaluate --per-class {per_class} --seed {seed}" + (" --quick" if quick else ""),
     }
+    if quick:
+        quality["quick"] = "a smoke run (small classifier, 10 steps, few digits): not the model's quality"
     card_path = directory / "mnist.json"
     card = json.loads(card_path.read_text())
     card["quality"] = quality
-    if directory == MODELS_DIR:
+    if directory == MODELS_DIR and not quick:
         from .bench import bench_mnist
 
         card["speed"] = {**bench_mnist(repeat=3), "torch_threads": torch.get_num_threads(),
@@ -260,11 +268,12 @@ def evaluate_guidance(per_class: int = 100, seed: int = 0, device: str | None = 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m explainer.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--per-class", type=int, default=100)
+    p.add_argument("--per-class", type=int, default=None, help="digits per class (default 100; 4 with --quick)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dir", type=Path, default=None, help="model folder (default assets/models)")
-    p.add_argument("--only", nargs="+", choices=["quality", "loss", "guidance"], default=["quality", "loss"],
-                   help="what to measure (default: quality and loss)")
+    p.add_argument("--quick", action="store_true", help="a small smoke run of the quality part; needs --dir")
+    p.add_argument("--only", nargs="+", choices=["quality", "loss", "guidance"], default=None,
+                   help="what to measure (default: quality and loss; quality only with --quick)")
     p.add_argument("--loss-points", type=int, default=LOSS_POINTS, help="values of t on the loss curve")
     p.add_argument("--loss-per-class", type=int, default=None,
                    help="held-out digits per class for the loss curve (default: all 30 bundled)")
@@ -272,15 +281,21 @@ def main(argv=None):
     p.add_argument("--device", default=None, help="cpu, cuda or mps for the guidance sweep (default: the best)")
     p.add_argument("--scales", type=float, nargs="+", default=list(GUIDANCE_SCALES), help="guidance scales")
     a = p.parse_args(argv)
-    if "loss" in a.only:
+    only = a.only or (["quality"] if a.quick else ["quality", "loss"])
+    if a.quick and (a.dir is None or a.dir.resolve() == MODELS_DIR.resolve()):
+        p.error("--quick would put smoke-run figures into the bundled model card; pass --dir with a copy")
+    per_class = a.per_class or (4 if a.quick else 100)
+    if per_class < 2:
+        p.error("--per-class must be at least 2 (diversity compares digits within a class)")
+    if "loss" in only:
         curve = evaluate_loss(a.loss_points, a.loss_per_class, a.seed, a.dir)
         print(json.dumps({k: curve[k] for k in ("digits", "seed", "command", "seconds")}))
-    if "quality" in a.only:
-        q = evaluate(a.per_class, a.seed, a.dir)
+    if "quality" in only:
+        q = evaluate(per_class, a.seed, a.dir, quick=a.quick)
         print(json.dumps({k: q[k] for k in ("accuracy_as_asked_class", "diversity_mean_pairwise_l2",
                                             "nearest_training_l2", "unconditional_class_histogram")}, indent=2))
-    if "guidance" in a.only:
-        g = evaluate_guidance(a.n or a.per_class, a.seed, a.device, a.dir, tuple(a.scales))
+    if "guidance" in only:
+        g = evaluate_guidance(a.n or per_class, a.seed, a.device, a.dir, tuple(a.scales))
         print(json.dumps({k: g[k] for k in ("scales", "diversity", "confidence", "accuracy",
                                             "diversity_real_heldout")}, indent=2))
 

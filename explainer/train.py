@@ -334,6 +334,8 @@ def main(argv=None):
     m.add_argument("--max-minutes", type=float, default=None, help="stop cleanly after this long")
     m.add_argument("--threads", type=int, default=None)
     m.add_argument("--seed", type=int, default=0)
+    m.add_argument("--channels", type=int, default=MNIST_DEFAULTS["channels"], help="UNet width (small for a test run)")
+    m.add_argument("--batch-size", type=int, default=MNIST_DEFAULTS["batch_size"])
     m.add_argument("--run-dir", type=Path, default=RUNS_DIR / "mnist")
     m.add_argument("--export-dir", type=Path, default=MODELS_DIR)
     m.add_argument("--snapshots", default=None, metavar="STEPS",
@@ -353,7 +355,7 @@ def main(argv=None):
             p.error(str(e))
         out = train_mnist(steps=a.steps, device=a.device, resume=a.resume, max_minutes=a.max_minutes,
                           threads=a.threads, run_dir=a.run_dir, export_dir=a.export_dir, seed=a.seed,
-                          snapshots=snaps)
+                          snapshots=snaps, channels=a.channels, batch_size=a.batch_size)
         print(json.dumps(out))
     else:
         for d in a.dataset or TOY_MODELS:

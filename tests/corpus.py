@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 # ---------------------------------------------------------------------------
 # Builders
@@ -154,6 +154,16 @@ def corner_colours(a: np.ndarray) -> list[tuple[int, int, int]]:
     dy, dx = max(1, h // 8), max(1, w // 8)
     return [tuple(int(v) for v in a[y, x]) for y, x in
             [(dy, dx), (dy, w - 1 - dx), (h - 1 - dy, dx), (h - 1 - dy, w - 1 - dx)]]
+
+
+def handwritten_seven() -> bytes:
+    """A handwritten-looking dark "7" on light paper, 200x200 PNG: the digit the tests upload for SDEdit
+    (the app inverts it, since MNIST digits are white on black)."""
+    img = Image.new("L", (200, 200), 245)
+    d = ImageDraw.Draw(img)
+    d.line([(45, 40), (155, 40), (95, 170)], fill=10, width=22, joint="curve")
+    d.line([(75, 105), (135, 105)], fill=10, width=14)
+    return save(img, "PNG")
 
 
 HEIC_BYTES = struct.pack(">I", 24) + b"ftypheic" + b"\x00\x00\x00\x00mif1heic" + bytes(2000)

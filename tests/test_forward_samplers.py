@@ -6,7 +6,7 @@ import torch
 
 from explainer.forward import markov_chain, posterior_variance, q_posterior, q_sample
 from explainer.samplers import (cfg_eps, ddim_sigma, ddim_step, ddpm_step, guided_eps_model, make_timesteps,
-                                predict_x0, sample, sample_loop)
+                                predict_x0, sample, sample_loop, step_coefficients)
 from explainer.schedules import make_schedule
 
 S = make_schedule("linear", 1000)
@@ -19,10 +19,17 @@ def g(seed=0):
 
 @pytest.mark.parametrize("t", [0, 10, 500, 999])
 def test_q_sample_statistics(t):
-    x0 = torch.full((200_000,), 0.7, dtype=D)
-    x_t = q_sample(S, x0, t, torch.randn(x0.shape, generator=g(t), dtype=D))
+    """Mean sqrt(ab) x0 and variance 1 - ab (Eq. 4). The noise comes in +/- pairs, so its sample mean is
+    exactly 0 and the mean of x_t is checked to rounding error, even at t = 999 where sqrt(ab) x0 is
+    only 0.0045 (and ab x0, the value of a wrong formula, 0.00003)."""
+    half = torch.randn(100_000, generator=g(t), dtype=D)
+    eps = torch.cat([half, -half])
+    x0 = torch.full(eps.shape, 0.7, dtype=D)
+    x_t = q_sample(S, x0, t, eps)
     ab = S.alpha_bars[t]
-    assert x_t.mean().item() == pytest.approx(math.sqrt(ab) * 0.7, abs=4 * math.sqrt((1 - ab) / 2e5) + 1e-12)
+    want, tol = math.sqrt(ab) * 0.7, 1e-12
+    assert abs(want - ab * 0.7) > 100 * tol and abs(want) > 100 * tol  # the check tells the formulas apart
+    assert x_t.mean().item() == pytest.approx(want, abs=tol)
     assert x_t.var().item() == pytest.approx(1 - ab, rel=0.02)
 
 
@@ -235,3 +242,43 @@ def test_ddim_clip_rederives_eps_from_clipped_x0():
     # Nothing to clip: the same as the plain update.
     x_in = q_sample(S, torch.rand(10, generator=g(2), dtype=D) * 1.8 - 0.9, t, eps)
     torch.testing.assert_close(ddim_step(S, x_in, t, tp, eps, clip_x0=True), ddim_step(S, x_in, t, tp, eps))
+
+
+@pytest.mark.parametrize("t,t_prev,eta", [(999, 899, 0.0), (600, 400, 0.0), (600, 400, 0.7), (500, 499, 1.0),
+                                          (40, -1, 0.0), (40, -1, 1.0)])
+def test_step_coefficients_rebuild_the_ddim_step(t, t_prev, eta):
+    """The numbers the reverse page fills into DDIM's Eq. 12 are the ones ddim_step uses."""
+    x_t = torch.randn(12, generator=g(), dtype=D)
+    eps = torch.randn(12, generator=g(1), dtype=D)
+    z = torch.randn(12, generator=g(2), dtype=D)
+    co = step_coefficients(S, t, t_prev, "ddim", eta)
+    ab_prev = S.alpha_bars[t_prev] if t_prev >= 0 else 1.0
+    assert co["alpha_bar_t"] == S.alpha_bars[t] and co["alpha_bar_prev"] == ab_prev
+    assert co["sigma"] == pytest.approx(ddim_sigma(S, t, t_prev, eta), rel=1e-12)
+    assert co["c_x0"] == pytest.approx(math.sqrt(ab_prev), rel=1e-12)
+    assert co["c_eps"] ** 2 + co["sigma"] ** 2 == pytest.approx(1 - ab_prev, abs=1e-12)
+    x0_hat = predict_x0(S, x_t, t, eps)
+    rebuilt = co["c_x0"] * x0_hat + co["c_eps"] * eps + co["sigma"] * z
+    torch.testing.assert_close(rebuilt, ddim_step(S, x_t, t, t_prev, eps, eta=eta, noise=z), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("t,t_prev", [(999, 998), (500, 499), (700, 500), (30, -1)])
+@pytest.mark.parametrize("variance", ["fixed_small", "fixed_large"])
+def test_step_coefficients_rebuild_the_ddpm_step(t, t_prev, variance):
+    """DDPM's Eq. 7 around x0_hat, with the page's numbers, is ddpm_step (skipped steps included)."""
+    x_t = torch.randn(12, generator=g(), dtype=D)
+    eps = torch.randn(12, generator=g(1), dtype=D)
+    z = torch.randn(12, generator=g(2), dtype=D)
+    co = step_coefficients(S, t, t_prev, "ddpm", variance=variance)
+    ab_t, ab_prev = S.alpha_bars[t], (S.alpha_bars[t_prev] if t_prev >= 0 else 1.0)
+    assert co["beta"] == pytest.approx(1 - ab_t / ab_prev, rel=1e-12)  # the two-step beta when skipping
+    if t_prev == t - 1:
+        assert co["beta"] == pytest.approx(S.betas[t], rel=1e-9)
+    assert co["c_x0"] == pytest.approx(math.sqrt(ab_prev) * co["beta"] / (1 - ab_t), rel=1e-12)
+    assert co["c_xt"] == pytest.approx(math.sqrt(1 - co["beta"]) * (1 - ab_prev) / (1 - ab_t), rel=1e-12)
+    want_sigma = 0.0 if t_prev < 0 else math.sqrt(co["beta"] * ((1 - ab_prev) / (1 - ab_t) if variance == "fixed_small"
+                                                                else 1.0))
+    assert co["sigma"] == pytest.approx(want_sigma, rel=1e-12, abs=1e-15)
+    rebuilt = co["c_x0"] * predict_x0(S, x_t, t, eps) + co["c_xt"] * x_t + co["sigma"] * z
+    torch.testing.assert_close(rebuilt, ddpm_step(S, x_t, t, eps, z, variance=variance, t_prev=t_prev),
+                               rtol=1e-9, atol=1e-9)

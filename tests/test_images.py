@@ -24,7 +24,7 @@ from explainer.images import (
     to_uint8,
     write_gif,
 )
-from tests.corpus import UPRIGHT
+from tests.corpus import UPRIGHT, corner_colours, hostile_corpus
 from tests.corpus import bilevel_png as _bilevel_png
 from tests.corpus import noise_rgb as _noise_rgb
 from tests.corpus import save as _save
@@ -482,3 +482,43 @@ def test_center_square_and_model_input():
     assert x[14, 14] == pytest.approx(1.0, abs=0.02)  # the dark mark becomes bright
     assert x[0, 0] == pytest.approx(-1.0, abs=0.02)  # the white page becomes dark
     assert to_model_input(page)[14, 14] == pytest.approx(-1.0, abs=0.02)
+
+
+# ---------------------------------------------------------------------------
+# The browser's upload corpus, without a browser
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return hostile_corpus()
+
+
+# Pillow warns when it opens the 144-megapixel header, just before load_image refuses the file.
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_hostile_upload_corpus_through_load_image(corpus, subtests):
+    """Every file of tests/corpus.py (the browser test's uploads) through load_image with the forward page's
+    settings (max_side 512, RGB): a refused file raises ImageError saying why; an accepted one is decoded
+    within the limits, at the expected size, with the expected notes and colours. The files Streamlit's own
+    uploader stops (wrong extension, over 25 MB) are refused here too, should they arrive another way."""
+    assert {f.outcome for f in corpus} == {"accepted", "refused", "frontend"}
+    for f in corpus:
+        with subtests.test(msg=f.name):
+            if f.outcome == "accepted":
+                img = load_image(f.data, max_side=512)
+                w, h = img.pil.size
+                assert (w, h) == f.size
+                assert max(w, h) <= 512 and w * h <= images.MAX_PIXELS
+                assert img.array.shape == (h, w, 3) and img.array.dtype == np.float32
+                assert np.isfinite(img.array).all() and -1.0 <= img.array.min() <= img.array.max() <= 1.0
+                joined = "; ".join(img.notes)
+                assert all(n in joined for n in f.notes), (f.notes, img.notes)
+                if f.corners:
+                    got = corner_colours(to_uint8(img.array))
+                    assert all(abs(int(a) - int(b)) <= 60 for g, c in zip(got, f.corners) for a, b in zip(g, c)), \
+                        (got, f.corners)
+            else:
+                with pytest.raises(ImageError) as refused:
+                    load_image(f.data, max_side=512)
+                if f.outcome == "refused":
+                    assert all(k in str(refused.value) for k in f.keywords), (f.keywords, str(refused.value))

@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 import textwrap
 
+import pytest
+
 from loadtest.client import StreamlitSession
 from loadtest.run import CONNECT, MEDIA, percentile, run_async, run_load
 from loadtest.scenario import QUICK_SCENARIO, action_names
@@ -27,6 +29,7 @@ def test_percentile():
     assert percentile([], 50) != percentile([], 50)  # NaN
 
 
+@pytest.mark.slow  # a real server and two users through every page
 def test_two_users_every_action_without_errors():
     """2 users run the quick scenario once (each action type at least once): no errors, RSS sampled."""
     with start_server() as srv:
@@ -69,6 +72,7 @@ TINY_APP = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow  # a real server
 def test_client_protocol_on_a_tiny_app(tmp_path):
     """Fragment reruns, widget values kept across reruns, and each kind of failure is seen."""
     script = tmp_path / "tiny_app.py"

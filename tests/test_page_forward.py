@@ -1,32 +1,35 @@
 """AppTest: the home page and the forward-process page, with every main control changed."""
+import base64
 import io
-from pathlib import Path
+import math
 
-import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from conftest import open_page, scrubber, set_scrubber, set_sidebar, warnings_text
+from explainer.forward import sub
+from explainer.schedules import make_schedule
+from tests.corpus import noise_rgb, save
 
-
-def open_page(page: str | None, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+FORWARD = "pages/forward.py"
 
 
-def png_bytes(w=64, h=48, mode="RGB") -> bytes:
-    rng = np.random.default_rng(0)
-    arr = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).convert(mode).save(buf, format="PNG")
-    return buf.getvalue()
+def png_bytes() -> bytes:
+    return save(noise_rgb(48, 64), "PNG")
+
+
+def data_uri_size(uri: str) -> tuple[int, int]:
+    """(width, height) of the picture in a data: URI."""
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).size
+
+
+def panel(sc, alt: str) -> dict:
+    return next(p for p in sc.frames["panels"] if p["alt"] == alt)
+
+
+def signal_weight(schedule: str, t: int, T: int = 1000) -> str:
+    """The page's "signal weight √ᾱₜ" as the library computes it, formatted as the page does."""
+    return f"{math.sqrt(make_schedule(schedule, T).alpha_bars[t]):.4f}"
 
 
 def test_home_page_shows_cards_and_settings():
@@ -40,88 +43,125 @@ def test_home_page_shows_cards_and_settings():
 
 @pytest.fixture(scope="module")
 def forward():
-    return open_page("pages/forward.py")
+    return open_page(FORWARD)
 
 
 def test_forward_defaults(forward):
     at = forward
     assert "forward process" in at.title[0].value.lower()
-    assert at.slider(key="fw_t").value == 250
-    labels = [m.label for m in at.metric]
-    assert "signal weight √ᾱₜ" in labels and "SNR in decibels" in labels
-    assert any("x_{250}" in latex.value for latex in at.latex)
-    assert len(at.get("plotly_chart")) >= 3
+    sc = scrubber(at, "fw_t")
+    assert sc.values[0] == 0 and sc.values[-1] == 999
+    assert sc.value == min(sc.values, key=lambda v: abs(v - 250))  # the frame nearest T/4
+    assert sc.metric("signal weight √ᾱₜ") == signal_weight("linear", sc.value)
+    assert sc.lines()[0].startswith(f"x{sub(sc.value)} = {signal_weight('linear', sc.value)}·x₀ + ")
+    assert "x_t" in at.latex[0].value
     assert {b.proto.label for b in at.get("download_button")} >= {"Download the filmstrip (PNG)",
                                                                   "Download the noising animation (GIF)"}
 
 
 def test_forward_t_slider_updates_numbers_and_url(forward):
-    at = forward
-    at.slider(key="fw_t").set_value(999).run()
+    at = set_scrubber(forward, "fw_t", 999)
     assert not at.exception
-    m = {x.label: x.value for x in at.metric}
-    assert float(m["signal weight √ᾱₜ"]) < 0.01  # linear schedule, T = 1000: almost no signal left
-    assert at.query_params["fw_t"] == ["999"] or at.query_params["fw_t"] == "999"
+    sc = scrubber(at, "fw_t")
+    assert sc.value == 999
+    # √ᾱ = 0.0064 at t = 999 of the linear schedule; ᾱ itself (4e-5) would read 0.0000.
+    want = signal_weight("linear", 999)
+    assert sc.metric("signal weight √ᾱₜ") == want == "0.0064"
+    assert sc.metric("noise weight √(1−ᾱₜ)") == f"{math.sqrt(1 - make_schedule('linear', 1000).alpha_bars[999]):.4f}"
+    assert at.query_params["fw_t"] in (["999"], "999")
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "sigmoid", "scaled_linear"])
 def test_forward_schedule_changes_weights(schedule):
-    at = open_page("pages/forward.py")
-    before = {x.label: x.value for x in at.metric}["signal weight √ᾱₜ"]
+    at = open_page(FORWARD)
+    t = scrubber(at, "fw_t").value
+    assert scrubber(at, "fw_t").metric("signal weight √ᾱₜ") == signal_weight("linear", t)
     at.selectbox(key="fw_schedule").set_value(schedule).run()
     assert not at.exception
-    after = {x.label: x.value for x in at.metric}["signal weight √ᾱₜ"]
-    assert before != after
+    assert scrubber(at, "fw_t").value == t
+    got = scrubber(at, "fw_t").metric("signal weight √ᾱₜ")
+    assert got == signal_weight(schedule, t) != signal_weight("linear", t)
 
 
 def test_forward_T_and_seed_and_sample():
-    at = open_page("pages/forward.py")
+    at = open_page(FORWARD)
+    noise_before = panel(scrubber(at, "fw_t"), "noise ε ~ N(0, I) (shown ÷3)")["frames"]
     at.select_slider(key="fw_T").set_value(50).run()
     assert not at.exception
-    assert at.slider(key="fw_t").max == 49 and at.slider(key="fw_t").value <= 49
+    sc = scrubber(at, "fw_t")
+    assert sc.values[-1] == 49 and sc.value <= 49
+    assert sc.metric("signal weight √ᾱₜ") == signal_weight("linear", sc.value, T=50)
     at.number_input(key="fw_seed").set_value(7).run()
+    assert panel(scrubber(at, "fw_t"), "noise ε ~ N(0, I) (shown ÷3)")["frames"] != noise_before
+    assert data_uri_size(panel(scrubber(at, "fw_t"), "clean image x₀")["frames"]) != (28, 28)
     at.selectbox(key="fw_sample").set_value("Handwritten digit (28x28)").run()
     assert not at.exception
-    assert any("28" in c.value for c in at.caption) or at.image
+    assert data_uri_size(panel(scrubber(at, "fw_t"), "clean image x₀")["frames"]) == (28, 28)
 
 
 def test_forward_upload_good_and_bad_files():
-    at = open_page("pages/forward.py")
+    at = open_page(FORWARD)
     at.file_uploader(key="fw_upload").set_value(("photo.png", png_bytes(), "image/png")).run()
     assert not at.exception and not at.error
+    assert data_uri_size(panel(scrubber(at, "fw_t"), "clean image x₀")["frames"]) == (64, 48)
     at.file_uploader(key="fw_upload").set_value(("notes.png", b"this is not an image", "image/png")).run()
     assert not at.exception
     assert at.error and "notes.png" in at.error[0].value
-    # The page still works with the sample image, and the other controls keep their values.
-    at.slider(key="fw_t").set_value(10).run()
-    assert not at.exception and at.slider(key="fw_t").value == 10
+    # The page carries on with the sample image, and the other controls keep their values.
+    assert data_uri_size(panel(scrubber(at, "fw_t"), "clean image x₀")["frames"]) == (224, 224)
+    at = set_scrubber(at, "fw_t", 0)
+    assert not at.exception and scrubber(at, "fw_t").value == 0
 
 
 def test_forward_other_sections():
-    at = open_page("pages/forward.py")
+    at = open_page(FORWARD)
     at.selectbox(key="fw_cmp_b").set_value("sigmoid").run()
-    at.slider(key="fw_cmp_t").set_value(700).run()
-    at.slider(key="fw_res_t").set_value(100).run()
+    at = set_scrubber(at, "fw_cmp_t", 700)
+    at = set_scrubber(at, "fw_res_t", 100)
     at.slider(key="fw_chain_x0").set_value(-0.5).run()
     at.slider(key="fw_chain_t").set_value(50).run()
     assert not at.exception
+    cmp = scrubber(at, "fw_cmp_t")
+    assert [c.split(":")[0] for c in cmp.captions()] == ["linear", "sigmoid"]
+    ab = make_schedule("sigmoid", 1000).alpha_bars[cmp.value]
+    assert f"ᾱ = {ab:.4f}" in cmp.captions()[1] or f"ᾱ = {ab:.2e}" in cmp.captions()[1]
+    assert scrubber(at, "fw_res_t").captions()[0] == f"32×32 pixels at t = {scrubber(at, 'fw_res_t').value}"
     table = [m.value for m in at.markdown if "Markov steps" in m.value]
-    assert table and "theory" in table[0]
+    theory = f"| theory: √ᾱ·x₀ and 1−ᾱ | {math.sqrt(make_schedule('linear', 1000).alpha_bars[50]) * -0.5:+.4f} |"
+    assert table and theory in table[0]
 
 
-def test_forward_bad_url_values_are_clamped_or_refused():
-    at = open_page("pages/forward.py", {"fw_t": "abc", "fw_T": "7", "fw_schedule": "nope", "seed": "-5",
-                                        "fw_chain_x0": "nan", "presenter": "maybe"})
-    warnings = " ".join(w.value for w in at.warning)
-    assert "fw_t=abc" in warnings or "fw_T=7" in warnings
-    assert at.select_slider(key="fw_T").value == 1000
-    assert at.selectbox(key="fw_schedule").value == "linear"
-    at2 = open_page("pages/forward.py", {"fw_t": "5000"})
-    assert at2.slider(key="fw_t").value == 999  # clamped to T - 1
+@pytest.mark.parametrize("key,raw,widget,kept", [
+    ("fw_t", "abc", "scrubber", 255),  # the default T/4 = 250, at the nearest frame
+    ("fw_T", "7", "select_slider", 1000),
+    ("fw_schedule", "nope", "selectbox", "linear"),
+    ("fw_chain_x0", "nan", "slider", 0.5),
+    ("fw_seed", "1.5e", "number_input", 0),
+])
+def test_forward_bad_url_values_are_refused_one_by_one(key, raw, widget, kept):
+    at = open_page(FORWARD, {key: raw})
+    assert f"{key}={raw}" in warnings_text(at)  # each bad value is named in its own warning ...
+    got = scrubber(at, key).value if widget == "scrubber" else getattr(at, widget)(key=key).value
+    assert got == kept  # ... and the default is used
+
+
+def test_bad_sidebar_settings_in_the_url_are_refused():
+    at = open_page(None, {"presenter": "maybe", "device": "tpu"})
+    assert "presenter=maybe" in warnings_text(at) and "device=tpu" in warnings_text(at)
+    assert at.sidebar.toggle[0].value is False and at.sidebar.selectbox[0].value == "auto"
+
+
+def test_forward_out_of_range_url_values_are_clamped():
+    at = open_page(FORWARD, {"fw_t": "5000", "seed": str(2**40), "fw_chain_t": "-3"})
+    assert scrubber(at, "fw_t").value == 999  # clamped to T - 1
+    assert at.session_state["seed"] == 2**31 - 1
+    assert at.slider(key="fw_chain_t").value == 0
+    assert not at.warning  # a clamped value is used as near as it can be, without a warning
 
 
 def test_presenter_mode_folds_controls():
-    at = open_page("pages/forward.py")
-    at.sidebar.toggle[0].set_value(True).run()
-    assert not at.exception
+    at = open_page(FORWARD)
+    assert not any(e.label == "Controls" for e in at.expander)
+    at = set_sidebar(at, "presenter", True)
     assert any(e.label == "Controls" for e in at.expander)
+    assert any(e.label == "Controls" for e in open_page(FORWARD, {"presenter": "1"}).expander)  # from a link

@@ -5,6 +5,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from conftest import open_page, warnings_text
 from explainer.reading import APP_PAGES, KINDS, READINGS, Reading, by_kind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,10 +80,7 @@ def _markdown(at) -> str:
 
 @pytest.fixture(scope="module")
 def page():
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
-    at.switch_page("pages/reading.py").run()
-    return at
+    return open_page("pages/reading.py")
 
 
 def test_page_shows_all_ten(page):
@@ -108,10 +106,6 @@ def test_filter_by_kind(page):
 
 
 def test_bad_kind_in_the_url_falls_back_to_all():
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.query_params["reading_kind"] = "podcast"
-    at.run()
-    at.switch_page("pages/reading.py").run()
-    assert not at.exception
+    at = open_page("pages/reading.py", {"reading_kind": "podcast"})
+    assert "reading_kind=podcast" in warnings_text(at)
     assert all(r.url in _markdown(at) for r in READINGS)

@@ -1,29 +1,19 @@
 """AppTest: the reverse-sampling page with the bundled MNIST model, every main control changed."""
-import io
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
-from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+from conftest import button, image_captions, open_page, scrubber, set_scrubber, set_sidebar, warnings_text
+from explainer import models, ui
+from explainer.generate import step_equation
+from explainer.samplers import make_timesteps
+from tests.corpus import handwritten_seven
+
 FAST = {"rv_n": "4", "rv_steps": "10"}
 
 
-def open_reverse(query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in {**FAST, **(query or {})}.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/reverse.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-def button(at, label):
-    return next(b for b in at.button if b.label == label)
+def open_reverse(query: dict | None = None):
+    return open_page("pages/reverse.py", {**FAST, **(query or {})})
 
 
 def generate(at) -> dict:
@@ -32,31 +22,39 @@ def generate(at) -> dict:
     return {m.label: m.value for m in at.metric}
 
 
+def picked_device() -> str:
+    """What the page's Device metric must say on this machine: the automatic pick, upper case."""
+    return str(models.pick_device(None)).upper()
+
+
 def test_defaults_and_generate():
     at = open_reverse()
     assert at.selectbox(key="rv_class").value == "all"
     assert at.radio(key="rv_sampler").value == "ddim"
     assert any("Press **Generate**" in i.value for i in at.info)
     m = generate(at)
-    assert m["Device"] == "CPU" and m["Sampler"] == "DDIM × 10"
+    assert m["Device"] == picked_device() and m["Sampler"] == "DDIM × 10"
     assert float(m["Total time"].split()[0]) > 0
-    captions = [i.proto.imgs[0].caption for i in at.image if i.proto.imgs]
-    assert any(c.startswith("The generated digits") for c in captions)
-    # The trajectory viewer and the update equation.
-    assert at.slider(key="rv_step").max == 9
+    assert any(c.startswith("The generated digits") for c in image_captions(at))
+    # The trajectory viewer: one frame per step, each with its update filled in from the library.
     assert any("DDIM, Eq. 12" in latex.value for latex in at.latex)
+    sc = scrubber(at, "rv_step")
+    assert sc.values == list(range(10)) and sc.value == 0
+    pre = models.load_pretrained("mnist", device="cpu")
+    ts = make_timesteps(pre.schedule.num_steps, 10, pre.card["recommended"]["spacing"])
+    assert sc.lines() == [step_equation(pre.schedule, int(ts[0]), int(ts[1]), "ddim", 0.0)]
 
 
 def test_step_slider_moves_through_the_trajectory():
     at = open_reverse()
     generate(at)
-    captions = [i.proto.imgs[0].caption for i in at.image if i.proto.imgs]
-    assert "output x₀ (final)" not in captions
-    at.slider(key="rv_step").set_value(9).run()
+    assert "output x₀ (final)" not in scrubber(at, "rv_step").captions()
+    at = set_scrubber(at, "rv_step", 9)
     assert not at.exception
-    assert "output x₀ (final)" in [i.proto.imgs[0].caption for i in at.image if i.proto.imgs]
-    latex = " ".join(x.value for x in at.latex)
-    assert "x_{-1}" in latex  # the last step goes to the clean end
+    sc = scrubber(at, "rv_step")
+    assert sc.value == 9 and "output x₀ (final)" in sc.captions()
+    assert sc.lines()[0].startswith("x₀ = ")  # the last step goes to the clean end
+    assert at.query_params["rv_step"] in (["9"], "9")
 
 
 @pytest.mark.parametrize("sampler,steps", [("ddpm", 10), ("ddim", 5)])
@@ -74,30 +72,51 @@ def test_samplers_steps_eta_guidance_class(sampler, steps):
     m = generate(at)
     assert m["Sampler"] == f"{sampler.upper()} × {steps}"
     assert any(("DDPM, Eq. 7/11" if sampler == "ddpm" else "DDIM, Eq. 12") in x.value for x in at.latex)
+    res = at.session_state["rv_result"]
+    assert res.settings["guidance"] == 1.0 and res.images.shape == (1, 28, 28)
+    assert (res.labels == 10).all()  # 'none' is the null class
+    assert res.settings["eta"] == (0.5 if sampler == "ddim" else 0.0)
 
 
 def test_same_seed_same_digits_and_new_seed_changes_them():
     at = open_reverse()
     generate(at)
-    a = at.session_state["rv_result"].images.copy()
+    first = at.session_state["rv_result"]
+    # Forget every stored result, so the second press really samples again.
+    ui.result_cache.clear()
     generate(at)
-    assert np.array_equal(a, at.session_state["rv_result"].images)
-    at.sidebar.number_input[0].set_value(5).run()
+    second = at.session_state["rv_result"]
+    assert second is not first, "the second run came from the cache"
+    assert np.array_equal(first.images, second.images)
+    set_sidebar(at, "seed", 5)
     generate(at)
-    assert not np.array_equal(a, at.session_state["rv_result"].images)
+    assert not np.array_equal(first.images, at.session_state["rv_result"].images)
+
+
+def test_results_are_shared_across_sessions_and_kept_apart_by_settings():
+    ui.result_cache.clear()
+    alice, bob = open_reverse(), open_reverse()
+    generate(alice)
+    generate(bob)  # the same settings: Bob gets the very result Alice's press computed
+    assert bob.session_state["rv_result"] is alice.session_state["rv_result"]
+    carol = open_reverse()
+    set_sidebar(carol, "seed", 5)
+    generate(carol)
+    dave = open_reverse({"rv_guidance": "1.0"})
+    generate(dave)
+    results = [s.session_state["rv_result"] for s in (alice, carol, dave)]
+    assert len({id(r) for r in results}) == 3
+    assert not np.array_equal(results[0].images, results[1].images)
+    assert not np.array_equal(results[0].images, results[2].images)
+    assert carol.session_state["rv_result"].settings["seed"] == 5
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback on a machine without CUDA")
-def test_device_fallback_to_cpu():
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in {**FAST, "device": "cuda"}.items():
-        at.query_params[k] = v
-    at.run()
-    assert any("device=cuda" in w.value for w in at.warning)  # refused with a message ...
-    assert at.sidebar.selectbox[0].value == "auto"  # ... and the automatic choice is used
-    at.switch_page("pages/reverse.py").run()
-    assert not at.exception
-    assert generate(at)["Device"] == "CPU"
+def test_device_fallback():
+    at = open_reverse({"device": "cuda"})
+    assert "device=cuda" in warnings_text(at)  # refused with a message ...
+    assert at.sidebar.selectbox(key="device").value == "auto"  # ... and the automatic choice is used
+    assert generate(at)["Device"] == picked_device()
 
 
 def test_bad_url_values():
@@ -105,27 +124,19 @@ def test_bad_url_values():
     assert at.slider(key="rv_guidance").value == 10.0  # clamped
     assert at.select_slider(key="rv_steps").value == 50  # refused: not a choice
     assert at.selectbox(key="rv_class").value == "all"
-    assert at.slider(key="rv_eta").value == 0.0
-    assert len(at.warning) >= 2
-
-
-def digit_png(invert: bool) -> bytes:
-    img = Image.new("L", (200, 200), 255 if invert else 0)
-    ImageDraw.Draw(img).line([(50, 40), (150, 40), (90, 170)], fill=0 if invert else 255, width=18)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
+    assert at.slider(key="rv_eta").value == 0.0  # clamped
+    assert "rv_steps=3" in warnings_text(at) and "rv_class=eleven" in warnings_text(at)
 
 
 def test_sdedit_with_an_uploaded_drawing():
     at = open_reverse()
-    at.file_uploader(key="rv_sd_upload").set_value(("seven.png", digit_png(invert=True), "image/png")).run()
+    at.file_uploader(key="rv_sd_upload").set_value(("seven.png", handwritten_seven(), "image/png")).run()
     assert not at.exception and not at.error
     at.slider(key="rv_sd_t0").set_value(300).run()
     at.selectbox(key="rv_sd_class").set_value("7").run()
     button(at, "Denoise it").click().run()
     assert not at.exception
-    captions = [i.proto.imgs[0].caption for i in at.image if i.proto.imgs]
+    captions = image_captions(at)
     assert "noised to t₀ = 300" in captions
     assert sum(c.startswith("denoised, noise #") for c in captions) == 4
     x_t0, res = at.session_state["rv_sd_result"]
@@ -139,12 +150,14 @@ def test_sdedit_refuses_a_bad_file_and_keeps_working():
     assert at.error and "empty.png" in at.error[0].value
     button(at, "Denoise it").click().run()  # falls back to the bundled digit
     assert not at.exception
+    assert sum(c.startswith("denoised, noise #") for c in image_captions(at)) == 4
 
 
+@pytest.mark.slow  # one of the six runs is DDPM with 1000 steps
 def test_compare_samplers():
     at = open_reverse({"rv_class": "3"})
     button(at, "Compare the samplers").click().run()
     assert not at.exception
-    captions = [i.proto.imgs[0].caption for i in at.image if i.proto.imgs]
+    captions = image_captions(at)
     assert sum(" ms" in c for c in captions) == 6
     assert any(c.startswith("DDPM 1000 steps") for c in captions)

@@ -1,22 +1,15 @@
 """The 'Noise schedules' page (pages/schedules.py), run headless with Streamlit's AppTest."""
 import json
-from pathlib import Path
 
 import pytest
 
+from conftest import open_page, scrubber, set_scrubber, set_sidebar, warnings_text
+from explainer.schedule_tables import snr_db
 from explainer.schedules import SCHEDULE_NAMES, make_schedule, make_schedule_for_T
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def _open(**query):
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(APP, default_timeout=60)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/schedules.py").run()
-    return at
+    return open_page("pages/schedules.py", query)
 
 
 @pytest.fixture
@@ -28,26 +21,19 @@ def _table(at) -> list[dict]:
     return at.dataframe[0].value.to_dict("records")
 
 
-def _image_captions(at) -> list[str]:
-    return [c for im in at.get("image") for c in im.captions]
-
-
 def _charts(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def _warnings(at) -> str:
-    return " ".join(w.value for w in at.warning)
 
 
 def test_default_page(page):
     assert not page.exception
     assert page.title[0].value.startswith("2. Noise schedules")
     assert [r["schedule"] for r in _table(page)] == list(SCHEDULE_NAMES)
-    caps = _image_captions(page)
+    caps = scrubber(page, "sc_t").captions()
     assert len(caps) == 5 and all("ᾱ =" in c and "dB" in c for c in caps)
+    assert [c["title"] for c in scrubber(page, "sc_t").frames["charts"]] == ["log-SNR of each schedule at t"]
     charts = _charts(page)
-    assert len(charts) == 6  # five tabs and the small log-SNR plot under the images
+    assert len(charts) == 5  # one per tab
     assert [tr["name"] for tr in charts[0]["data"]] == list(SCHEDULE_NAMES)
     assert "1000" in str(page.query_params["sc_T"])
     assert not page.warning
@@ -56,7 +42,7 @@ def test_default_page(page):
 def test_changing_T(page):
     page.select_slider(key="sc_T").set_value(10).run()
     assert not page.exception
-    assert page.slider(key="sc_t").value <= 9  # the image timestep follows the new T
+    assert scrubber(page, "sc_t").values[-1] == 9  # the image timestep follows the new T
     rows = {r["schedule"]: r for r in _table(page)}
     # The page scales β with T (make_schedule_for_T), so linear still ends at pure noise with 10 steps.
     assert rows["linear"]["ᾱ at t = T−1"] == pytest.approx(make_schedule_for_T("linear", 10).alpha_bars[-1])
@@ -68,7 +54,7 @@ def test_choosing_schedules(page):
     page.multiselect(key="sc_show").set_value(["linear", "cosine"]).run()
     assert not page.exception
     assert [r["schedule"] for r in _table(page)] == ["linear", "cosine"]
-    assert [c.split(":")[0] for c in _image_captions(page)] == ["linear", "cosine"]
+    assert [c.split(":")[0] for c in scrubber(page, "sc_t").captions()] == ["linear", "cosine"]
     assert "linear,cosine" in str(page.query_params["sc_show"])
     page.multiselect(key="sc_show").set_value([]).run()
     assert not page.exception
@@ -94,7 +80,7 @@ def test_beta_start_above_beta_end_warns_and_keeps_the_last_good_values(page):
     page.number_input(key="sc_linear_beta_end").set_value(0.005).run()
     page.number_input(key="sc_linear_beta_start").set_value(0.009).run()
     assert not page.exception
-    assert "β_start" in _warnings(page) and "ignored" in _warnings(page)
+    assert "β_start" in warnings_text(page) and "ignored" in warnings_text(page)
     rows = {r["schedule"]: r for r in _table(page)}
     last_good = make_schedule("linear", 1000, beta_end=0.005).alpha_bars[-1]
     assert rows["linear"]["ᾱ at t = T−1"] == pytest.approx(last_good)
@@ -103,12 +89,15 @@ def test_beta_start_above_beta_end_warns_and_keeps_the_last_good_values(page):
 
 
 def test_t_slider_changes_the_captions(page):
-    page.slider(key="sc_t").set_value(0).run()
-    assert not page.exception
-    caps = _image_captions(page)
+    at = set_scrubber(page, "sc_t", 0)
+    assert not at.exception
+    caps = scrubber(at, "sc_t").captions()
     assert caps[0].startswith("linear: ᾱ = 0.9999") and "+40.0 dB" in caps[0]
-    page.slider(key="sc_t").set_value(999).run()
-    assert "scaled_linear: ᾱ = 4.66e-03, SNR = -23.3 dB" in _image_captions(page)
+    at = set_scrubber(at, "sc_t", 999)
+    s = make_schedule("scaled_linear", 1000)
+    ab = s.alpha_bars[999]
+    assert f"scaled_linear: ᾱ = {ab:.2e}, SNR = {snr_db(s, 999):+.1f} dB" in scrubber(at, "sc_t").captions()
+    assert f"{ab:.2e}" == "4.66e-03"  # the number a lecturer will see: scaled_linear ends short of noise
 
 
 def test_custom_schedule(page):
@@ -119,7 +108,7 @@ def test_custom_schedule(page):
     assert len(rows) == 6
     custom = rows["custom: cosine with exponent p"]
     assert custom["ᾱ at t = T−1"] == pytest.approx(rows["cosine"]["ᾱ at t = T−1"], rel=1e-6)
-    assert len(_image_captions(page)) == 6
+    assert len(scrubber(page, "sc_t").captions()) == 6
     page.selectbox(key="sc_custom").set_value("linear_log_snr").run()
     assert not page.exception and "custom: linear in log-SNR" in [r["schedule"] for r in _table(page)]
 
@@ -127,7 +116,7 @@ def test_custom_schedule(page):
 def test_bad_url_values_warn_instead_of_failing():
     at = _open(sc_T="abc", sc_show="linear,bogus", sc_linear_beta_start="nan", sc_x="time")
     assert not at.exception
-    text = _warnings(at)
+    text = warnings_text(at)
     for key in ("sc_T=abc", "sc_show=", "sc_linear_beta_start=nan", "sc_x=time"):
         assert key in text
     assert len(_table(at)) == 5 and at.select_slider(key="sc_T").value == 1000
@@ -136,20 +125,22 @@ def test_bad_url_values_warn_instead_of_failing():
 def test_url_with_beta_start_above_beta_end():
     at = _open(sc_show="linear", sc_linear_beta_start="0.009", sc_linear_beta_end="0.002", sc_t="5000")
     assert not at.exception
-    assert "β_start" in _warnings(at)
+    assert "β_start" in warnings_text(at)
     assert _table(at)[0]["ᾱ at t = T−1"] == pytest.approx(make_schedule("linear", 1000).alpha_bars[-1])
-    assert at.slider(key="sc_t").value == 999  # clamped to T − 1
+    assert scrubber(at, "sc_t").value == 999  # clamped to T − 1
+
+
+def _pictures(at) -> list:
+    return [p["frames"] for p in scrubber(at, "sc_t").frames["panels"]]
 
 
 def test_sidebar_seed_changes_the_noise(page):
-    before = [im.value for im in page.get("image")]
-    page.number_input(key="seed").set_value(7).run()
-    assert not page.exception
-    assert [im.value for im in page.get("image")] != before
+    before = _pictures(page)
+    set_sidebar(page, "seed", 7)
+    assert _pictures(page) != before
 
 
 def test_presenter_mode(page):
-    page.toggle(key="presenter").set_value(True).run()
-    assert not page.exception
+    set_sidebar(page, "presenter", True)
     assert len(page.expander) == 1  # the controls fold into a panel
     assert [r["schedule"] for r in _table(page)] == list(SCHEDULE_NAMES)

@@ -85,3 +85,19 @@ def test_assert_no_exception_fails_on_an_exception(app):
     click_button(app, "Boom")
     with pytest.raises(AssertionError, match="boom from the widget app"):
         assert_no_exception(app)
+
+
+def test_console_errors_are_caught_and_only_known_ones_allowed(app):
+    """The page fixture fails a test on console errors: they are recorded, and only CONSOLE_ALLOWED excuses one."""
+    from .conftest import console_problems
+
+    app.evaluate("() => { console.error('a broken widget'); setTimeout(() => { throw new Error('uncaught'); }); }")
+    app.wait_for_timeout(200)
+    problems = console_problems(app.console_log)
+    assert any("console.error: a broken widget" in p for p in problems), app.console_log
+    assert any(p.startswith("pageerror: ") and "uncaught" in p for p in problems), app.console_log
+    allowed = ("console.error: Failed to load resource: the server responded with a status of 404 (Not Found) "
+               "(http://127.0.0.1:8501/forward/_stcore/health)")
+    assert console_problems([allowed]) == []
+    assert console_problems([allowed.replace("/forward/_stcore/health", "/_stcore/health")]) != []
+    app.console_log.clear()  # these were made on purpose: do not fail this test at teardown

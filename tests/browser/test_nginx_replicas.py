@@ -33,19 +33,34 @@ from playwright.sync_api import expect
 
 from loadtest.server import PortTaken, free_port, stop_process, streamlit_command, wait_healthy
 
-from .conftest import PAGE_TIMEOUT_MS, VIEWPORT, full_page_screenshot
-from .helpers import ARTIFACTS, IDLE_TRACKER_JS, REPO_ROOT, assert_no_exception, click_button, find_widget, open_page, set_slider, \
-    upload_file
+from .conftest import console_problems, full_page_screenshot, new_page
+from .helpers import ARTIFACTS, REPO_ROOT, assert_no_exception, click_button, find_widget, open_page, open_ready, set_slider, \
+    upload_file, wait_idle
 
 NGINX = "/usr/sbin/nginx"
 DEPLOY_CONF = REPO_ROOT / "deploy" / "nginx.conf"
 MNIST = REPO_ROOT / "assets" / "models" / "mnist.safetensors"
 COOKIE = "stroute"
-T_SLIDER = "Timestep t (0 = almost clean, T\u22121 = the noisiest step)"
+# The forward page's "many small steps = one big jump" slider: a plain st.slider (the main view's t is a
+# browser-side scrubber), whose move reruns the page on the session's replica.
+T_SLIDER = "Timestep t"
+
+
+def _open_forward(page, base: str) -> None:
+    """Open the forward page and wait until its last section (with T_SLIDER) is drawn."""
+    open_ready(page, base, "forward", "1. The forward process", timeout=60)
+    expect(page.get_by_test_id("stSlider").filter(has_text=T_SLIDER)).to_have_count(1, timeout=60_000)
+    wait_idle(page, timeout=60)
+
+
+def _moved_to(page, t: int) -> None:
+    """The page shows the Markov-chain table for t (t + 1 steps) after the slider moved there."""
+    expect(page.get_by_text(f"{t + 1} Markov steps", exact=True).first).to_be_visible()
 UPLOAD_NAME = "classroom-upload.png"
 
-pytestmark = pytest.mark.skipif(not os.access(NGINX, os.X_OK),
-                                reason=f"{NGINX} is missing: apt-get install -y nginx-light")
+pytestmark = [pytest.mark.slow,  # two app servers, nginx and four browser sessions: minutes
+              pytest.mark.skipif(not os.access(NGINX, os.X_OK),
+                                 reason=f"{NGINX} is missing: apt-get install -y nginx-light")]
 
 
 # ------------------------------------------------------------------ the replicas
@@ -246,13 +261,21 @@ def _png(path: Path) -> Path:
 
 
 def _new_page(browser, name: str, sessions: dict):
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    context.set_default_navigation_timeout(PAGE_TIMEOUT_MS)
-    context.add_init_script(IDLE_TRACKER_JS)
-    page = context.new_page()
+    page = new_page(browser)
     sessions[name] = page
     return page
+
+
+def _served_by(lines: list[str], key: str) -> str:
+    """The replica that nginx routed this session's upload to (its upstream in the access log).
+
+    An upload is a plain HTTP request that only the replica holding the session's WebSocket can
+    accept, so where nginx sent it is where the session lives.
+    """
+    ups = {e[2][-1] for e in _entries(lines, key)
+           if e[0].startswith("PUT /_stcore/upload_file/") and e[1].startswith("2")}
+    assert len(ups) == 1, f"{COOKIE}={key}: successful uploads went to {ups or 'no replica'}"
+    return ups.pop()
 
 
 def _cookie(page) -> str | None:
@@ -269,11 +292,11 @@ def _screenshot(page, name: str) -> None:
 
 
 def _use_forward_page(page, base: str, t: int, png: Path) -> None:
-    """Forward page: move the timestep slider, upload a picture; all through nginx."""
-    open_page(page, base, "forward", timeout=60)
+    """Forward page: move a timestep slider, upload a picture; all through nginx."""
+    _open_forward(page, base)
     assert_no_exception(page)
     set_slider(page, T_SLIDER, t, timeout=60)
-    expect(page.get_by_text(f"noisy image x_{t}", exact=True).first).to_be_visible()
+    _moved_to(page, t)
     upload_file(page, 0, png, timeout=60)
     assert_no_exception(page)
     expect(page.get_by_role("button", name=f"Remove {UPLOAD_NAME}")).to_be_visible()
@@ -342,8 +365,13 @@ def test_sticky_sessions_and_failover(browser, tmp_path):
                                 f"{(nginx.tmp / 'error.log').read_text(errors='replace')[-2000:]}")
             assert any(e[0].startswith("PUT /_stcore/upload_file/") and e[1].startswith("2") for e in entries), \
                 f"{name}: no successful upload in nginx's log"
-        counts = {a: sum(1 for s in home.values() if s == a) for a in by_addr}
-        assert all(c == 2 for c in counts.values()), f"sessions per replica: {counts}"
+        # Sessions per replica, counted from nginx's routing (not from this test's plan).
+        served_by = {name: _served_by(lines, _cookie(page)) for name, page in sessions.items()}
+        counts = {a: sum(1 for s in served_by.values() if s == a) for a in by_addr}
+        assert counts == {a: 2 for a in by_addr}, f"sessions per replica, from nginx's access log: {counts}"
+        assert served_by == home, f"nginx routed sessions {served_by}, their cookies pin them to {home}"
+        for name, page in sessions.items():
+            assert not console_problems(page.console_log), (name, page.console_log)
         print(f"\nbefore the kill ({time.monotonic() - t0:.0f} s): sessions per replica {counts}, "
               f"model steps {'on' if use_model else 'skipped (no ' + MNIST.name + ')'}")
 
@@ -354,10 +382,10 @@ def test_sticky_sessions_and_failover(browser, tmp_path):
         killed_at = len(nginx.log_lines())
         for name, page in sessions.items():
             if home[name] == victim.addr:
-                open_page(page, nginx.url, "forward", timeout=60)  # reload: a fresh session
+                _open_forward(page, nginx.url)  # reload: a fresh session
                 assert_no_exception(page)
                 set_slider(page, T_SLIDER, 300, timeout=60)
-                expect(page.get_by_text("noisy image x_300", exact=True).first).to_be_visible()
+                _moved_to(page, 300)
                 # The upload was state of the dead replica's session: not there any more.
                 expect(page.get_by_role("button", name=f"Remove {UPLOAD_NAME}")).to_have_count(0)
                 _screenshot(page, f"{name}-moved")
@@ -372,7 +400,7 @@ def test_sticky_sessions_and_failover(browser, tmp_path):
                     expect(page.get_by_test_id("stMetricLabel").filter(has_text="Total time")).to_be_visible()
                 else:
                     set_slider(page, T_SLIDER, 250, timeout=60)
-                    expect(page.get_by_text("noisy image x_250", exact=True).first).to_be_visible()
+                    _moved_to(page, 250)
                     expect(page.get_by_role("button", name=f"Remove {UPLOAD_NAME}")).to_be_visible()
                 assert_no_exception(page)
                 _screenshot(page, f"{name}-kept")
@@ -395,8 +423,10 @@ def test_sticky_sessions_and_failover(browser, tmp_path):
                 continue
             assert ups[-1] == survivor.addr, f"after the kill, a request did not reach {survivor.addr}: {line}"
         for name, key in session_keys.items():
-            assert any(e[0].startswith("GET /_stcore/stream") for e in _entries(lines, key)), \
-                f"{name}: no WebSocket of this session in nginx's log"
+            streams = [e for e in _entries(lines, key) if e[0].startswith("GET /_stcore/stream")]
+            assert streams, f"{name}: no WebSocket of this session in nginx's log"
+            if home[name] == survivor.addr:  # its WebSocket stayed on the replica that held it
+                assert {e[2][-1] for e in streams} == {survivor.addr}, (name, streams)
         print(f"total {time.monotonic() - t0:.0f} s")
     finally:
         for page in sessions.values():

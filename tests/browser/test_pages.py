@@ -18,8 +18,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw, ImageSequence
 from playwright.sync_api import Page, expect
+
+from explainer.models import pick_device
+from tests.corpus import handwritten_seven
 
 from .helpers import (ARTIFACTS, open_ready, assert_no_exception, alert_texts, click_button, download, expect_rerun,
                       find_widget, select_option, set_slider, upload_file, wait_idle)
@@ -104,12 +108,8 @@ def make_photo(path: Path, size=(1024, 768)) -> Path:
 
 
 def make_digit(path: Path) -> Path:
-    """A handwritten-looking black "7" on white paper, 200x200 PNG (the page inverts it for the model)."""
-    img = Image.new("L", (200, 200), 245)
-    d = ImageDraw.Draw(img)
-    d.line([(45, 40), (155, 40), (95, 170)], fill=10, width=22, joint="curve")
-    d.line([(75, 105), (135, 105)], fill=10, width=14)
-    img.save(path, "PNG")
+    """The tests' handwritten 7 (tests/corpus.py), saved as a PNG file for the uploader."""
+    path.write_bytes(handwritten_seven())
     return path
 
 
@@ -217,7 +217,7 @@ def test_reverse_generate_and_step(app_server, page):
     assert_no_exception(page)
     assert re.fullmatch(r"\d+\.\d\d s", metric_value(page, "Total time"))
     assert re.fullmatch(r"\d+\.\d ms", metric_value(page, "Per step"))
-    assert metric_value(page, "Device") == "CPU"
+    assert metric_value(page, "Device") == str(pick_device(None)).upper()  # the server's automatic pick
     assert metric_value(page, "Sampler").endswith(" × 10")
     expect(page.get_by_test_id("stImageCaption").filter(has_text="The generated digits")).to_have_count(1)
     expect(page.get_by_role("heading", name="Step through the trajectory")).to_be_visible()
@@ -307,6 +307,7 @@ def test_score_session(app_server, page):
 
 # ------------------------------------------------------------------ the slowest, last
 
+@pytest.mark.slow  # six samplers, one of them DDPM with 1000 steps
 def test_reverse_compare_samplers(app_server, page):
     """Comparing the samplers shows six images, each timed in ms (about 1,200 model calls at batch 1)."""
     open_ready(page, app_server, "reverse", "Reverse sampling")

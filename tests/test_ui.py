@@ -1,0 +1,73 @@
+"""explainer/ui.py in small AppTest scripts: the result cache shared across sessions, and a failing fragment."""
+import logging
+import uuid
+
+from streamlit.testing.v1 import AppTest
+
+from conftest import APPTEST_TIMEOUT
+
+
+def _cached_run_script(nonce: str, setting: int):
+    import uuid as _uuid
+
+    import streamlit as st
+
+    from explainer import ui
+
+    # A new random value each time `run` really runs: equal values mean one computation.
+    st.session_state["got"] = ui.cached_run((nonce, setting), lambda: _uuid.uuid4().hex)
+    st.write(st.session_state["got"])
+
+
+def _session(nonce: str, setting: int) -> str:
+    at = AppTest.from_function(_cached_run_script, args=(nonce, setting), default_timeout=APPTEST_TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at.session_state["got"]
+
+
+def test_cached_run_is_shared_across_sessions_and_kept_apart_by_key():
+    nonce = uuid.uuid4().hex  # keys no other test uses
+    first = _session(nonce, 1)
+    assert _session(nonce, 1) == first  # another session, the same settings: the stored result
+    other = _session(nonce, 2)
+    assert other != first  # other settings: their own run
+    assert _session(nonce, 2) == other and _session(nonce, 1) == first  # both kept
+
+
+def _failing_fragment_script():
+    import streamlit as st
+
+    from explainer import ui
+
+    st.title("A page with a broken part")
+
+    @ui.fragment
+    def broken():
+        st.write("the fragment starts")
+        if st.checkbox("Break it", key="break"):
+            raise ZeroDivisionError("a bug in the page")
+        st.write("the fragment ends")
+
+    broken()
+    st.write("the rest of the page")
+
+
+def test_a_fragment_that_raises_shows_an_error_and_the_rest_of_the_page_renders(caplog):
+    at = AppTest.from_function(_failing_fragment_script, default_timeout=APPTEST_TIMEOUT).run()
+    assert not at.exception and not at.error
+    caplog.set_level(logging.ERROR, logger="explainer")
+    at.checkbox(key="break").check().run()
+    assert not at.exception, [e.value for e in at.exception]  # no traceback on the page
+    assert len(at.error) == 1
+    message = at.error[0].value
+    assert "This part of the page hit a problem (ZeroDivisionError)" in message
+    assert "a bug in the page" not in message  # the message names the kind of error, not internals
+    text = [m.value for m in at.markdown]
+    assert "the fragment starts" in text and "the fragment ends" not in text
+    assert "the rest of the page" in text and at.title[0].value == "A page with a broken part"
+    # The full traceback goes to the server log instead.
+    logged = [r for r in caplog.records if r.name == "explainer" and r.exc_info]
+    assert logged and logged[0].exc_info[0] is ZeroDivisionError
+    # Fixing the setting brings the part back.
+    at.checkbox(key="break").uncheck().run()
+    assert not at.error and "the fragment ends" in [m.value for m in at.markdown]
