@@ -76,7 +76,7 @@ def test_particles_and_live_training():
     at.select_slider(key="sf_levels").set_value(20)
     button(at, "Run the particles").click().run()
     assert_ok(at)
-    assert len(at.get("plotly_chart")) == 3
+    assert len(_charts(at)) == 3
 
     at.select_slider(key="sf_steps").set_value(300).run()
     button(at, "Train").click().run()
@@ -91,7 +91,7 @@ def test_particles_and_live_training():
     at.radio(key="sf_sampler").set_value("langevin")
     button(at, "Run the particles").click().run()
     assert_ok(at)
-    assert len(at.get("plotly_chart")) == 5
+    assert len(_charts(at)) == 5
 
 
 def test_a_bad_link_gives_a_warning_not_an_exception():
