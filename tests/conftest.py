@@ -139,7 +139,11 @@ def scrubber(at, key: str) -> Scrubber:
     found = [e for e in at.get("bidi_component") if e.proto.id.endswith(f"-{key}_scrubber")]
     assert len(found) == 1, f"{len(found)} scrubbers with key {key!r}"
     data = json.loads(found[0].proto.bytes)
-    return Scrubber(index=data["index"], values=data["set"]["values"], frames=data["set"])
+    values = data["set"]["values"]
+    # The payload keeps the position the set was first shown at (the browser keeps its own after that);
+    # the session's position is the value in session state, which the release writes.
+    index = values.index(at.session_state[key]) if at.session_state[key] in values else data["index"]
+    return Scrubber(index=index, values=values, frames=data["set"])
 
 
 def set_scrubber(at, key: str, value):

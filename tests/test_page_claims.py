@@ -11,7 +11,8 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explainer import figures, forward, images, toy2d
+from conftest import scrubber
+from explainer import figures, forward, images, toy2d, ui
 from explainer import score_page as sp
 from explainer.schedule_tables import (CUSTOM_PRESETS, PURE_NOISE_ALPHA_BAR, custom_alpha_bar, custom_schedule,
                                        end_advice, end_sentence, is_pure_noise, not_pure_noise_sentence,
@@ -248,12 +249,13 @@ def test_forward_page_states_computed_facts(name, T):
     s = make_schedule_for_T(name, T)
     assert end_sentence(s) in text
     assert (scaling_sentence([s]) or "") in text
-    assert "pure noise" not in at.slider(key="fw_t").label
+    fw = scrubber(at, "fw_t")
+    assert "pure noise" not in fw.frames["label"]
     img = images.load_image(Path(APP).parent / "assets" / "images" / "astronaut.jpg", max_side=512)
-    var_x0 = float(img.array.var())
-    t = at.slider(key="fw_t").value
+    var_x0 = float(ui.preview_array(img).var())  # the picture as the scrubber shows it
+    t = fw.value
     assert f"Var(x₀) = {var_x0:.3f}" in text
-    assert f"Var(x_{t}) = {forward.marginal_variance(float(s.alpha_bars[t]), var_x0):.3f}" in text
+    assert fw.metric("Var(xₜ) = ᾱₜ·Var(x₀) + 1 − ᾱₜ") == f"{forward.marginal_variance(float(s.alpha_bars[t]), var_x0):.3f}"
     lin, cos = make_schedule_for_T("linear", T), make_schedule_for_T("cosine", T)
     assert f"at t = {snr_crossing(lin)} under linear, at t = {snr_crossing(cos)} under cosine" in text
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import open_page, scrubber, set_scrubber, set_sidebar, warnings_text
 from explainer.forward import sub
-from explainer.schedules import make_schedule
+from explainer.schedules import make_schedule, make_schedule_for_T
 from tests.corpus import noise_rgb, save
 
 FORWARD = "pages/forward.py"
@@ -29,7 +29,7 @@ def panel(sc, alt: str) -> dict:
 
 def signal_weight(schedule: str, t: int, T: int = 1000) -> str:
     """The page's "signal weight √ᾱₜ" as the library computes it, formatted as the page does."""
-    return f"{math.sqrt(make_schedule(schedule, T).alpha_bars[t]):.4f}"
+    return f"{math.sqrt(make_schedule_for_T(schedule, T).alpha_bars[t]):.4f}"
 
 
 def test_home_page_shows_cards_and_settings():

@@ -459,3 +459,52 @@ def download(page: Page, button_text: str, *, timeout: float | None = None) -> P
     target = DOWNLOADS / re.sub(r"[^\w.-]", "_", dl.suggested_filename)
     dl.save_as(target)
     return target
+
+
+# ------------------------------------------------------------------ scrubbers (explainer/ui.scrubber)
+
+def find_scrubber(page: Page, label: str) -> "Locator":
+    """The browser-side scrubber whose label is ``label`` (its ``.dx-scrub`` root)."""
+    scrub = page.locator(".dx-scrub").filter(has=page.locator(".dx-name").get_by_text(label, exact=True))
+    try:
+        scrub.first.wait_for(state="attached", timeout=30_000)
+    except Exception as e:  # noqa: BLE001 (Playwright's TimeoutError)
+        labels = page.locator(".dx-name").all_inner_texts()
+        raise AssertionError(f"no scrubber labelled {label!r}; scrubbers: {labels}") from e
+    return scrub.first
+
+
+def scrubber_value(page: Page, label: str) -> str:
+    """The value the scrubber shows now (its position's t, step, ...)."""
+    return find_scrubber(page, label).get_attribute("data-value")
+
+
+def scrubber_metric(page: Page, label: str) -> str:
+    """The value of the scrubber metric with this label, as shown at the scrubber's position now."""
+    m = page.locator(".dx-metric").filter(has=page.locator(".dx-metric-label").get_by_text(label, exact=True))
+    return m.first.locator(".dx-metric-value").inner_text().strip()
+
+
+def set_scrubber(page: Page, label: str, value: float, *, timeout: float | None = None) -> int:
+    """Move a scrubber to the precomputed position nearest ``value`` with the keyboard, as a user can.
+
+    The browser swaps frames without the server; the release (here: the keys coming to rest)
+    sends one rerun, which is waited for. Returns the value reached.
+    """
+    scrub = find_scrubber(page, label)
+    rng = scrub.locator(".dx-range")
+    rng.focus()
+    rng.press("Home")
+    best, best_i, n = None, 0, int(rng.get_attribute("max")) + 1
+    for i in range(n):  # find the position nearest the value (the values are the frames' own)
+        v = float(scrub.get_attribute("data-value"))
+        if best is None or abs(v - value) < best:
+            best, best_i = abs(v - value), i
+        if v >= value or i == n - 1:
+            break
+        rng.press("ArrowRight")
+    with expect_rerun(page, timeout=timeout):
+        rng.press("Home")
+        for _ in range(best_i):
+            rng.press("ArrowRight")
+    return int(float(scrub.get_attribute("data-value")))

@@ -26,7 +26,8 @@ from explainer.models import pick_device
 from tests.corpus import handwritten_seven
 
 from .helpers import (ARTIFACTS, open_ready, assert_no_exception, alert_texts, click_button, download, expect_rerun,
-                      find_widget, select_option, set_slider, upload_file, wait_idle)
+                      find_widget, scrubber_metric, select_option, set_scrubber, set_slider, upload_file,
+                      wait_idle)
 
 UPLOAD = "... or your own (PNG, JPG, JPEG, WEBP, GIF, BMP)"
 FW_T = "Timestep t (0 = almost clean, T−1 = the noisiest step)"
@@ -166,23 +167,25 @@ def test_forward_uploads(app_server, page, tmp_path):
     expect(page.get_by_text("Showing the sample image instead.")).to_be_visible()
 
     # The rest of the page still works: the timestep moves the numbers and the formula.
-    snr_before = metric_value(page, "SNR in decibels")
-    set_slider(page, FW_T, 600)
+    snr_before = scrubber_metric(page, "SNR in decibels")
+    t = set_scrubber(page, FW_T, 600)
     assert_no_exception(page)
-    assert metric_value(page, "SNR in decibels") != snr_before
-    assert re.fullmatch(r"[+−-]\d+\.\d dB", metric_value(page, "SNR in decibels"))
-    expect(page.get_by_test_id("stImageCaption").filter(has_text="noisy image x_600")).to_have_count(1)
-    expect(page.locator(".katex annotation").filter(has_text="x_{600} =")).to_have_count(1)
+    assert scrubber_metric(page, "SNR in decibels") != snr_before
+    assert re.fullmatch(r"[+−-]\d+\.\d dB", scrubber_metric(page, "SNR in decibels"))
+    sub = str(t).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+    expect(page.locator(".dx-panel figcaption").filter(has_text=f"noisy image x{sub}")).to_have_count(1)
+    expect(page.locator(".dx-line-text").filter(has_text=f"x{sub} = ")).to_have_count(1)
     assert len(alert_texts(page)) == 1  # the upload's message stays, nothing new
 
 
 def test_forward_slider_downloads_animation(app_server, page):
     """The t slider is mirrored in the URL; the filmstrip and GIF download; the animation has a Play button."""
     open_ready(page, app_server, "forward", "The forward process")
-    set_slider(page, FW_T, 400)
+    t = set_scrubber(page, FW_T, 400)
     assert_no_exception(page)
-    expect(page).to_have_url(re.compile(r"[?&]fw_t=400(&|$)"))
-    expect(page.get_by_test_id("stImageCaption").filter(has_text="noisy image x_400")).to_have_count(1)
+    expect(page).to_have_url(re.compile(rf"[?&]fw_t={t}(&|$)"))
+    sub = str(t).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+    expect(page.locator(".dx-panel figcaption").filter(has_text=f"noisy image x{sub}")).to_have_count(1)
 
     gif = download(page, "Download the noising animation (GIF)")
     assert_no_exception(page)
@@ -223,15 +226,15 @@ def test_reverse_generate_and_step(app_server, page):
     expect(page.get_by_role("heading", name="Step through the trajectory")).to_be_visible()
 
     def step_inputs():
-        return [c for c in captions(page) if re.fullmatch(r"input x_\d+", c)]
+        return [c for c in page.locator(".dx-panel figcaption").all_inner_texts() if c.startswith("input x")]
 
     first = step_inputs()
-    assert len(first) == 1, captions(page)
-    set_slider(page, RV_STEP, 5)
+    assert len(first) == 1, first
+    set_scrubber(page, RV_STEP, 5)
     assert_no_exception(page)
     after = step_inputs()
     assert len(after) == 1 and after != first, (first, after)
-    assert "predicted clean image x̂₀" in captions(page)
+    assert "predicted clean image x̂₀" in page.locator(".dx-panel figcaption").all_inner_texts()
     expect(page).to_have_url(re.compile(r"[?&]rv_step=5(&|$)"))
 
     gif = download(page, "Download the denoising animation (GIF)")

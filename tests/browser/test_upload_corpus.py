@@ -28,7 +28,7 @@ from playwright.sync_api import Page
 from tests.corpus import CorpusFile, hostile_corpus, write_corpus
 
 from .helpers import (ARTIFACTS, alert_texts, assert_no_exception, find_widget, open_page, select_option,
-                      set_slider, upload_file, wait_idle)
+                      scrubber_metric, set_scrubber, set_slider, upload_file, wait_idle)
 
 UPLOADER = 0  # the forward page has one uploader ("... or your own (PNG, JPG, ...)")
 T_SLIDER = "Timestep t (0 = almost clean, T−1 = the noisiest step)"
@@ -74,7 +74,7 @@ def image_caption(page: Page) -> str:
 
 
 def metric(page: Page) -> str:
-    return page.locator('[data-testid="stMetricValue"]').first.inner_text()
+    return scrubber_metric(page, "signal weight √ᾱₜ")
 
 
 def settings(page: Page) -> dict:
@@ -178,7 +178,7 @@ def test_upload_corpus(app_server, page, corpus):
     # Settings that the uploads must not disturb.
     select_option(page, "Noise schedule", "cosine")
     set_number(page, "Noise seed", 4242)
-    set_slider(page, T_SLIDER, 100)
+    set_scrubber(page, T_SLIDER, 100)
     before = settings(page)
     assert before["schedule"] == "cosine" and before["noise seed"] == "4242", before
     t_values = iter([400, 50, 700, 200, 900, 10, 600, 300, 800, 120, 500, 30])
@@ -199,7 +199,7 @@ def test_upload_corpus(app_server, page, corpus):
             page.screenshot(path=str(SCREENSHOTS / f"upload-corpus-{f.name.rsplit('.', 1)[0]}.png"))
         if i % 4 == 3:  # the page still answers: move t and watch the metric change
             old = metric(page)
-            set_slider(page, T_SLIDER, next(t_values))
+            set_scrubber(page, T_SLIDER, next(t_values))
             assert_no_exception(page)
             assert metric(page) != old, f"after {f.name}: moving t did not change the metrics ({old})"
 
