@@ -18,6 +18,24 @@ from .models import Pretrained
 from .samplers import guided_eps_model, make_timesteps, sample_loop
 
 
+# Steps when none is asked for, for a sampler other than the card's recommended one. The
+# DPM-Solver++(2M) figure is provisional, from its authors ("near-converged in 15-20 steps",
+# Lu et al. 2022) until `python -m explainer.evaluate --only steps` has measured this model.
+FALLBACK_STEPS = {"ddim": 50, "dpm++2m": 15}
+
+
+def default_steps(pre: Pretrained, sampler: str) -> int:
+    """DDPM: all T steps; the card's recommended sampler: its steps; otherwise the fewest steps whose
+    quality matched DDIM-50 in the card's measurement (evaluate --only steps), else FALLBACK_STEPS."""
+    rec = pre.card["recommended"]
+    if sampler == "ddpm":
+        return pre.schedule.num_steps
+    if sampler == rec["sampler"]:
+        return int(rec["steps"])
+    measured = pre.card.get("quality_vs_steps", {}).get("fewest_steps_matching_ddim50", {}).get(sampler)
+    return int(measured or FALLBACK_STEPS[sampler])
+
+
 @dataclass
 class SampleResult:
     """Final images (N, 28, 28) in [-1, 1] and, if kept, the trajectory (steps, N, 28, 28) of each quantity."""
