@@ -4,7 +4,7 @@ import streamlit as st
 
 from explainer import figures, images, models, ui
 from explainer.generate import generate, parse_labels, sdedit
-from explainer.samplers import step_coefficients
+from explainer.samplers import SAMPLER_LABELS, SAMPLERS, dpmpp_2m_latex, step_coefficients
 
 ui.page_setup()
 
@@ -13,7 +13,8 @@ st.markdown(
     "Now the learned part. A small neural network (bundled with this app, trained on 4,500 real MNIST "
     "digits) looks at a noisy image $x_t$ and predicts the noise $\\hat\\varepsilon$ in it. Starting from "
     "pure noise, each step removes a little of that predicted noise. **DDPM** takes many small random "
-    "steps; **DDIM** takes a few large, deterministic ones. **Guidance** pushes the picture towards the "
+    "steps; **DDIM** takes a few large, deterministic ones; **DPM-Solver++(2M)** reuses the previous step's "
+    "guess to take second-order steps, for the same digits in fewer. **Guidance** pushes the picture towards the "
     "class you ask for."
 )
 
@@ -33,7 +34,7 @@ N_CHOICES = [1, 4, 8, 16, 32]
 
 ui.url_state("rv_class", "all", ui.choice_param(CLASS_OPTIONS))
 ui.url_state("rv_guidance", float(rec["guidance"]), ui.float_param(0.0, 10.0))
-ui.url_state("rv_sampler", rec["sampler"], ui.choice_param(["ddim", "ddpm"]))
+ui.url_state("rv_sampler", rec["sampler"], ui.choice_param(list(SAMPLERS)))
 ui.url_state("rv_steps", int(rec["steps"]), ui.choice_param(STEP_CHOICES))
 ui.url_state("rv_eta", float(rec["eta"]), ui.float_param(0.0, 1.0))
 ui.url_state("rv_n", 16, ui.choice_param(N_CHOICES))
@@ -44,7 +45,8 @@ with ui.controls():
     c[1].slider("Guidance scale s", 0.0, 10.0, step=0.5, key="rv_guidance",
                 help="ε̂ = ε̂_uncond + s·(ε̂_class − ε̂_uncond). s = 1: plain conditional model; s = 0: ignores "
                      "the class; larger s: clearer digits, less variety.")
-    c[2].radio("Sampler", ["ddim", "ddpm"], key="rv_sampler", format_func=str.upper, horizontal=True)
+    c[2].radio("Sampler", list(SAMPLERS), key="rv_sampler", format_func=SAMPLER_LABELS.get,
+               horizontal=True)
     c[3].select_slider("Number of steps", STEP_CHOICES, key="rv_steps",
                        help="How many denoising steps, spread over t = T−1 … 0. DDPM was trained for 1000.")
     c = st.columns([2, 2, 3])
@@ -132,6 +134,9 @@ def step_through():
         st.latex(r"x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\hat\varepsilon"
                  r" + \sigma z \quad\text{(DDIM, Eq. 12)}")
         st.latex(rf"x_{tp} = {co['c_x0']:.4f}\,\hat x_0 + {co['c_eps']:.4f}\,\hat\varepsilon + {co['sigma']:.4f}\,z")
+    elif s["sampler"] == "dpm++2m":
+        for line in dpmpp_2m_latex(pre.schedule, t, t_prev, res.timesteps[i - 1] if i > 0 else None):
+            st.latex(line)
     else:
         st.latex(r"x_{t'} = \frac{\sqrt{\bar\alpha_{t'}}\,\beta}{1-\bar\alpha_t}\hat x_0 + "
                  r"\frac{\sqrt{\alpha}\,(1-\bar\alpha_{t'})}{1-\bar\alpha_t}x_t + \sigma z \quad\text{(DDPM, Eq. 7/11)}")
@@ -215,9 +220,11 @@ sdedit_section()
 
 
 st.header("One seed, several samplers")
-st.markdown("The same starting noise $x_T$ through DDPM and DDIM at several step counts. DDIM with η = 0 is "
-            "deterministic, so it keeps the same digit as the steps change; DDPM adds fresh noise every step.")
-RUNS = [("ddim", 5), ("ddim", 10), ("ddim", 25), ("ddim", 100), ("ddpm", 50), ("ddpm", 1000)]
+st.markdown("The same starting noise $x_T$ through DDPM, DDIM and DPM-Solver++(2M) at several step counts. "
+            "DDIM with η = 0 is deterministic, so it keeps the same digit as the steps change; DDPM adds fresh "
+            "noise every step. DPM-Solver++(2M) follows the same deterministic path as DDIM, more accurately "
+            "per step.")
+RUNS = [("ddim", 5), ("ddim", 10), ("ddim", 25), ("ddim", 100), ("dpm++2m", 10), ("ddpm", 50), ("ddpm", 1000)]
 
 
 @ui.fragment

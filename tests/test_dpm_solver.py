@@ -199,3 +199,32 @@ def test_latex_of_the_update():
     assert c["c_x0"] < 1e-3  # written with a power of ten, not as 0.0000
     mantissa, exponent = f"{c['c_x0']:.3e}".split("e")
     assert rf"{mantissa}\times 10^{{{int(exponent)}}}" in dpmpp_2m_latex(SCHEDULES["linear"], 999, 998)[-1]
+
+
+def test_sample_command_with_dpm_solver(tmp_path):
+    import io
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from explainer import images
+    from explainer.generate import FALLBACK_STEPS, generate, parse_labels
+    from explainer.models import load_pretrained
+
+    out = tmp_path / "digits.png"
+    run = subprocess.run([sys.executable, "-m", "explainer.sample", "--sampler", "dpm++2m", "--n", "4",
+                          "--label", "7", "--seed", "3", "--out", str(out)], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    pre = load_pretrained("mnist", device="cpu")
+    steps = FALLBACK_STEPS["dpm++2m"]  # the card recommends DDIM and has no measured DPM++ count yet
+    assert f"dpm++2m {steps} steps" in run.stderr
+    res = generate(pre, parse_labels("7", 4), sampler="dpm++2m", steps=steps, seed=3)
+    expected = np.asarray(Image.open(io.BytesIO(images.encode_png(images.digit_grid(res.images)))))
+    got = np.asarray(Image.open(out))
+    assert got.shape == expected.shape
+    assert np.abs(got.astype(int) - expected.astype(int)).max() <= 2  # thread counts may differ in the last bit
+    bad = subprocess.run([sys.executable, "-m", "explainer.sample", "--sampler", "dpm++3m", "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "dpm++2m" in bad.stderr

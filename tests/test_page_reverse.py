@@ -141,10 +141,31 @@ def test_sdedit_refuses_a_bad_file_and_keeps_working():
     assert not at.exception
 
 
+@pytest.mark.slow  # DDPM 1000 steps among the runs
 def test_compare_samplers():
     at = open_reverse({"rv_class": "3"})
     button(at, "Compare the samplers").click().run()
     assert not at.exception
     captions = [i.proto.imgs[0].caption for i in at.image if i.proto.imgs]
-    assert sum(" ms" in c for c in captions) == 6
+    assert sum(" ms" in c for c in captions) == 7
     assert any(c.startswith("DDPM 1000 steps") for c in captions)
+    assert any(c.startswith("DPM++2M 10 steps") for c in captions)
+
+
+def test_dpm_solver_generates_and_fills_in_its_update():
+    at = open_reverse({"rv_sampler": "dpm++2m"})
+    radio = at.radio(key="rv_sampler")
+    assert radio.value == "dpm++2m" and "DPM-Solver++(2M)" in radio.options
+    assert at.slider(key="rv_eta").disabled
+    m = generate(at)
+    assert m["Sampler"] == "DPM++2M × 10"
+    res = at.session_state["rv_result"]
+    assert res.settings["sampler"] == "dpm++2m" and np.abs(res.images).max() <= 1
+    latex = " ".join(x.value for x in at.latex)
+    assert "Lu et al. 2022, Alg. 2" in latex and "first step: first order" in latex
+    at.slider(key="rv_step").set_value(1).run()  # the second step extrapolates from the first step's guess
+    assert not at.exception
+    latex = " ".join(x.value for x in at.latex)
+    assert rf"\hat x_0^{{({res.timesteps[0]})}}" in latex and "r = " in latex
+    at.slider(key="rv_step").set_value(9).run()
+    assert r"x_{-1} = \hat x_0" in " ".join(x.value for x in at.latex)
