@@ -228,3 +228,20 @@ def test_sample_command_with_dpm_solver(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "explainer.sample", "--sampler", "dpm++3m", "--out", str(out)],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "dpm++2m" in bad.stderr
+
+
+def test_clipped_first_order_step_is_clipped_ddim():
+    """With x0 clipping too, the first-order step equals DDIM's (which re-derives eps from the clipped x0)."""
+    S = SCHEDULES["cosine"]
+
+    def eps_model(x, t):
+        return 0.3 * x + 0.1
+
+    x_T = torch.randn(6, 1, 4, generator=g(), dtype=D) * 2
+    ts = make_timesteps(1000, 2, "trailing")
+    ddim = [r.x_prev for r in sample_loop(eps_model, S, x_T, ts, sampler="ddim", clip_x0=True)]
+    dpm = [r.x_prev for r in sample_loop(eps_model, S, x_T, ts, sampler="dpm++2m", clip_x0=True)]
+    for a, b in zip(ddim, dpm):  # 2 steps: first order, then to the clean end
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
+    assert dpm[-1].abs().max() <= 1 and not torch.equal(
+        dpm[0], next(sample_loop(eps_model, S, x_T, ts, sampler="dpm++2m")).x_prev)  # the clipping did act
