@@ -10,6 +10,9 @@ from explainer.samplers import (dpm_lambda, dpmpp_2m_coefficients, dpmpp_2m_late
                                 predict_x0, sample, sample_loop, step_coefficients, ddim_step)
 from explainer.schedules import make_schedule
 
+# diffusers' set_timesteps calls np.array on a tensor, which numpy 2 warns about; not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 D = torch.float64
 SCHEDULES = {"linear": make_schedule("linear", 1000), "cosine": make_schedule("cosine", 1000)}
 DIFFUSERS_NAMES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
