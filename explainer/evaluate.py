@@ -2,6 +2,7 @@
 
     python -m explainer.evaluate [--per-class 100] [--seed 0] [--only quality|loss|guidance ...]
     python -m explainer.evaluate --quick --dir DIR     # a smoke run of the quality pipeline (seconds)
+    python -m explainer.evaluate --only steps [--device cuda] [--n-per-class 100]
 
 Quality, with the card's recommended sampler settings:
 - accuracy: the share of generated digits that an independent classifier
@@ -30,6 +31,10 @@ a class, against real held-out digits) and the classifier's confidence (mean
 softmax probability of the asked class) and accuracy. Written into the card as
 "guidance_sweep"; the reverse page plots it from there.
 
+Quality against network calls (`--only steps`): DDIM, DDPM and DPM-Solver++(2M) at 5-50 steps,
+guided, with the same three measures, into the card's "quality_vs_steps", and the fewest steps
+of each sampler whose quality matches DDIM-50's.
+
 `--quick` runs every part small (a one-epoch classifier on 1,000 digits, 10 sampling
 steps, 4 digits per class): its figures say nothing about the model, so it only
 writes into a copy of the model (`--dir`), never into the bundled card.
@@ -37,6 +42,7 @@ writes into a copy of the model (`--dir`), never into the bundled card.
 from __future__ import annotations
 
 import argparse
+from functools import lru_cache
 import json
 import sys
 import time
@@ -51,6 +57,7 @@ from .generate import generate, parse_labels
 from .memorisation import load_bundle, nearest_distances
 from .mnist import HELDOUT_ASSET, class_probabilities, classify, load_bundled_digits, load_digits, train_classifier
 from .models import MODELS_DIR, load_pretrained
+from .samplers import SAMPLER_LABELS
 from .scrub import frame_indices
 
 LOSS_POINTS = 100
@@ -265,6 +272,111 @@ def evaluate_guidance(per_class: int = 100, seed: int = 0, device: str | None = 
     return sweep
 
 
+@lru_cache(maxsize=2)
+def judge(seed: int = 0):
+    """The real digits and the independent classifier, trained once per run and shared by the sections.
+
+    Returns (classifier, its accuracy on held-out real digits, train_x, train_y, held_x, held_y).
+    """
+    train_x, train_y = load_digits("train")
+    held_x, held_y = load_digits("heldout")
+    t0 = time.time()
+    clf = train_classifier(train_x, train_y, seed=seed)
+    clf_acc = float((classify(clf, held_x) == held_y).mean())
+    print(f"classifier: {clf_acc:.3f} on held-out real digits ({time.time() - t0:.0f} s)", file=sys.stderr)
+    return clf, clf_acc, train_x, train_y, held_x, held_y
+
+
+STEP_SAMPLERS = ("ddim", "ddpm", "dpm++2m")
+STEP_COUNTS = (5, 10, 15, 20, 25, 50)
+# "Matches DDIM-50": no more than this far below its figures. With 1,000 digits the binomial
+# standard error of an accuracy near 99 % is 0.3 points; diversity is a ratio to real digits.
+MATCH_ACCURACY = 0.01
+MATCH_DIVERSITY = 0.02
+
+
+def mean_class_diversity(x: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over the classes present of the mean pairwise L2 distance within a class."""
+    return float(np.mean([mean_pairwise(x[labels == c]) for c in np.unique(labels)]))
+
+
+def fewest_matching_steps(rows: list[dict], reference: dict) -> dict[str, int]:
+    """Per sampler, the fewest steps whose accuracy and diversity are within MATCH_* of `reference`."""
+    out = {}
+    for r in sorted(rows, key=lambda r: r["steps"]):
+        if (r["sampler"] not in out and r["accuracy"] >= reference["accuracy"] - MATCH_ACCURACY
+                and r["diversity_vs_real"] >= reference["diversity_vs_real"] - MATCH_DIVERSITY):
+            out[r["sampler"]] = r["steps"]
+    return out
+
+
+def quality_vs_steps(per_class: int = 100, seed: int = 0, directory: Path | None = None, device: str = "cpu",
+                     samplers=None, step_counts=None, guidance: float = 3.0, write_card: bool = True) -> dict:
+    """Quality against network calls: each sampler at each step count, guided, the same digits asked for.
+
+    Every run starts from the same noise (seed) and asks for `per_class` digits of each class.
+    A guided step is one network call on a doubled batch: 2 passes per digit (1 without guidance).
+    Columns: accuracy as the asked class, diversity (mean within-class pairwise L2) over that of
+    real held-out digits, median L2 to the nearest training digit (held-out real digits: see
+    "real_heldout"). Written into the card as "quality_vs_steps" unless write_card is False.
+    """
+    directory = Path(directory or MODELS_DIR)
+    pre = load_pretrained("mnist", device=device, directory=directory)
+    rec = pre.card["recommended"]
+    clf, clf_acc, train_x, _, held_x, held_y = judge(seed)
+    samplers, step_counts = samplers or STEP_SAMPLERS, step_counts or STEP_COUNTS
+    labels = np.repeat(np.arange(10), per_class)
+    div_real = mean_class_diversity(held_x, held_y)
+    passes = 2 if guidance != 1.0 else 1
+    rows = []
+    for sampler in samplers:
+        for k in step_counts:
+            t0 = time.time()
+            gen = sample_many(pre, labels, seed, sampler=sampler, steps=k, eta=0.0, guidance=guidance,
+                              spacing=rec["spacing"], clip_x0=rec["clip_x0"])
+            seconds = time.time() - t0
+            rows.append({"sampler": sampler, "steps": k, "network_passes_per_digit": passes * k,
+                         "accuracy": round(float((classify(clf, gen) == labels).mean()), 4),
+                         "diversity_vs_real": round(mean_class_diversity(gen, labels) / div_real, 4),
+                         "nearest_training_l2_median": round(float(np.median(nearest_distances(gen, train_x))), 3),
+                         "seconds": round(seconds, 2)})
+            print(f"{sampler} {k} steps: {rows[-1]}", file=sys.stderr)
+    reference = next((r for r in rows if r["sampler"] == "ddim" and r["steps"] == 50), None)
+    result = {
+        "settings": {"guidance": guidance, "spacing": rec["spacing"], "clip_x0": rec["clip_x0"], "eta": 0.0,
+                     "generated_per_class": per_class, "device": str(pre.device)},
+        "classifier_accuracy_on_heldout_real": round(clf_acc, 4),
+        "real_heldout": {"diversity_mean_pairwise_l2": round(div_real, 3),
+                         "nearest_training_l2_median": round(float(np.median(nearest_distances(held_x, train_x))),
+                                                             3)},
+        "rows": rows,
+        "match_rule": f"accuracy at most {MATCH_ACCURACY:.0%} and diversity_vs_real at most {MATCH_DIVERSITY} "
+                      "below DDIM-50's",
+        "fewest_steps_matching_ddim50": fewest_matching_steps(rows, reference) if reference else {},
+        "command": f"python -m explainer.evaluate --only steps --n-per-class {per_class} --seed {seed}"
+                   + (f" --device {device}" if device != "cpu" else ""),
+    }
+    if write_card:
+        card_path = directory / "mnist.json"
+        card = json.loads(card_path.read_text())
+        card["quality_vs_steps"] = result
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return result
+
+
+def steps_table(result: dict) -> str:
+    """The quality_vs_steps rows as a Markdown table."""
+    lines = ["| sampler | steps | network passes per digit | accuracy | diversity / real | nearest training L2 "
+             "(median) |", "|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {SAMPLER_LABELS[r['sampler']]} | {r['steps']} | {r['network_passes_per_digit']} | "
+                     f"{r['accuracy']:.1%} | {r['diversity_vs_real']:.3f} | {r['nearest_training_l2_median']:.2f} |")
+    real = result["real_heldout"]
+    lines.append(f"| real held-out digits | | | {result['classifier_accuracy_on_heldout_real']:.1%} | 1 | "
+                 f"{real['nearest_training_l2_median']:.2f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m explainer.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -272,13 +384,15 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dir", type=Path, default=None, help="model folder (default assets/models)")
     p.add_argument("--quick", action="store_true", help="a small smoke run of the quality part; needs --dir")
-    p.add_argument("--only", nargs="+", choices=["quality", "loss", "guidance"], default=None,
+    p.add_argument("--only", nargs="+", choices=["quality", "loss", "guidance", "steps"], default=None,
                    help="what to measure (default: quality and loss; quality only with --quick)")
     p.add_argument("--loss-points", type=int, default=LOSS_POINTS, help="values of t on the loss curve")
     p.add_argument("--loss-per-class", type=int, default=None,
                    help="held-out digits per class for the loss curve (default: all 30 bundled)")
     p.add_argument("--n", type=int, default=None, help="digits per class and guidance scale (default --per-class)")
-    p.add_argument("--device", default=None, help="cpu, cuda or mps for the guidance sweep (default: the best)")
+    p.add_argument("--n-per-class", dest="per_class", type=int, help=argparse.SUPPRESS)  # an alias of --per-class
+    p.add_argument("--device", default=None, help="cpu, cuda or mps for the guidance and steps sections (default: "
+                                                   "the best for guidance, the CPU for steps)")
     p.add_argument("--scales", type=float, nargs="+", default=list(GUIDANCE_SCALES), help="guidance scales")
     a = p.parse_args(argv)
     only = a.only or (["quality"] if a.quick else ["quality", "loss"])
@@ -298,6 +412,8 @@ def main(argv=None):
         g = evaluate_guidance(a.n or per_class, a.seed, a.device, a.dir, tuple(a.scales))
         print(json.dumps({k: g[k] for k in ("scales", "diversity", "confidence", "accuracy",
                                             "diversity_real_heldout")}, indent=2))
+    if "steps" in only:
+        print(steps_table(quality_vs_steps(per_class, a.seed, a.dir, a.device or "cpu")))
 
 
 if __name__ == "__main__":

@@ -761,3 +761,44 @@ def nearest_distance_figure(reference: np.ndarray, distances: np.ndarray, labels
     fig.update_yaxes(title="density")
     return _legend_below(_layout(fig, "Distance to the nearest training digit", height,
                                  hovermode="closest"), bottom=100)
+
+
+SAMPLER_COLOURS = {"ddim": PALETTE[0], "ddpm": PALETTE[1], "dpm++2m": PALETTE[2]}
+QUALITY_PANELS = (("accuracy", "accuracy as the asked class", ".0%"),
+                  ("diversity_vs_real", "diversity / real digits", ".2f"),
+                  ("nearest_training_l2_median", "nearest training digit (median L2)", ".1f"))
+
+
+def quality_vs_network_calls(result: dict, height: int = 340) -> go.Figure:
+    """Quality against network passes per digit, one line per sampler, one panel per measure.
+
+    `result` is the model card's "quality_vs_steps" (explainer.evaluate.quality_vs_steps). Dotted
+    lines mark real held-out digits where the measure has a real-digit value.
+    """
+    from plotly.subplots import make_subplots
+
+    from .samplers import SAMPLER_LABELS
+
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[p[1] for p in QUALITY_PANELS], horizontal_spacing=0.08)
+    rows = result["rows"]
+    real = result["real_heldout"]
+    real_values = {"accuracy": result.get("classifier_accuracy_on_heldout_real"), "diversity_vs_real": 1.0,
+                   "nearest_training_l2_median": real["nearest_training_l2_median"]}
+    for sampler in dict.fromkeys(r["sampler"] for r in rows):
+        mine = sorted((r for r in rows if r["sampler"] == sampler), key=lambda r: r["steps"])
+        label = SAMPLER_LABELS.get(sampler, sampler)
+        for col, (key, title, fmt) in enumerate(QUALITY_PANELS, start=1):
+            fig.add_scatter(x=[r["network_passes_per_digit"] for r in mine], y=[r[key] for r in mine],
+                            customdata=[r["steps"] for r in mine], mode="lines+markers", name=label,
+                            legendgroup=sampler, showlegend=col == 1,
+                            line=dict(color=SAMPLER_COLOURS.get(sampler, PALETTE[7]), width=2.5),
+                            marker=dict(size=8), row=1, col=col,
+                            hovertemplate=f"{label}, %{{customdata}} steps (%{{x}} passes): "
+                                          f"%{{y:{fmt}}}<extra></extra>")
+    for col, (key, _, fmt) in enumerate(QUALITY_PANELS, start=1):
+        if real_values[key] is not None:
+            fig.add_hline(y=real_values[key], line=dict(color=PALETTE[7], dash="dot", width=1.5), row=1, col=col,
+                          annotation_text="real digits", annotation_position="bottom right")
+        fig.update_yaxes(tickformat=fmt, row=1, col=col)
+        fig.update_xaxes(title="network passes per digit", type="log", row=1, col=col)
+    return _layout(fig, "Quality against network calls (guided: 2 passes per step)", height, hovermode="closest")

@@ -18,6 +18,24 @@ from .models import Pretrained
 from .samplers import guided_eps_model, make_timesteps, sample_loop
 
 
+# Steps when none is asked for, for a sampler other than the card's recommended one. The
+# DPM-Solver++(2M) figure is provisional, from its authors ("near-converged in 15-20 steps",
+# Lu et al. 2022) until `python -m explainer.evaluate --only steps` has measured this model.
+FALLBACK_STEPS = {"ddim": 50, "dpm++2m": 15}
+
+
+def default_steps(pre: Pretrained, sampler: str) -> int:
+    """DDPM: all T steps; the card's recommended sampler: its steps; otherwise the fewest steps whose
+    quality matched DDIM-50 in the card's measurement (evaluate --only steps), else FALLBACK_STEPS."""
+    rec = pre.card["recommended"]
+    if sampler == "ddpm":
+        return pre.schedule.num_steps
+    if sampler == rec["sampler"]:
+        return int(rec["steps"])
+    measured = pre.card.get("quality_vs_steps", {}).get("fewest_steps_matching_ddim50", {}).get(sampler)
+    return int(measured or FALLBACK_STEPS[sampler])
+
+
 @dataclass
 class SampleResult:
     """Final images (N, 28, 28) in [-1, 1] and, if kept, the trajectory (steps, N, 28, 28) of each quantity."""
@@ -124,13 +142,23 @@ def sdedit(pre: Pretrained, image: np.ndarray, t0: int, label=None, n: int = 1, 
 
 # ------------------------------------------------------------------ the trajectory, for scrubbing in the browser
 
-def step_equation(schedule, t: int, t_prev: int, sampler: str, eta: float = 0.0) -> str:
-    """The update of one step with its numbers filled in, as plain text (DDIM Eq. 12; DDPM Eq. 7/11)."""
+def step_equation(schedule, t: int, t_prev: int, sampler: str, eta: float = 0.0, t_last: int | None = None) -> str:
+    """The update of one step with its numbers filled in, as plain text (DDIM Eq. 12; DDPM Eq. 7/11;
+    DPM-Solver++(2M), Lu et al. 2022 Alg. 2, where t_last is the step visited before t)."""
     from .forward import sub
-    from .samplers import step_coefficients
+    from .samplers import dpmpp_2m_coefficients, step_coefficients
 
-    co = step_coefficients(schedule, t, t_prev, sampler, eta)
     out = f"x{sub(t_prev)}" if t_prev >= 0 else "x₀"
+    if sampler == "dpm++2m":
+        if t_prev < 0:
+            return f"x₀ = x̂₀{sub(t)}   (last step: first order, returns x̂₀)"
+        co = dpmpp_2m_coefficients(schedule, t, t_prev, t_last)
+        text = f"{out} = {co['c_xt']:.4f}·x{sub(t)} + {co['c_x0']:.4f}·x̂₀{sub(t)}"
+        if t_last is None:
+            return text + "   (first step: first order, as DDIM)"
+        sign = "−" if co["c_x0_last"] < 0 else "+"
+        return text + f" {sign} {abs(co['c_x0_last']):.4f}·x̂₀{sub(t_last)}   (h = {co['h']:.3f}, r = {co['r']:.3f})"
+    co = step_coefficients(schedule, t, t_prev, sampler, eta)
     if sampler == "ddim":
         return f"{out} = {co['c_x0']:.4f}·x̂₀ + {co['c_eps']:.4f}·ε̂ + {co['sigma']:.4f}·z"
     return f"{out} = {co['c_x0']:.4f}·x̂₀ + {co['c_xt']:.4f}·x{sub(t)} + {co['sigma']:.4f}·z"
@@ -158,7 +186,8 @@ def trajectory_frameset(schedule, res: SampleResult, digit: int, label: str) -> 
     fs.add_metric("timestep t", [str(t) for t in ts])
     fs.add_metric("ᾱₜ", [f"{ab[t]:.5f}" for t in ts])
     fs.add_metric("noise level √(1−ᾱₜ)", [f"{np.sqrt(1 - ab[t]):.4f}" for t in ts])
-    fs.add_line([step_equation(schedule, t, tp, s["sampler"], s["eta"]) for t, tp in zip(ts, t_prevs)])
+    t_lasts = [res.timesteps[i - 1] if i > 0 else None for i in res.kept_steps]
+    fs.add_line([step_equation(schedule, t, tp, s["sampler"], s["eta"], tl) for t, tp, tl in zip(ts, t_prevs, t_lasts)])
     grid = np.arange(schedule.num_steps)
     fs.add_line_chart("Where the sampler is: from pure noise (t = T−1) to clean (t = 0)", grid,
                       [{"name": "noise level √(1−ᾱₜ)", "y": np.sqrt(1 - ab), "color": PALETTE[5]}],

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from . import images
-from .generate import generate, parse_labels
+from .generate import default_steps, generate, parse_labels
 from .models import ModelError, load_pretrained
+from .samplers import SAMPLERS
 
 
 def digits_uint8(batch: np.ndarray) -> np.ndarray:
@@ -49,8 +50,10 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="mnist", choices=["mnist"])
     p.add_argument("--n", type=int, default=16, help="number of digits (1-1024)")
     p.add_argument("--label", default="all", help="0-9, 'all' (cycles 0..9) or 'none' (unconditional)")
-    p.add_argument("--sampler", choices=["ddpm", "ddim"], default=None)
-    p.add_argument("--steps", type=int, default=None, help="number of reverse steps (1-T)")
+    p.add_argument("--sampler", choices=SAMPLERS, default=None,
+                   help="ddim, ddpm or dpm++2m (DPM-Solver++(2M), Lu et al. 2022)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="number of reverse steps (1-T; default: T for ddpm, else the model card's)")
     p.add_argument("--eta", type=float, default=None, help="DDIM noise: 0 deterministic, 1 like DDPM")
     p.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale s (1 = none)")
     p.add_argument("--seed", type=int, default=0)
@@ -76,7 +79,7 @@ def main(argv=None) -> int:
         pre = load_pretrained(a.model, device=a.device)
         rec = pre.card["recommended"]
         sampler = a.sampler or rec["sampler"]
-        steps = a.steps or (pre.schedule.num_steps if sampler == "ddpm" else rec["steps"])
+        steps = a.steps or default_steps(pre, sampler)
         labels = parse_labels(a.label, a.n, pre.model.null_label)
         res = generate(pre, labels, sampler=sampler, steps=steps, eta=rec["eta"] if a.eta is None else a.eta,
                        guidance=rec["guidance"] if a.guidance is None else a.guidance, seed=a.seed,

@@ -7,6 +7,7 @@ import streamlit as st
 from explainer import figures, images, models, ui
 from explainer import memorisation, spectral
 from explainer.generate import generate, parse_labels, sdedit, sdedit_frameset
+from explainer.samplers import SAMPLER_LABELS, SAMPLERS, dpmpp_2m_latex
 
 ui.page_setup()
 
@@ -15,8 +16,9 @@ st.markdown(
     "Now the learned part. A small neural network (bundled with this app, trained on 4,500 real MNIST "
     "digits) looks at a noisy image $x_t$ and predicts the noise $\\hat\\varepsilon$ in it. Starting from "
     "pure noise, each step removes a little of that predicted noise. **DDPM** takes many small random "
-    "steps; **DDIM** can take a few large ones, deterministic at η = 0 (its default) and random for η > 0. "
-    "**Guidance** pushes the picture towards the class you ask for."
+    "steps; **DDIM** can take a few large ones, deterministic at η = 0 (its default) and random for η > 0; "
+    "**DPM-Solver++(2M)** reuses the previous step's guess to take second-order steps, for the same digits in "
+    "fewer. **Guidance** pushes the picture towards the class you ask for."
 )
 
 device, pre = ui.mnist_or_stop()
@@ -30,7 +32,7 @@ N_CHOICES = [1, 4, 8, 16, 32]
 
 ui.url_state("rv_class", "all", ui.choice_param(CLASS_OPTIONS))
 ui.url_state("rv_guidance", float(rec["guidance"]), ui.float_param(0.0, 10.0))
-ui.url_state("rv_sampler", rec["sampler"], ui.choice_param(["ddim", "ddpm"]))
+ui.url_state("rv_sampler", rec["sampler"], ui.choice_param(list(SAMPLERS)))
 ui.url_state("rv_steps", int(rec["steps"]), ui.choice_param(STEP_CHOICES))
 ui.url_state("rv_eta", float(rec["eta"]), ui.float_param(0.0, 1.0))
 ui.url_state("rv_n", 16, ui.choice_param(N_CHOICES))
@@ -41,7 +43,8 @@ with ui.controls():
     c[1].slider("Guidance scale s", 0.0, 10.0, step=0.5, key="rv_guidance",
                 help="ε̂ = ε̂_uncond + s·(ε̂_class − ε̂_uncond). s = 1: plain conditional model; s = 0: ignores "
                      "the class; larger s: clearer digits, less variety.")
-    c[2].radio("Sampler", ["ddim", "ddpm"], key="rv_sampler", format_func=str.upper, horizontal=True)
+    c[2].radio("Sampler", list(SAMPLERS), key="rv_sampler", format_func=SAMPLER_LABELS.get,
+               horizontal=True)
     c[3].select_slider("Number of steps", STEP_CHOICES, key="rv_steps",
                        help=f"How many denoising steps, spread over t = T−1 … 0. The model was trained with "
                             f"T = {T} noise levels.")
@@ -126,6 +129,9 @@ def step_through():
         st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
                  r"x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\hat\varepsilon"
                  r" + \sigma z \quad\text{(DDIM, Eq. 12)}")
+    elif s["sampler"] == "dpm++2m":
+        for line in dpmpp_2m_latex(pre.schedule, res.timesteps[1], res.timesteps[2], res.timesteps[0])[:2]:
+            st.latex(line)
     else:
         st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
                  r"x_{t'} = \frac{\sqrt{\bar\alpha_{t'}}\,\beta}{1-\bar\alpha_t}\hat x_0 + "
@@ -356,11 +362,12 @@ sdedit_section()
 
 
 st.header("One seed, several samplers")
-st.markdown("The same starting noise $x_T$ through DDPM and DDIM at several step counts. DDIM with η = 0 is "
-            "deterministic: the same $x_T$ and number of steps always give the same digit, and in practice "
-            "different step counts give roughly the same picture (an empirical finding of Song, Meng & Ermon "
-            "2021, not a guarantee). DDPM adds fresh noise every step.")
-RUNS = [("ddim", 5), ("ddim", 10), ("ddim", 25), ("ddim", 100), ("ddpm", 50), ("ddpm", 1000)]
+st.markdown("The same starting noise $x_T$ through DDPM, DDIM and DPM-Solver++(2M) at several step counts. "
+            "DDIM with η = 0 is deterministic: the same $x_T$ and number of steps always give the same digit, and "
+            "in practice different step counts give roughly the same picture (an empirical finding of Song, Meng & "
+            "Ermon 2021, not a guarantee). DPM-Solver++(2M) solves the same probability-flow ODE with second-order "
+            "steps. DDPM adds fresh noise every step.")
+RUNS = [("ddim", 5), ("ddim", 10), ("ddim", 25), ("ddim", 100), ("dpm++2m", 10), ("ddpm", 50), ("ddpm", 1000)]
 
 
 @ui.fragment

@@ -160,5 +160,27 @@ def test_compare_samplers():
     button(at, "Compare the samplers").click().run()
     assert not at.exception
     captions = image_captions(at)
-    assert sum(" ms" in c for c in captions) == 6
+    assert sum(" ms" in c for c in captions) == 7
     assert any(c.startswith("DDPM 1000 steps") for c in captions)
+    assert any(c.startswith("DPM++2M 10 steps") for c in captions)
+
+
+def test_dpm_solver_generates_and_fills_in_its_update():
+    at = open_reverse({"rv_sampler": "dpm++2m"})
+    radio = at.radio(key="rv_sampler")
+    assert radio.value == "dpm++2m" and "DPM-Solver++(2M)" in radio.options
+    assert at.slider(key="rv_eta").disabled
+    m = generate(at)
+    assert m["Sampler"] == "DPM++2M × 10"
+    res = at.session_state["rv_result"]
+    assert res.settings["sampler"] == "dpm++2m" and np.abs(res.images).max() <= 1
+    latex = " ".join(x.value for x in at.latex)
+    assert "Lu et al. 2022, Alg. 2" in latex
+    assert "first step: first order" in scrubber(at, "rv_step").lines()[0]
+    at = set_scrubber(at, "rv_step", 1)  # the second step extrapolates from the first step's guess
+    assert not at.exception
+    line = scrubber(at, "rv_step").lines()[0]
+    sub = str(res.timesteps[0]).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+    assert f"x̂₀{sub}" in line and "r = " in line
+    at = set_scrubber(at, "rv_step", 9)
+    assert scrubber(at, "rv_step").lines()[0].startswith("x₀ = x̂₀")

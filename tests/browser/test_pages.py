@@ -312,10 +312,11 @@ def test_score_session(app_server, page):
 
 @pytest.mark.slow  # six samplers, one of them DDPM with 1000 steps
 def test_reverse_compare_samplers(app_server, page):
-    """Comparing the samplers shows six images, each timed in ms (about 1,200 model calls at batch 1)."""
+    """Comparing the samplers shows seven images, each timed in ms (about 1,200 model calls at batch 1)."""
     open_ready(page, app_server, "reverse", "Reverse sampling")
     click_button(page, "Compare the samplers", timeout=SLOW)
     assert_no_exception(page)
-    timed = [c for c in captions(page) if re.fullmatch(r"DD(IM|PM) \d+ steps: \d+ ms", c)]
-    assert len(timed) == 6, captions(page)
+    timed = [c for c in captions(page) if re.fullmatch(r"(DDIM|DDPM|DPM\+\+2M) \d+ steps: \d+ ms", c)]
+    assert len(timed) == 7, captions(page)
+    assert "DPM++2M 10 steps" in " ".join(timed)
     assert timed[0].startswith("DDIM 5 steps") and timed[-1].startswith("DDPM 1000 steps")
