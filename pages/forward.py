@@ -70,11 +70,13 @@ fw_key = (img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_s
 
 def _filmstrip():
     strip = images.image_grid([forward.noised(schedule, x0, t, noise) for t in strip_ts], ncol=len(strip_ts), pad=4)
-    return strip, images.encode_jpeg(strip)
+    return strip, images.jpeg_data_uri(strip)
 
 
-strip, strip_jpeg = ui.shared(("fw_strip",) + fw_key, _filmstrip)
-st.image(strip_jpeg, caption="x_t at t = " + ", ".join(map(str, strip_ts)), width="stretch")
+# A data URI, not a media file: it travels inside the (cached) message, so a rerun racing the browser's
+# download cannot leave a broken picture behind.
+strip, strip_uri = ui.shared(("fw_strip",) + fw_key, _filmstrip)
+st.image(strip_uri, caption="x_t at t = " + ", ".join(map(str, strip_ts)), width="stretch")
 anim_ts = forward.evenly_spaced_timesteps(T, 24)
 anim_frames = ui.noising_frames(img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]),
                                tuple(anim_ts), _img=img)
@@ -196,6 +198,11 @@ def spectrum_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
 
 @ui.fragment
 def spectral_view():
+    h, w = ui.shared(("fw_preview_shape", img_id), lambda: ui.preview_array(img).shape[:2])
+    if min(h, w) < 8:
+        st.info(f"The spectral view needs a picture at least 8 pixels on each side; this one is {w}×{h} as shown "
+                "above. Pick another image to see it.", icon=":material/info:")
+        return
     ts, frames, info = spectrum_frames(img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]),
                                        _img=img)
     ui.scrubber("fw_spec_t", frames, ts, default=min(T // 4, T - 1))

@@ -108,7 +108,7 @@ else:
     m[3].metric("Sampler", f"{s['sampler'].upper()} × {s['steps']}", help="sampler × number of steps")
     grid = images.digit_grid(result.images)
     st.image(ui.shared(("rv_grid", repr(st.session_state.get("rv_result_key"))),
-                       lambda: images.encode_png(images.upscale(grid, 4))),
+                       lambda: images.png_data_uri(images.upscale(grid, 4))),
              caption="The generated digits (white ink on black, as in MNIST).")
 
 
@@ -159,7 +159,7 @@ if result is not None and result.x_t is not None:
     d = int(st.session_state.get("rv_digit", 0)) % len(result.images)
     rows = [result.x_t[j, d] for j in idx] + [result.images[d]]
     rows0 = [result.x0_hat[j, d] for j in idx] + [result.images[d]]
-    strip = ui.shared(("rv_strip", repr(st.session_state.get("rv_result_key")), d), lambda: images.encode_png(
+    strip = ui.shared(("rv_strip", repr(st.session_state.get("rv_result_key")), d), lambda: images.png_data_uri(
         images.upscale(images.image_grid(rows + rows0, ncol=len(rows), pad=2, pad_value=128), 4)))
     st.image(strip, caption="Top: x_t at t = "
              + ", ".join(str(result.timesteps[result.kept_steps[j]]) for j in idx)

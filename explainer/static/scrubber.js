@@ -37,6 +37,8 @@ function niceTicks(lo, hi, n) {
 // Ticks of a log axis: 1, 2, 5 x 10^k inside [lo, hi] when that gives at most 8, else powers of 10.
 function logTicks(lo, hi) {
   const out = [], pow = [];
+  // A degenerate axis (no positive range) gets no ticks rather than an endless loop.
+  if (!(lo > 0) || !(hi >= lo) || !isFinite(lo) || !isFinite(hi) || Math.log10(hi / lo) > 60) return out;
   for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) {
     for (const m of [1, 2, 5]) { const v = m * Math.pow(10, k); if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v); }
     const v = Math.pow(10, k); if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) pow.push(v);

@@ -258,7 +258,7 @@ def test_reverse_sdedit(app_server, page, tmp_path):
     caps = captions(page)
     denoised = [c for c in caps if c.startswith("denoised, noise #")]
     assert denoised == [f"denoised, noise #{j}" for j in (1, 2, 3, 4)], caps
-    assert "noised to t₀ = 600" in caps
+    expect(page.locator(".dx-panel figcaption").filter(has_text="noised to x₆₀₀ (noise #1)")).to_have_count(1)
     expect(page.get_by_text(re.compile(r"50 DDIM steps from t₀ = 600, .* s on CPU\."))).to_be_visible()
 
 

@@ -23,7 +23,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page
+
+from explainer.ui import PREVIEW_SIDE
 
 from tests.corpus import CorpusFile, hostile_corpus, write_corpus
 
@@ -60,11 +63,22 @@ def corpus(tmp_path_factory):
 
 def clean_image(page: Page) -> dict:
     """Size and corner colours of the clean image x₀ as the browser received it."""
-    img = page.locator('[data-testid="stImage"]').filter(has_text="clean image x₀").locator("img")
+    # The forward page's main view is a browser-side scrubber (explainer/ui.scrubber): its x₀ panel.
+    img = page.locator(".dx-panel").filter(has=page.locator("figcaption").get_by_text("clean image x₀", exact=True)
+                                           ).locator("img")
     assert img.count() == 1, f"{img.count()} clean images x₀ on the page"
     img.evaluate("el => el.complete && el.naturalWidth > 0 ? null : "
                  "new Promise((ok, bad) => { el.onload = ok; el.onerror = bad; })")
     return img.evaluate(CORNER_POINTS_JS)
+
+
+def shown_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size the scrubber shows a picture of this size at: at most ui.PREVIEW_SIDE a side, aspect kept."""
+    if max(size) <= PREVIEW_SIDE:
+        return size
+    im = Image.new("L", size)
+    im.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    return im.size
 
 
 def image_caption(page: Page) -> str:
@@ -147,15 +161,18 @@ def check_file(page: Page, f: CorpusFile, path) -> tuple[list[str], str]:
         if f"{f.name} could not be used." not in text:
             problems.append(f"error does not name the file: {text!r}")
         problems += [f"error lacks {k!r}: {text!r}" for k in f.keywords if k.lower() not in text.lower()]
-        if (got["w"], got["h"]) != SAMPLE_SIZE:
-            problems.append(f"expected the sample ({SAMPLE_SIZE}) instead, got {got['w']}x{got['h']}")
+        if (got["w"], got["h"]) != shown_size(SAMPLE_SIZE):
+            problems.append(f"expected the sample ({shown_size(SAMPLE_SIZE)} as shown) instead, got "
+                            f"{got['w']}x{got['h']}")
         if page.get_by_text("Showing the sample image instead.").count() != 1:
             problems.append("no 'Showing the sample image instead.' caption")
     else:
         if errors:
             problems.append(f"unexpected st.error: {errors}")
-        if (got["w"], got["h"]) != f.size:
-            problems.append(f"picture is {got['w']}x{got['h']}, expected {f.size[0]}x{f.size[1]}")
+        want = shown_size(f.size)
+        if (got["w"], got["h"]) != want:
+            problems.append(f"picture is {got['w']}x{got['h']}, expected {want[0]}x{want[1]} "
+                            f"(the app works on {f.size[0]}x{f.size[1]})")
         problems += [f"caption lacks {n!r}: {caption!r}" for n in f.notes if n not in caption]
         if f.corners and not all(colours_close(g, w) for g, w in zip(got["px"], f.corners)):
             problems.append(f"corner colours {got['px']}, expected {f.corners}")
