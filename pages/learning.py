@@ -263,8 +263,8 @@ st.latex(r"-\log p(x_0) \le \underbrace{D_\mathrm{KL}(q(x_T|x_0)\,\|\,p(x_T))}_{
          r" \underbrace{-\log p(x_0|x_1)}_{L_0}")
 st.markdown(
     "For images these terms need a trained network. For 1-D data drawn from a mixture of Gaussians every "
-    "term is exact: the forward posterior q(x_{t−1} | x_t, x₀) is Gaussian (Eq. 7), and the best Gaussian "
-    "reverse step p(x_{t−1} | x_t) = N(μ*(x_t), σₜ²), the one a perfect network would learn, has a mean "
+    "term is exact: the forward posterior q(xₜ₋₁ | x_t, x₀) is Gaussian (Eq. 7), and the best Gaussian "
+    "reverse step p(xₜ₋₁ | x_t) = N(μ*(x_t), σₜ²), the one a perfect network would learn, has a mean "
     "we can compute. No training, just formulas (cosine schedule)."
 )
 T_CHOICES = [2, 3, 4, 5, 10, 20, 50, 100, 200, 500, 1000]
@@ -323,8 +323,8 @@ def bound_section():
     kl_here = elbo.gaussian_kl(m_q, v_q, m_p, v_p)
     st.markdown(
         f"At t = {t} and x_t = {x_t:.2f}: the true reverse step has {modes} mode{'s' if modes != 1 else ''} on "
-        f"this plot, the best Gaussian p has mean {m_p:.3f} and variance {v_p:.4f}, and KL(q(x_{{t−1}} | x_t, x₀) "
-        f"‖ p) = {kl_here:.4f} nats for this x₀. L_{{t−1}} is that KL averaged over every x₀ and x_t: "
+        f"this plot, the best Gaussian p has mean {m_p:.3f} and variance {v_p:.4f}, and KL(q(xₜ₋₁ | x_t, x₀) "
+        f"‖ p) = {kl_here:.4f} nats for this x₀. Lₜ₋₁ is that KL averaged over every x₀ and x_t: "
         f"{bound.L_t[t - 2]:.4f}. When one step is large next to the gaps between the data's modes, the true "
         "reverse step has several modes and no Gaussian fits it (T = 10, t = 2 shows it); with T = 1000 "
         "every step is small and the true reverse step is close to a Gaussian.")
@@ -353,8 +353,18 @@ def snapshots_section():
         if history:
             ui.plot(figures.loss_curve(history, height=ui.fig_height(300)), key="ln_history")
         return
-    st.markdown(f"The bundled model at {len(steps) + 1} points of its own training, the same starting noise "
-                "for every row (DDIM, 25 steps, guidance 3, classes 0-9), beside its training loss.")
+    snaps = training.get("snapshots", {})
+    if snaps.get("source") == "re-run":
+        st.markdown(
+            f"The digit model at {len(steps) + 1} points of training, the same starting noise for every row (DDIM, "
+            f"25 steps, guidance 3, classes 0-9), beside the training loss. Steps {', '.join(f'{s:,}' for s in steps)} "
+            f"come from a re-run of the bundled model's training command (same recipe and seed, on the same kind of "
+            f"CPU): its own run kept no intermediate weights. Floating-point differences make the two runs' weights "
+            f"differ, but their training losses agree within {snaps['loss_max_relative_difference']:.1%} at every "
+            f"logged step up to {max(steps):,}. The last row is the bundled model itself, after {final:,} steps.")
+    else:
+        st.markdown(f"The bundled model at {len(steps) + 1} points of its own training, the same starting noise "
+                    "for every row (DDIM, 25 steps, guidance 3, classes 0-9), beside its training loss.")
     key = (tuple(steps), final, seed, dev)
     if st.session_state.get("ln_snap_key") != key:
         if not st.button("Draw samples from every snapshot", type="primary", icon=":material/auto_fix_high:"):
