@@ -14,13 +14,14 @@ FW_T = "Timestep t (0 = almost clean, T−1 = the noisiest step)"
 SC_T = "Timestep t (0 = almost clean, T−1 = the end)"
 SF_T = "Timestep t (1 = almost clean, 999 = pure noise)"
 RV_STEP = "Step (0 = the start, pure noise)"
+LN_T = "Timestep t (0 = almost clean, T−1 = pure noise)"  # the learning page's training step (a scrubber)
 
 
 @dataclass(frozen=True)
 class Open:
     """Open a page: the first step of a visit loads it by URL, later ones click it in the sidebar."""
 
-    page: str  # url path: "" (home), "forward", "schedules", "score", "reverse", "reading"
+    page: str  # url path: "" (home), "forward", "schedules", "learning", "score", "reverse", "reading"
     query: str = ""  # a query string sent with it, as in a shared link: "rv_n=1&rv_steps=10"
 
     @property
@@ -67,6 +68,8 @@ DEFAULT_SCENARIO: tuple[Step, ...] = (
     MoveSlider("forward", FW_T, 5),
     Open("schedules"),
     MoveSlider("schedules", SC_T, 2),
+    Open("learning"),
+    MoveSlider("learning", LN_T, 2),
     Open("score"),
     MoveSlider("score", SF_T, 3),
     Open("reverse"),

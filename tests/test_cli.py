@@ -33,7 +33,8 @@ def test_sample_npz_holds_uint8_digits_and_labels(tmp_path, capsys, label, want)
     out = tmp_path / "digits.npz"
     assert sample.main(["--n", "3", "--label", label, "--steps", "4", "--seed", "2", "--device", "cpu",
                         "--out", str(out)]) == 0
-    assert f"wrote {out}: 3 digits, ddim 4 steps" in capsys.readouterr().err
+    rec = models.load_pretrained("mnist", device="cpu").card["recommended"]
+    assert f"wrote {out}: 3 digits, {rec['sampler']} 4 steps" in capsys.readouterr().err
     with np.load(out) as f:
         assert sorted(f.files) == ["images", "labels"]
         digits, labels = f["images"], f["labels"]
@@ -42,7 +43,8 @@ def test_sample_npz_holds_uint8_digits_and_labels(tmp_path, capsys, label, want)
     # The very digits that generate() draws with the card's settings, white ink (255) on black (0).
     pre = models.load_pretrained("mnist", device="cpu")
     rec = pre.card["recommended"]
-    res = generate(pre, parse_labels(label, 3), steps=4, seed=2, guidance=rec["guidance"], eta=rec["eta"],
+    res = generate(pre, parse_labels(label, 3), sampler=rec["sampler"], steps=4, seed=2, guidance=rec["guidance"],
+                   eta=rec["eta"],
                    spacing=rec["spacing"], clip_x0=rec["clip_x0"])
     assert np.array_equal(digits, np.stack([images.to_uint8(x) for x in res.images]))
     assert np.median(digits) < 20 and digits.max() > 200  # mostly black background, bright strokes

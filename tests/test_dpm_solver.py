@@ -212,7 +212,7 @@ def test_sample_command_with_dpm_solver(tmp_path):
     from PIL import Image
 
     from explainer import images
-    from explainer.generate import FALLBACK_STEPS, generate, parse_labels
+    from explainer.generate import default_steps, generate, parse_labels
     from explainer.models import load_pretrained
 
     out = tmp_path / "digits.png"
@@ -221,7 +221,7 @@ def test_sample_command_with_dpm_solver(tmp_path):
                          timeout=300)
     assert run.returncode == 0, run.stderr
     pre = load_pretrained("mnist", device="cpu")
-    steps = FALLBACK_STEPS["dpm++2m"]  # the card recommends DDIM and has no measured DPM++ count yet
+    steps = default_steps(pre, "dpm++2m")  # the card's measured fewest steps that match DDIM-50
     assert f"dpm++2m {steps} steps" in run.stderr
     res = generate(pre, parse_labels("7", 4), sampler="dpm++2m", steps=steps, seed=3)
     expected = np.asarray(Image.open(io.BytesIO(images.encode_png(images.digit_grid(res.images)))))

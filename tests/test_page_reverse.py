@@ -28,7 +28,11 @@ def picked_device() -> str:
 
 
 def test_defaults_and_generate():
-    at = open_reverse()
+    rec = models.load_pretrained("mnist", device="cpu").card["recommended"]
+    bare = open_page("pages/reverse.py")  # no link values: the card's recommended settings
+    assert bare.radio(key="rv_sampler").value == rec["sampler"]
+    assert bare.select_slider(key="rv_steps").value == rec["steps"]
+    at = open_reverse({"rv_sampler": "ddim"})
     assert at.selectbox(key="rv_class").value == "all"
     assert at.radio(key="rv_sampler").value == "ddim"
     assert any("Press **Generate**" in i.value for i in at.info)
@@ -122,7 +126,8 @@ def test_device_fallback():
 def test_bad_url_values():
     at = open_reverse({"rv_guidance": "1e9", "rv_steps": "3", "rv_class": "eleven", "rv_eta": "-4"})
     assert at.slider(key="rv_guidance").value == 10.0  # clamped
-    assert at.select_slider(key="rv_steps").value == 50  # refused: not a choice
+    assert at.select_slider(key="rv_steps").value == models.load_pretrained("mnist", device="cpu").card[
+        "recommended"]["steps"]  # refused: not a choice, so the default
     assert at.selectbox(key="rv_class").value == "all"
     assert at.slider(key="rv_eta").value == 0.0  # clamped
     assert "rv_steps=3" in warnings_text(at) and "rv_class=eleven" in warnings_text(at)
