@@ -156,7 +156,7 @@ def noising_frameset(schedule: NoiseSchedule, x0: np.ndarray, noise: np.ndarray,
     fs = FrameSet(label=label, values=list(ts))
     fs.add_panel("clean image x₀", jpeg_data_uri(x0))
     fs.add_panel("noise ε ~ N(0, I) (shown ÷3)", jpeg_data_uri(noise / 3))
-    fs.add_panel([f"noisy image x{sub(t)}" for t in ts], [jpeg_data_uri(f, quality=80) for f in frames],
+    fs.add_panel([f"noisy image x{sub(t)}" for t in ts], [jpeg_data_uri(f, quality=70) for f in frames],
                  alt="noisy image x_t")
     for name, vals in weight_metrics(schedule, ts).items():
         fs.add_metric(name, vals)

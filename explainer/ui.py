@@ -324,6 +324,17 @@ def scrubber(key: str, frames: bytes, values: list, default) -> Any:
     return st.session_state[key]
 
 
+ON_DEMAND_HELP = "Its pictures for every t are prepared and sent when you ask, so the page opens fast for a whole class."
+
+
+def on_demand(key: str, label: str, help: str = ON_DEMAND_HELP) -> bool:
+    """A toggle (kept in the page address) for a heavy section: a page opens with what is needed to see it."""
+    url_state(key, False, bool_param)
+    st.toggle(label, key=key, help=help)
+    write_url(key)
+    return bool(st.session_state[key])
+
+
 # ------------------------------------------------------------------ cached heavy objects
 
 def mnist_or_stop() -> tuple[torch.device, models.Pretrained]:
@@ -494,8 +505,10 @@ def noising_frames(ident: str, schedule_name: str, num_steps: int, seed: int, ts
     return [forward.noised(sched, small, int(t), noise) for t in ts]
 
 
-PREVIEW_SIDE = 224  # pictures that scrub in the browser: 48 noisy JPEG frames of this size are ~1.6 MB
-SCRUB_FRAMES = 48
+# Pictures that scrub in the browser travel to every student once: 32 noisy JPEG frames of 192 pixels
+# are about 0.6 MB (noise does not compress), so thirty students opening a page move ~20 MB, not ~200.
+PREVIEW_SIDE = 192
+SCRUB_FRAMES = 32
 
 
 def preview_array(img: images.LoadedImage, side: int = PREVIEW_SIDE) -> np.ndarray:

@@ -114,7 +114,8 @@ def two_schedules():
                           int(st.session_state["fw_seed"]), default=T // 2, side=192, n_frames=32)
 
 
-two_schedules()
+if ui.on_demand("fw_show_cmp", "Show the two schedules side by side", help=ui.ON_DEMAND_HELP):
+    two_schedules()
 
 
 st.header("Why small images are destroyed sooner")
@@ -134,7 +135,8 @@ def resolution_demo():
     ui.scrubber("fw_res_t", frames, ts, default=int(T * 0.45))
 
 
-resolution_demo()
+if ui.on_demand("fw_show_res", "Show the three image sizes", help=ui.ON_DEMAND_HELP):
+    resolution_demo()
 
 
 st.header("Many small steps = one big jump")
@@ -225,4 +227,5 @@ def spectral_view():
                "noise shown in the main view, not drawn.")
 
 
-spectral_view()
+if ui.on_demand("fw_show_spec", "Show the spectra", help=ui.ON_DEMAND_HELP):
+    spectral_view()

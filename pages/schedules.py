@@ -241,7 +241,8 @@ def same_t_view():
                "times less signal than noise.")
 
 
-same_t_view()
+if ui.on_demand("sc_show_t", "Show the image under every schedule", help=ui.ON_DEMAND_HELP):
+    same_t_view()
 
 st.header("Which one should I use?")
 st.markdown(

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from conftest import open_page, scrubber, set_scrubber, set_sidebar, warnings_text
+from explainer import ui
 from explainer.forward import sub
 from explainer.schedules import make_schedule, make_schedule_for_T
 from tests.corpus import noise_rgb, save
@@ -108,13 +109,15 @@ def test_forward_upload_good_and_bad_files():
     assert not at.exception
     assert at.error and "notes.png" in at.error[0].value
     # The page carries on with the sample image, and the other controls keep their values.
-    assert data_uri_size(panel(scrubber(at, "fw_t"), "clean image x₀")["frames"]) == (224, 224)
+    assert data_uri_size(panel(scrubber(at, "fw_t"), "clean image x₀")["frames"]) == (ui.PREVIEW_SIDE,) * 2
     at = set_scrubber(at, "fw_t", 0)
     assert not at.exception and scrubber(at, "fw_t").value == 0
 
 
 def test_forward_other_sections():
     at = open_page(FORWARD)
+    assert not at.get("bidi_component")[1:], "the sections below the main view wait for their toggles"
+    at = open_page(FORWARD, {"fw_show_cmp": "true", "fw_show_res": "true"})
     at.selectbox(key="fw_cmp_b").set_value("sigmoid").run()
     at = set_scrubber(at, "fw_cmp_t", 700)
     at = set_scrubber(at, "fw_res_t", 100)
@@ -132,7 +135,7 @@ def test_forward_other_sections():
 
 
 @pytest.mark.parametrize("key,raw,widget,kept", [
-    ("fw_t", "abc", "scrubber", 255),  # the default T/4 = 250, at the nearest frame
+    ("fw_t", "abc", "scrubber", 258),  # the default T/4 = 250, at the nearest of the 32 frames
     ("fw_T", "7", "select_slider", 1000),
     ("fw_schedule", "nope", "selectbox", "linear"),
     ("fw_chain_x0", "nan", "slider", 0.5),

@@ -9,7 +9,7 @@ from explainer.schedules import SCHEDULE_NAMES, make_schedule, make_schedule_for
 
 
 def _open(**query):
-    return open_page("pages/schedules.py", query)
+    return open_page("pages/schedules.py", {"sc_show_t": "true", **query})
 
 
 @pytest.fixture

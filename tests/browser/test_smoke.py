@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from .helpers import assert_no_exception, open_ready
 
-PAGES = ["", "forward", "schedules", "score", "reverse", "reading"]
+PAGES = ["", "forward", "schedules", "learning", "score", "reverse", "reading"]
 
 
 def test_health_endpoint(app_server):
