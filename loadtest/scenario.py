@@ -66,7 +66,7 @@ DEFAULT_SCENARIO: tuple[Step, ...] = (
     Open(""),
     Open("forward"),
     MoveSlider("forward", FW_T, 5),
-    Open("schedules"),
+    Open("schedules", query="sc_show_t=true"),  # its image view is on demand: opened as a shared link would
     MoveSlider("schedules", SC_T, 2),
     Open("learning"),
     MoveSlider("learning", LN_T, 2),
