@@ -404,6 +404,25 @@ compare_samplers()
 
 
 
+st.header("Fewer steps: quality against network calls")
+quality_steps = pre.card.get("quality_vs_steps")
+if quality_steps is None:
+    st.info("The model card has no measurement of quality against steps yet: `python -m explainer.evaluate "
+            "--only steps` makes it.", icon=":material/info:")
+else:
+    ui.plot(ui.shared(("rv_quality_steps", quality_steps["command"], len(quality_steps["rows"])),
+                      lambda: figures.quality_vs_network_calls(quality_steps)))
+    rows = {(r["sampler"], r["steps"]): r for r in quality_steps["rows"]}
+    ref, default = rows.get(("ddim", 50)), rows.get((rec["sampler"], int(rec["steps"])))
+    if ref and default:
+        st.caption(
+            f"Measured on {quality_steps['settings']['generated_per_class'] * 10} digits per run "
+            f"({quality_steps['command']}). The default, {SAMPLER_LABELS[rec['sampler']]} with {rec['steps']} steps, "
+            f"makes {default['network_passes_per_digit']} network passes per digit against DDIM-50's "
+            f"{ref['network_passes_per_digit']}: accuracy {default['accuracy']:.1%} against {ref['accuracy']:.1%}, "
+            f"diversity {default['diversity_vs_real']:.2f} against {ref['diversity_vs_real']:.2f} of real digits'.")
+
+
 st.header("What guidance costs: confidence against variety")
 st.markdown(
     "Guidance (the scale $s$ above) follows the score of $p(x\\mid y)\\,p(y\\mid x)^{s-1}$: the class's "

@@ -189,3 +189,15 @@ def test_dpm_solver_generates_and_fills_in_its_update():
     assert f"x̂₀{sub}" in line and "r = " in line
     at = set_scrubber(at, "rv_step", 9)
     assert scrubber(at, "rv_step").lines()[0].startswith("x₀ = x̂₀")
+
+
+def test_quality_against_steps_from_the_card():
+    at = open_reverse()
+    card = models.load_card("mnist")
+    rows = {(r["sampler"], r["steps"]): r for r in card["quality_vs_steps"]["rows"]}
+    rec = card["recommended"]
+    default, ref = rows[(rec["sampler"], rec["steps"])], rows[("ddim", 50)]
+    captions = " ".join(c.value for c in at.caption)
+    assert (f"makes {default['network_passes_per_digit']} network passes per digit against DDIM-50's "
+            f"{ref['network_passes_per_digit']}: accuracy {default['accuracy']:.1%}") in captions
+    assert any("Quality" in c.proto.spec or "network" in c.proto.spec for c in at.get("plotly_chart"))
