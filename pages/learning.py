@@ -189,10 +189,12 @@ def noise_levels_section():
     space, axis = st.session_state["ln_space"], st.session_state["ln_axis"]
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(figures.loss_over_t(curve, pre.schedule, space, axis, height=ui.fig_height(400)), key="ln_loss")
+        ui.plot(ui.shared(("ln_loss", space, axis), lambda: figures.loss_over_t(curve, pre.schedule, space, axis,
+                                                                                height=400)), key="ln_loss")
     with p2:
         with_loss = curve if st.session_state["ln_weigh"] == "times_loss" else None
-        ui.plot(figures.objective_weights(pre.schedule, axis, with_loss, height=ui.fig_height(400)),
+        ui.plot(ui.shared(("ln_weights", axis, with_loss is not None),
+                          lambda: figures.objective_weights(pre.schedule, axis, with_loss, height=400)),
                 key="ln_weights")
     ts = np.asarray(curve["t"])
     cls = np.asarray(curve["eps_mse"]["class"])
@@ -287,7 +289,8 @@ def bound_section():
     bound, other = bounds[var], bounds[other_var]
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(figures.bound_bars(bound, height=ui.fig_height(360)), key="ln_bars")
+        ui.plot(ui.shared(("ln_bars", mix_name, T_b, var), lambda: figures.bound_bars(bound, height=360)),
+                key="ln_bars")
     st.markdown(
         f"With T = {T_b} and {elbo.VARIANCES[var]}: L_T = {bound.L_T:.3g}, the {len(bound.L_t)} KL terms add up "
         f"to {bound.kl_sum:.4f}, L₀ = {bound.L_0:.4f}; the bound is {bound.total:.4f} nats, {bound.gap:.4f} above "
@@ -310,14 +313,17 @@ def bound_section():
     x0_value = c[2].slider("x₀ (known to q, not to p)", -1.2, 1.2, step=0.05, key="ln_x0")
     ui.write_url("ln_bt", "ln_xt", "ln_x0")
     with p2:
-        ui.plot(figures.bound_per_t(bound, t, height=ui.fig_height(360)), key="ln_per_t")
+        ui.plot(ui.shared(("ln_per_t", mix_name, T_b, var, t), lambda: figures.bound_per_t(bound, t, height=360)),
+                key="ln_per_t")
     xs = np.linspace(-2.5, 2.5, 501)
     m_q, v_q = elbo.forward_posterior(schedule, t, x_t, x0_value)
     m_p, v_p = elbo.best_reverse(mix, schedule, t, x_t, var)
     true = elbo.true_reverse(mix, schedule, t, x_t)
     curves = {"data": mix.pdf(xs), "posterior": elbo.gaussian_pdf(xs, m_q, v_q), "true": true.pdf(xs),
               "model": elbo.gaussian_pdf(xs, m_p, v_p)}
-    ui.plot(figures.reverse_step_densities(xs, curves, x_t, x0_value, t, height=ui.fig_height(380)), key="ln_dens")
+    ui.plot(ui.shared(("ln_dens", mix_name, T_b, var, t, x_t, x0_value),
+                      lambda: figures.reverse_step_densities(xs, curves, x_t, x0_value, t, height=380)),
+            key="ln_dens")
     dens = curves["true"]
     modes = int(np.sum((dens[1:-1] > dens[:-2]) & (dens[1:-1] > dens[2:]) & (dens[1:-1] > 1e-3 * dens.max())))
     kl_here = elbo.gaussian_kl(m_q, v_q, m_p, v_p)
@@ -351,7 +357,7 @@ def snapshots_section():
                 icon=":material/info:")
         history = training.get("loss_history", [])
         if history:
-            ui.plot(figures.loss_curve(history, height=ui.fig_height(300)), key="ln_history")
+            ui.plot(figures.loss_curve(history, height=300), key="ln_history")
         return
     snaps = training.get("snapshots", {})
     if snaps.get("source") == "re-run":
