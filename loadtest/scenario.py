@@ -82,7 +82,7 @@ QUICK_SCENARIO: tuple[Step, ...] = (
     Open(""),
     Open("forward"),
     MoveSlider("forward", FW_T, 1),
-    Open("schedules"),
+    Open("schedules", query="sc_show_t=true"),
     MoveSlider("schedules", SC_T, 1),
     Open("score"),
     MoveSlider("score", SF_T, 1),
