@@ -273,29 +273,8 @@ def bench_learning_page(repeat: int) -> dict:
            "learning_bound_T1000_ms": round(1000 * timeit(bound_T_1000, repeat), 1),
            "learning_bound_x_t_move_ms": round(1000 * timeit(bound_x_t, repeat), 1),
            "learning_slider_target_ms": 150}
-    out.update(_learning_page_open(repeat))
     return out
 
-
-def _learning_page_open(repeat: int) -> dict:
-    """Server time of opening the learning page once its caches are warm (app.py and the page, AppTest)."""
-    import logging
-    from pathlib import Path
-
-    from streamlit.testing.v1 import AppTest
-
-    logging.getLogger("streamlit").setLevel(logging.ERROR)
-    app = str(Path(__file__).resolve().parent.parent / "app.py")
-
-    def open_page():
-        at = AppTest.from_file(app, default_timeout=300)
-        at.run()
-        at.switch_page("pages/learning.py").run()
-        if at.exception:
-            raise RuntimeError(at.exception[0].value)
-
-    return {"learning_page_open_warm_s": round(timeit(open_page, max(1, repeat // 2)), 3),
-            "learning_page_open_target_s": 2.0}
 
 def bench_guidance_toy(repeat: int) -> dict:
     """The score page's guidance section: one move of s, class or t (nothing cached), and a class's first sweep."""
