@@ -153,6 +153,7 @@ class StreamlitSession:
         self._idle = _Run(None)  # messages that arrive while no request is in flight
         self._reader: asyncio.Task | None = None
         self._closed_reason: str | None = None
+        self.cookie_header = ""  # the cookies GET / set, sent back as a browser does
 
     # ------------------------------------------------------------------ connection
 
@@ -163,6 +164,9 @@ class StreamlitSession:
                                              urllib.request.ProxyHandler({}))
         with opener.open(self.base_url + "/", timeout=self.open_timeout) as r:
             r.read()
+        # Every cookie goes back with the websocket and the image requests, as a browser sends them: behind
+        # a load balancer with sticky sessions (deploy/nginx.conf) its routing cookie keeps them on one replica.
+        self.cookie_header = "; ".join(f"{c.name}={c.value}" for c in jar)
         for c in jar:
             if c.name == XSRF_COOKIE:
                 return c.value
@@ -174,7 +178,7 @@ class StreamlitSession:
             parts = urlsplit(self.base_url)
             scheme = "wss" if parts.scheme == "https" else "ws"
             subprotocols = ["streamlit", cookie] if cookie else ["streamlit"]
-            headers = {"Cookie": f"{XSRF_COOKIE}={cookie}"} if cookie else {}
+            headers = {"Cookie": self.cookie_header} if self.cookie_header else {}
             self.ws = await ws_connect(
                 f"{scheme}://{parts.netloc}{parts.path}{STREAM_PATH}", origin=f"{parts.scheme}://{parts.netloc}",
                 subprotocols=subprotocols, additional_headers=headers, max_size=None, ping_interval=None,

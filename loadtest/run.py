@@ -119,8 +119,8 @@ class LoadReport:
 
 # ------------------------------------------------------------------ media (what the browser fetches)
 
-async def http_get(url: str, timeout: float) -> tuple[int, int]:
-    """A minimal async HTTP/1.1 GET: (status, bytes received). No redirects, no TLS."""
+async def http_get(url: str, timeout: float, cookie: str = "") -> tuple[int, int]:
+    """A minimal async HTTP/1.1 GET: (status, bytes received). No redirects, no TLS; the browser's cookies."""
     parts = urlsplit(url)
     if parts.scheme != "http":
         raise ValueError(f"only http:// media URLs are supported: {url}")
@@ -129,7 +129,8 @@ async def http_get(url: str, timeout: float) -> tuple[int, int]:
     async def go():
         reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
         try:
-            writer.write(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n\r\n".encode())
+            cookies = f"Cookie: {cookie}\r\n" if cookie else ""
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{cookies}Connection: close\r\n\r\n".encode())
             await writer.drain()
             data = await reader.read()
         finally:
@@ -160,11 +161,11 @@ class _Shared:
             self.messages.append(f"[user {user} {time.monotonic() - self.t0:6.1f}s] {action}: {msg}")
 
 
-async def _fetch_media(sh: _Shared, user: int, base: str, urls: list[str], timeout: float) -> None:
+async def _fetch_media(sh: _Shared, user: int, base: str, urls: list[str], timeout: float, cookie: str = "") -> None:
     async def one(u: str):
         t0 = time.perf_counter()
         try:
-            status, n = await http_get(urljoin(base + "/", u.lstrip("/")), timeout)
+            status, n = await http_get(urljoin(base + "/", u.lstrip("/")), timeout, cookie)
         except Exception as e:  # noqa: BLE001 - any failure is an error of this sample
             status, n = None, 0
             err = f"{u}: {type(e).__name__}: {e}"
@@ -241,7 +242,7 @@ async def _visit(uid, cfg, scenario, sh: _Shared, rng, sess: StreamlitSession, s
             if res.fatal:
                 return  # the user reloads: a new visit
             if cfg["fetch_media"] and res.media_urls:
-                await _fetch_media(sh, uid, cfg["url"], res.media_urls, cfg["timeout_s"])
+                await _fetch_media(sh, uid, cfg["url"], res.media_urls, cfg["timeout_s"], sess.cookie_header)
 
 
 # ------------------------------------------------------------------ the driver
