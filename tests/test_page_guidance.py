@@ -1,22 +1,16 @@
 """AppTest: the score page's guidance section (exact guided score on labelled toy data)."""
-from pathlib import Path
 
 import numpy as np
 from streamlit.testing.v1 import AppTest
+
+from conftest import open_page
 
 from explainer import guidance
 from explainer import score_page as sp
 from explainer.schedules import make_schedule
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-
-
 def _open(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/score.py").run()
+    at = open_page("pages/score.py", query)  # the one AppTest opener (tests/conftest.py)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     return at

@@ -10,6 +10,8 @@ from PIL import Image, ImageDraw
 from safetensors.torch import load_file, save_file
 from streamlit.testing.v1 import AppTest
 
+from conftest import open_page
+
 from explainer import elbo, models
 from explainer.schedules import make_schedule
 
@@ -18,11 +20,7 @@ APP = str(ROOT / "app.py")
 
 
 def _open(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page("pages/learning.py").run()
+    at = open_page("pages/learning.py", query)  # the one AppTest opener (tests/conftest.py)
     _ok(at)
     return at
 
