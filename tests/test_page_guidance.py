@@ -9,6 +9,7 @@ from explainer import guidance
 from explainer import score_page as sp
 from explainer.schedules import make_schedule
 
+
 def _open(**query) -> AppTest:
     at = open_page("pages/score.py", query)  # the one AppTest opener (tests/conftest.py)
     assert not at.exception, at.exception
