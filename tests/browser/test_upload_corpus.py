@@ -215,6 +215,9 @@ def test_upload_corpus(app_server, page, corpus):
         if f.name in ("bomb-idat-12000x12000.png", "exif-orientation-6.jpg", "huge-26MB.png"):
             page.screenshot(path=str(SCREENSHOTS / f"upload-corpus-{f.name.rsplit('.', 1)[0]}.png"))
         if i % 4 == 3:  # the page still answers: move t and watch the metric change
+            # Checked here too, so that a reset is pinned to the files just uploaded, not found at the end.
+            now = settings(page)
+            assert now == before, f"settings changed after {files[i - 3].name} .. {f.name}: {before} -> {now}"
             old = metric(page)
             set_scrubber(page, T_SLIDER, next(t_values))
             assert_no_exception(page)
