@@ -28,6 +28,41 @@ def frame_indices(num_steps: int, n: int) -> list[int]:
     return sorted({int(round(v)) for v in np.linspace(0, num_steps - 1, n)})
 
 
+#: The noise of a blended panel travels as one byte per value: eps = (k - 128) * NOISE_STEP, k = 0..255.
+NOISE_STEP = 1 / 32
+
+
+def quantise_noise(eps: np.ndarray) -> np.ndarray:
+    """The noise as a blended panel sends it: steps of 1/32 in [-4, 127/32].
+
+    Pure Gaussian noise does not compress, so 32 noisy JPEG frames of a photo cost about 1 MB.
+    Sending x0 and ε once and letting the browser compute x_t = a·x0 + b·ε costs 6x less, is
+    exact at every t, and rounds ε by at most 1/64 (a 4σ value is clipped: 6 in 100,000).
+    The server computes its numbers from this same ε, so pictures and numbers agree.
+    """
+    return (np.clip(np.rint(np.asarray(eps, dtype=np.float64) / NOISE_STEP), -128, 127) * NOISE_STEP
+            ).astype(np.float32)
+
+
+def noise_png_uri(eps_q: np.ndarray) -> str:
+    """A quantised noise array as a PNG of bytes k = 128 + eps / NOISE_STEP (lossless)."""
+    from .images import png_data_uri
+
+    k = np.clip(np.rint(np.asarray(eps_q, dtype=np.float64) / NOISE_STEP) + 128, 0, 255).astype(np.uint8)
+    return png_data_uri(k)
+
+
+def blend_pixels(x0_u8: np.ndarray, k_u8: np.ndarray, a: float, b: float) -> np.ndarray:
+    """What scrubber.js draws for a blended panel: u8(a·x0 + b·ε), with x0 = u/127.5 − 1, ε = (k − 128)/32.
+
+    The reference the browser is tested against (float64 here, float64 in JavaScript).
+    """
+    x0 = x0_u8.astype(np.float64) / 127.5 - 1.0
+    eps = (k_u8.astype(np.float64) - 128.0) * NOISE_STEP
+    x = np.clip(a * x0 + b * eps, -1.0, 1.0)
+    return np.floor((x + 1.0) * 127.5 + 0.5).astype(np.uint8)
+
+
 def nearest_index(values: Sequence[float], value: float) -> int:
     """The position in `values` closest to `value` (a URL may ask for a t between two frames)."""
     return int(np.argmin(np.abs(np.asarray(values, dtype=float) - float(value))))
@@ -41,7 +76,8 @@ class FrameSet:
     `label` = value. Everything else is either static or a list with one entry per position:
 
     - panels: pictures side by side. `frames` is a list of data URIs (one per
-      position) or a single URI (the same at every position); `caption` is one
+      position) or a single URI (the same at every position), or the panel is
+      blended in the browser from two pictures (`add_blend_panel`); `caption` is one
       string per position, or one string in which `{v}` stands for the value.
     - metrics: a label and one formatted string per position.
     - lines: text lines (a filled-in equation, a sentence), one string per position.
@@ -56,6 +92,7 @@ class FrameSet:
     metrics: list[dict] = field(default_factory=list)
     lines: list[list[str]] = field(default_factory=list)
     charts: list[dict] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # pictures blended panels are computed from
     pixelated: bool = False  # small pictures (28x28 digits) are scaled up without blurring
     fps: int = 12
 
@@ -67,6 +104,12 @@ class FrameSet:
         if n < 1:
             raise ValueError("a frame set needs at least one position")
         for p in self.panels:
+            blend = p.get("blend")
+            if blend is not None and not (len(blend["a"]) == len(blend["b"]) == n):
+                raise ValueError(f"panel {p['alt']!r} has {len(blend['a'])} and {len(blend['b'])} weights "
+                                 f"for {n} positions")
+            if blend is not None and not all(0 <= blend[k] < len(self.sources) for k in ("x0", "eps")):
+                raise ValueError(f"panel {p['alt']!r} names a source the set does not have")
             for what in ("frames", "caption"):
                 if isinstance(p[what], list) and len(p[what]) != n:
                     raise ValueError(f"panel {p['alt']!r} has {len(p[what])} {what} for {n} positions")
@@ -85,6 +128,25 @@ class FrameSet:
     def add_panel(self, caption, frames, alt: str = ""):
         self.panels.append({"caption": caption, "frames": frames,
                             "alt": alt or (caption if isinstance(caption, str) else caption[0])})
+        return self
+
+    def add_source(self, uri: str) -> int:
+        """A picture sent once and used by several panels (see `add_blend_panel`); returns its number."""
+        if uri not in self.sources:
+            self.sources.append(uri)
+        return self.sources.index(uri)
+
+    def add_blend_panel(self, caption, x0: int, eps: int, a: Sequence[float], b: Sequence[float],
+                        alt: str = ""):
+        """A picture the browser computes per position: u8(a[i]·x0 + b[i]·ε) (see `blend_pixels`).
+
+        x0, eps: `add_source` numbers of a lossless PNG of the clean picture and of `noise_png_uri`.
+        Used for x_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε: two pictures travel instead of one per position.
+        """
+        self.panels.append({"caption": caption, "frames": None,
+                            "alt": alt or (caption if isinstance(caption, str) else caption[0]),
+                            "blend": {"x0": int(x0), "eps": int(eps), "step": NOISE_STEP,
+                                      "a": [float(f"{v:.9g}") for v in a], "b": [float(f"{v:.9g}") for v in b]}})
         return self
 
     def add_metric(self, label: str, values: Sequence[str], help: str = ""):
@@ -162,7 +224,7 @@ class FrameSet:
         """The frame set as UTF-8 JSON, with a digest so the browser knows when it changed."""
         self._check()
         body = {"label": self.label, "values": self.values, "panels": self.panels, "metrics": self.metrics,
-                "lines": self.lines, "charts": self.charts, "pixelated": self.pixelated, "fps": self.fps}
+                "lines": self.lines, "charts": self.charts, "sources": self.sources, "pixelated": self.pixelated, "fps": self.fps}
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
         return ('{"id":"' + digest + '",' + raw[1:]).encode("utf-8")  # ui.scrubber reads the id at [7:23]
