@@ -17,7 +17,7 @@ import torch
 
 from .schedules import NoiseSchedule
 from .schedule_tables import snr_db
-from .scrub import FrameSet, density_histograms
+from .scrub import FrameSet, density_histograms, noise_png_uri, quantise_noise
 
 
 def _coef(values: np.ndarray, t, like: torch.Tensor) -> torch.Tensor:
@@ -149,15 +149,18 @@ def noising_frameset(schedule: NoiseSchedule, x0: np.ndarray, noise: np.ndarray,
     at that size, so what the student sees is the closed form, pixel for pixel.
     """
     from .figures import PALETTE
-    from .images import jpeg_data_uri
+    from .images import png_data_uri
 
-    frames = [noised(schedule, x0, t, noise) for t in ts]
+    # The browser computes x_t from x0 and ε (two pictures instead of one per t); ε as it travels.
+    eps = quantise_noise(noise)
+    frames = [noised(schedule, x0, t, eps) for t in ts]
     ab = schedule.alpha_bars
     fs = FrameSet(label=label, values=list(ts))
-    fs.add_panel("clean image x₀", jpeg_data_uri(x0))
-    fs.add_panel("noise ε ~ N(0, I) (shown ÷3)", jpeg_data_uri(noise / 3))
-    fs.add_panel([f"noisy image x{sub(t)}" for t in ts], [jpeg_data_uri(f, quality=70) for f in frames],
-                 alt="noisy image x_t")
+    x0_src, eps_src = fs.add_source(png_data_uri(x0)), fs.add_source(noise_png_uri(eps))
+    fs.add_source_panel("clean image x₀", x0_src)
+    fs.add_blend_panel("noise ε ~ N(0, I) (shown ÷3)", x0_src, eps_src, [0.0] * len(ts), [1 / 3] * len(ts))
+    fs.add_blend_panel([f"noisy image x{sub(t)}" for t in ts], x0_src, eps_src,
+                       [math.sqrt(ab[t]) for t in ts], [math.sqrt(1 - ab[t]) for t in ts], alt="noisy image x_t")
     for name, vals in weight_metrics(schedule, ts).items():
         fs.add_metric(name, vals)
     var_x0 = float(x0.var())
@@ -186,14 +189,16 @@ def schedules_frameset(schedules: dict[str, NoiseSchedule], x0: np.ndarray, nois
                        label: str, log_snr_chart: bool = False) -> FrameSet:
     """The same image and noise under several schedules at each t: only ᾱ_t differs."""
     from .figures import schedule_colours
-    from .images import jpeg_data_uri
+    from .images import png_data_uri
 
     fs = FrameSet(label=label, values=list(ts))
+    x0_src, eps_src = fs.add_source(png_data_uri(x0)), fs.add_source(noise_png_uri(quantise_noise(noise)))
     for name, s in schedules.items():
         ab = s.alpha_bars
-        fs.add_panel([f"{name}: ᾱ = {ab[t]:.4f}, SNR = {snr_db(s, t):+.1f} dB" if ab[t] >= 0.01 else
-                      f"{name}: ᾱ = {ab[t]:.2e}, SNR = {snr_db(s, t):+.1f} dB" for t in ts],
-                     [jpeg_data_uri(noised(s, x0, t, noise), quality=65) for t in ts], alt=f"x_t under {name}")
+        fs.add_blend_panel([f"{name}: ᾱ = {ab[t]:.4f}, SNR = {snr_db(s, t):+.1f} dB" if ab[t] >= 0.01 else
+                            f"{name}: ᾱ = {ab[t]:.2e}, SNR = {snr_db(s, t):+.1f} dB" for t in ts], x0_src, eps_src,
+                           [math.sqrt(ab[t]) for t in ts], [math.sqrt(1 - ab[t]) for t in ts],
+                           alt=f"x_t under {name}")
     if log_snr_chart:
         colours = schedule_colours(schedules)
         fs.add_line_chart("log-SNR of each schedule at t", np.arange(len(next(iter(schedules.values())).betas)),
@@ -208,12 +213,13 @@ def resolution_frameset(schedule: NoiseSchedule, pictures: dict[int, tuple[np.nd
     at the scale of the whole object: averaging a k x k block divides the noise variance by k²
     (Hoogeboom et al. 2023, 'simple diffusion', Sec. 3)."""
     from .figures import PALETTE
-    from .images import jpeg_data_uri
+    from .images import png_data_uri
 
     fs = FrameSet(label=label, values=list(ts), pixelated=True)  # show the small ones' real pixels
+    a, b = [math.sqrt(schedule.alpha_bars[t]) for t in ts], [math.sqrt(1 - schedule.alpha_bars[t]) for t in ts]
     for side, (x0, noise) in pictures.items():
-        fs.add_panel(f"{side}×{side} pixels at t = {{v}}",
-                     [jpeg_data_uri(noised(schedule, x0, t, noise), quality=60) for t in ts], alt=f"{side} pixels")
+        fs.add_blend_panel(f"{side}×{side} pixels at t = {{v}}", fs.add_source(png_data_uri(x0)),
+                           fs.add_source(noise_png_uri(quantise_noise(noise))), a, b, alt=f"{side} pixels")
     grid = np.arange(schedule.num_steps)
     fs.add_line_chart("Bigger images keep their shapes longer under the same schedule", grid,
                       [{"name": f"{side}×{side} image", "y": schedule.log_snr + 2 * math.log(side / base),

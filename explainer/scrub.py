@@ -108,7 +108,9 @@ class FrameSet:
             if blend is not None and not (len(blend["a"]) == len(blend["b"]) == n):
                 raise ValueError(f"panel {p['alt']!r} has {len(blend['a'])} and {len(blend['b'])} weights "
                                  f"for {n} positions")
-            if blend is not None and not all(0 <= blend[k] < len(self.sources) for k in ("x0", "eps")):
+            used = [blend["x0"], blend["eps"]] if blend is not None else [p.get("source", 0)]
+            if not all(0 <= k < max(1, len(self.sources)) for k in used) or (
+                    (blend is not None or "source" in p) and not self.sources):
                 raise ValueError(f"panel {p['alt']!r} names a source the set does not have")
             for what in ("frames", "caption"):
                 if isinstance(p[what], list) and len(p[what]) != n:
@@ -135,6 +137,12 @@ class FrameSet:
         if uri not in self.sources:
             self.sources.append(uri)
         return self.sources.index(uri)
+
+    def add_source_panel(self, caption, source: int, alt: str = ""):
+        """A picture that stays the same at every position, sent once as an `add_source` picture."""
+        self.panels.append({"caption": caption, "frames": None, "source": int(source),
+                            "alt": alt or (caption if isinstance(caption, str) else caption[0])})
+        return self
 
     def add_blend_panel(self, caption, x0: int, eps: int, a: Sequence[float], b: Sequence[float],
                         alt: str = ""):

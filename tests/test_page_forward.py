@@ -28,6 +28,14 @@ def panel(sc, alt: str) -> dict:
     return next(p for p in sc.frames["panels"] if p["alt"] == alt)
 
 
+def picture(sc, alt: str) -> str | tuple[str, str]:
+    """A panel's picture: its data URI, or for a panel the browser blends, the URIs of x0 and ε."""
+    p, src = panel(sc, alt), sc.frames["sources"]
+    if p.get("blend"):
+        return src[p["blend"]["x0"]], src[p["blend"]["eps"]]
+    return src[p["source"]] if "source" in p else p["frames"]
+
+
 def signal_weight(schedule: str, t: int, T: int = 1000) -> str:
     """The page's "signal weight √ᾱₜ" as the library computes it, formatted as the page does."""
     return f"{math.sqrt(make_schedule_for_T(schedule, T).alpha_bars[t]):.4f}"
@@ -86,30 +94,30 @@ def test_forward_schedule_changes_weights(schedule):
 
 def test_forward_T_and_seed_and_sample():
     at = open_page(FORWARD)
-    noise_before = panel(scrubber(at, "fw_t"), "noise ε ~ N(0, I) (shown ÷3)")["frames"]
+    noise_before = picture(scrubber(at, "fw_t"), "noise ε ~ N(0, I) (shown ÷3)")
     at.select_slider(key="fw_T").set_value(50).run()
     assert not at.exception
     sc = scrubber(at, "fw_t")
     assert sc.values[-1] == 49 and sc.value <= 49
     assert sc.metric("signal weight √ᾱₜ") == signal_weight("linear", sc.value, T=50)
     at.number_input(key="fw_seed").set_value(7).run()
-    assert panel(scrubber(at, "fw_t"), "noise ε ~ N(0, I) (shown ÷3)")["frames"] != noise_before
-    assert data_uri_size(panel(scrubber(at, "fw_t"), "clean image x₀")["frames"]) != (28, 28)
+    assert picture(scrubber(at, "fw_t"), "noise ε ~ N(0, I) (shown ÷3)") != noise_before
+    assert data_uri_size(picture(scrubber(at, "fw_t"), "clean image x₀")) != (28, 28)
     at.selectbox(key="fw_sample").set_value("Handwritten digit (28x28)").run()
     assert not at.exception
-    assert data_uri_size(panel(scrubber(at, "fw_t"), "clean image x₀")["frames"]) == (28, 28)
+    assert data_uri_size(picture(scrubber(at, "fw_t"), "clean image x₀")) == (28, 28)
 
 
 def test_forward_upload_good_and_bad_files():
     at = open_page(FORWARD)
     at.file_uploader(key="fw_upload").set_value(("photo.png", png_bytes(), "image/png")).run()
     assert not at.exception and not at.error
-    assert data_uri_size(panel(scrubber(at, "fw_t"), "clean image x₀")["frames"]) == (64, 48)
+    assert data_uri_size(picture(scrubber(at, "fw_t"), "clean image x₀")) == (64, 48)
     at.file_uploader(key="fw_upload").set_value(("notes.png", b"this is not an image", "image/png")).run()
     assert not at.exception
     assert at.error and "notes.png" in at.error[0].value
     # The page carries on with the sample image, and the other controls keep their values.
-    assert data_uri_size(panel(scrubber(at, "fw_t"), "clean image x₀")["frames"]) == (ui.PREVIEW_SIDE,) * 2
+    assert data_uri_size(picture(scrubber(at, "fw_t"), "clean image x₀")) == (ui.PREVIEW_SIDE,) * 2
     at = set_scrubber(at, "fw_t", 0)
     assert not at.exception and scrubber(at, "fw_t").value == 0
 

@@ -131,7 +131,10 @@ def test_url_with_beta_start_above_beta_end():
 
 
 def _pictures(at) -> list:
-    return [p["frames"] for p in scrubber(at, "sc_t").frames["panels"]]
+    """The pictures the same-t view sends: x0 and ε, which the browser blends per schedule and t."""
+    sc = scrubber(at, "sc_t")
+    assert all(p.get("blend") for p in sc.frames["panels"])
+    return sc.frames["sources"]
 
 
 def test_sidebar_seed_changes_the_noise(page):

@@ -7,7 +7,9 @@ import pytest
 
 from explainer import forward
 from explainer.schedules import make_schedule
-from explainer.scrub import FrameSet, frame_indices, nearest_index
+from explainer import images
+from explainer.scrub import (NOISE_STEP, FrameSet, blend_pixels, frame_indices, nearest_index,
+                             noise_png_uri, quantise_noise)
 
 
 def test_frame_indices_cover_both_ends_without_repeats():
@@ -45,8 +47,12 @@ def test_noising_frameset_numbers_follow_t():
     assert metrics["SNR in decibels"][1] == f"{10 * math.log10(ab[250] / (1 - ab[250])):+.1f} dB"
     # The equation line has t's numbers filled in; the x_t picture changes with t, x0 does not.
     assert msg["lines"][0][1].startswith(f"x₂₅₀ = {math.sqrt(ab[250]):.4f}·x₀")
+    # x0 is one picture; x_t is computed in the browser from x0 and ε with these weights at each t.
     panels = msg["panels"]
-    assert isinstance(panels[0]["frames"], str) and len(set(panels[2]["frames"])) == 3
+    assert panels[0]["source"] == 0 and panels[2]["blend"]["x0"] == 0 and panels[2]["blend"]["eps"] == 1
+    assert panels[2]["blend"]["a"] == pytest.approx([math.sqrt(ab[t]) for t in ts], rel=1e-8)
+    assert panels[2]["blend"]["b"] == pytest.approx([math.sqrt(1 - ab[t]) for t in ts], rel=1e-8)
+    assert panels[1]["blend"]["a"] == [0, 0, 0] and panels[1]["blend"]["b"] == pytest.approx([1 / 3] * 3)
     # The histograms are densities of each frame: they integrate to (almost) 1 over [-4, 4].
     bars = next(c for c in msg["charts"] if c["kind"] == "bars")
     widths = np.diff(bars["edges"])
@@ -61,3 +67,57 @@ def test_noised_is_the_closed_form():
     ab = sched.alpha_bars[600]
     np.testing.assert_allclose(forward.noised(sched, x0, 600, eps), math.sqrt(ab) * 0.5 + math.sqrt(1 - ab),
                                rtol=1e-6)
+
+
+def _decode(uri: str) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))))
+
+
+def test_quantised_noise_travels_losslessly_in_steps_of_a_32nd():
+    eps = np.random.default_rng(1).standard_normal((40, 30, 3)).astype(np.float32)
+    eps[0, 0, 0], eps[0, 0, 1] = 9.0, -9.0  # beyond the range: clipped
+    q = quantise_noise(eps)
+    inside = np.abs(eps) < 3.9
+    assert np.abs(q - eps)[inside].max() <= NOISE_STEP / 2 + 1e-7
+    assert q[0, 0, 0] == 127 / 32 and q[0, 0, 1] == -4.0
+    k = _decode(noise_png_uri(q))
+    assert k.dtype == np.uint8 and k.shape == eps.shape
+    np.testing.assert_array_equal((k.astype(np.float64) - 128) * NOISE_STEP, q)
+
+
+def test_blend_pixels_is_the_picture_of_the_closed_form():
+    """What the browser draws (blend_pixels, the same arithmetic as scrubber.js) is u8(x_t) of the server's x_t."""
+    sched = make_schedule("cosine", 1000)
+    u = np.random.default_rng(2).integers(0, 256, (16, 12, 3), dtype=np.uint8)
+    x0 = u.astype(np.float32) / 127.5 - 1  # a picture as images.py reads it
+    eps = quantise_noise(np.random.default_rng(3).standard_normal(x0.shape))
+    fs = FrameSet(label="t", values=[0, 400, 999])
+    x0_src, eps_src = fs.add_source(images.png_data_uri(x0)), fs.add_source(noise_png_uri(eps))
+    ab = sched.alpha_bars
+    fs.add_blend_panel("x_t", x0_src, eps_src, [math.sqrt(ab[t]) for t in fs.values],
+                       [math.sqrt(1 - ab[t]) for t in fs.values])
+    msg = json.loads(fs.to_bytes())
+    x0_u8, k = _decode(msg["sources"][0]), _decode(msg["sources"][1])
+    np.testing.assert_array_equal(x0_u8, u)
+    blend = msg["panels"][0]["blend"]
+    for i, t in enumerate(fs.values):
+        got = blend_pixels(x0_u8, k, blend["a"][i], blend["b"][i]).astype(int)
+        want = images.to_uint8(forward.noised(sched, x0, t, eps)).astype(int)
+        assert np.abs(got - want).max() <= 1  # float32 on the server, float64 in the browser
+        assert np.mean(got != want) < 0.01
+
+
+def test_blend_panels_check_their_sources_and_weights():
+    fs = FrameSet(label="t", values=[0, 1])
+    with pytest.raises(ValueError, match="source"):
+        fs.add_blend_panel("x", 0, 1, [1, 1], [0, 0]).to_bytes()
+    fs = FrameSet(label="t", values=[0, 1])
+    a, b = fs.add_source("data:a"), fs.add_source("data:b")
+    assert (a, b, fs.add_source("data:a")) == (0, 1, 0)  # a picture is sent once
+    with pytest.raises(ValueError, match="weights"):
+        fs.add_blend_panel("x", a, b, [1], [0, 0]).to_bytes()

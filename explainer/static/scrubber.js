@@ -170,6 +170,55 @@ function makeChart(spec, values, wide) {
   return { root, update };
 }
 
+// The pixels of a picture the set sends once (spec.sources[k]), decoded once per set.
+function sourcePixels(spec, k) {
+  spec.__pixels = spec.__pixels || new Map();
+  if (!spec.__pixels.has(k)) {
+    spec.__pixels.set(k, new Promise((ok, bad) => {
+      const im = new Image();
+      im.onload = () => {
+        const c = document.createElement("canvas");
+        c.width = im.naturalWidth; c.height = im.naturalHeight;
+        const ctx = c.getContext("2d", { willReadFrequently: true });
+        ctx.drawImage(im, 0, 0);
+        ok({ w: c.width, h: c.height, px: ctx.getImageData(0, 0, c.width, c.height).data });
+      };
+      im.onerror = bad;
+      im.src = spec.sources[k];
+    }));
+  }
+  return spec.__pixels.get(k);
+}
+
+// draw(i) paints u8(a[i]·x0 + b[i]·ε) into the canvas, with x0 = u/127.5 − 1 and ε = (k − 128)·step:
+// the same arithmetic as explainer/scrub.py blend_pixels, so the picture is the server's, exactly.
+function blender(spec, blend, canvas) {
+  let want = -1, x0 = null, eps = null, ctx = null, out = null;
+  const draw = (i) => {
+    want = i;
+    if (!out) return;  // drawn when the pictures are decoded
+    const a = blend.a[i], b = blend.b[i], step = blend.step, X = x0.px, E = eps.px, O = out.data;
+    for (let j = 0; j < X.length; j += 4) {
+      for (let c = 0; c < 3; c++) {
+        let v = a * (X[j + c] / 127.5 - 1) + b * ((E[j + c] - 128) * step);
+        v = v < -1 ? -1 : v > 1 ? 1 : v;
+        O[j + c] = Math.floor((v + 1) * 127.5 + 0.5);
+      }
+      O[j + 3] = 255;
+    }
+    ctx.putImageData(out, 0, 0);
+    canvas.dataset.index = String(i);
+  };
+  Promise.all([sourcePixels(spec, blend.x0), sourcePixels(spec, blend.eps)]).then(([x, e]) => {
+    x0 = x; eps = e;
+    canvas.width = x.w; canvas.height = x.h;
+    ctx = canvas.getContext("2d");
+    out = ctx.createImageData(x.w, x.h);
+    if (want >= 0) draw(want);
+  });
+  return draw;
+}
+
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   if (!data) return;
@@ -206,8 +255,17 @@ export default function (component) {
   const panels = el("div", "dx-panels");
   const imgs = spec.panels.map((p) => {
     const f = el("figure", "dx-panel");
-    const im = el("img");
-    im.alt = p.alt;
+    let im;
+    if (p.blend) {  // computed here from two pictures: x_t = a·x0 + b·ε
+      im = el("canvas");
+      im.setAttribute("role", "img");
+      im.setAttribute("aria-label", p.alt);
+      im.draw = blender(spec, p.blend, im);
+    } else {
+      im = el("img");
+      im.alt = p.alt;
+      if (p.source !== undefined) im.src = spec.sources[p.source];
+    }
     const cap = el("figcaption", "", "");
     f.append(im, cap);
     panels.appendChild(f);
@@ -243,8 +301,11 @@ export default function (component) {
     readout.textContent = text;
     range.setAttribute("aria-valuetext", text);
     for (const [p, im, cap] of imgs) {
-      const src = Array.isArray(p.frames) ? p.frames[i] : p.frames;
-      if (im.getAttribute("src") !== src) im.src = src;
+      if (im.draw) im.draw(i);
+      else if (p.frames) {
+        const src = Array.isArray(p.frames) ? p.frames[i] : p.frames;
+        if (im.getAttribute("src") !== src) im.src = src;
+      }
       cap.textContent = Array.isArray(p.caption) ? p.caption[i] : fill(p.caption, i);
     }
     for (const [m, v] of mets) v.textContent = m.values[i];

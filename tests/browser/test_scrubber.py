@@ -21,17 +21,53 @@ def _drag(page, scrub, start: float, end: float, steps: int = 25):
         page.mouse.move(box["x"] + box["width"] * (start + (end - start) * k / steps), y)
 
 
+def _canvas_pixels(canvas) -> list[int]:
+    """The RGB bytes a panel's canvas shows, once it has been drawn."""
+    canvas.page.wait_for_function("c => c.dataset.index !== undefined", arg=canvas.element_handle())
+    return canvas.evaluate("""c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                                     return [c.width, c.height, ...Array.from(d).filter((_, j) => j % 4 !== 3)]; }""")
+
+
+def test_forward_picture_is_the_closed_form_exactly(app_server, page):
+    """The x_t the browser draws is u8(√ᾱₜ·x0 + √(1−ᾱₜ)·ε) of the page's own x0 and (quantised) noise."""
+    import base64
+    import io
+    import math
+
+    import numpy as np
+    from PIL import Image
+
+    from explainer import ui
+    from explainer.schedules import make_schedule_for_T
+    from explainer.scrub import NOISE_STEP, blend_pixels, quantise_noise
+
+    open_page(page, app_server, "forward?fw_schedule=cosine&fw_seed=5&fw_t=600")
+    scrub = page.locator(".dx-scrub").first
+    t = int(scrub.get_attribute("data-value"))
+    src = scrub.locator(".dx-panel img").first.get_attribute("src")  # x0, sent as a lossless PNG
+    x0_u8 = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"))
+    k = (quantise_noise(ui.gaussian_noise(x0_u8.shape, 5)) / NOISE_STEP + 128).astype(np.uint8)
+    ab = float(make_schedule_for_T("cosine", 1000).alpha_bars[t])
+    got = _canvas_pixels(scrub.locator(".dx-panel canvas").nth(1))
+    assert got[:2] == [x0_u8.shape[1], x0_u8.shape[0]]
+    got = np.array(got[2:], dtype=int).reshape(x0_u8.shape)
+    want = blend_pixels(x0_u8, k, math.sqrt(ab), math.sqrt(1 - ab)).astype(int)
+    assert np.abs(got - want).max() <= 1 and np.mean(got != want) < 0.001  # the weights travel with 9 digits
+    assert_no_exception(page)
+
+
 def test_forward_scrubber_moves_frames_in_the_browser(app_server, page):
     open_page(page, app_server, "forward")
     scrub = page.locator(".dx-scrub").first
     scrub.scroll_into_view_if_needed()
-    img = scrub.locator(".dx-panel img").nth(2)
-    before = (img.get_attribute("src"), scrub.locator(".dx-metric-value").first.inner_text(),
+    canvas = scrub.locator(".dx-panel canvas").nth(1)  # x_t, computed in the browser from x0 and ε
+    canvas.wait_for()
+    before = (_canvas_pixels(canvas), scrub.locator(".dx-metric-value").first.inner_text(),
               scrub.locator(".dx-line-text").inner_text(), scrub.get_attribute("data-value"))
     sends = _sends(page)
     _drag(page, scrub, 0.26, 0.75)
     # Mid-drag: the picture, the numbers and the filled-in equation have followed, and nothing was sent.
-    during = (img.get_attribute("src"), scrub.locator(".dx-metric-value").first.inner_text(),
+    during = (_canvas_pixels(canvas), scrub.locator(".dx-metric-value").first.inner_text(),
               scrub.locator(".dx-line-text").inner_text(), scrub.get_attribute("data-value"))
     assert all(a != b for a, b in zip(before, during)), (before[1:], during[1:])
     assert _sends(page) == sends, "a drag must not send a rerun per frame"
