@@ -13,6 +13,22 @@ import plotly.graph_objects as go
 
 from .schedules import NoiseSchedule
 
+class SharedFigure(go.Figure):
+    """A finished figure that many sessions show: its dict is built once, not on every rerun.
+
+    st.plotly_chart starts with fig.to_dict(), a deep copy of every trace (a few ms per figure).
+    A figure cached for everyone never changes, so that copy can be made once. Do not update a
+    SharedFigure after it is made (its dict would be stale): copy it with `go.Figure(...)` first.
+    """
+
+    def __init__(self, fig: go.Figure):
+        super().__init__(fig)
+        self._frozen = super().to_dict()
+
+    def to_dict(self):
+        return self._frozen
+
+
 # Okabe-Ito: distinguishable under the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 SEQUENTIAL = "Viridis"

@@ -7,6 +7,7 @@ objects loaded once per process.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import logging
@@ -26,7 +27,7 @@ import streamlit as st
 from PIL import Image
 import torch
 
-from . import forward, images, models, scrub
+from . import figures, forward, images, models, scrub
 from .jobqueue import Busy, FairQueue
 from .schedules import NoiseSchedule, make_schedule_for_T
 from .scrub import nearest_index
@@ -267,7 +268,7 @@ def fig_height(normal: int) -> int:
 def plot(fig, key: str | None = None):
     """A Plotly figure with its toolbar (hover, zoom, download as PNG). Never changes `fig` (it may be shared)."""
     if presenter():
-        fig = go.Figure(fig)
+        fig = go.Figure(copy.deepcopy(fig.to_dict()))  # never restyle the shared one
         fig.update_layout(font=dict(size=18), height=fig_height(fig.layout.height or 450))
     st.plotly_chart(fig, width="stretch", key=key,
                     config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}})
@@ -647,6 +648,8 @@ def shared(key: tuple, build: Callable[[], Any]):
     hit = cache.get(key)
     if hit is None:
         hit = build()
+        if isinstance(hit, go.Figure):
+            hit = figures.SharedFigure(hit)  # its dict, which st.plotly_chart sends, is made once
         cache.put(key, hit)
     return hit
 

@@ -167,3 +167,21 @@ def test_snr_db_and_worst_terminal(scheds):
     assert worst_terminal({}) is None
     big = {n: make_schedule(n, 1000) for n in SCHEDULE_NAMES}
     assert worst_terminal(big)[0] == "scaled_linear"
+
+
+def test_shared_figure_sends_the_same_dict_made_once():
+    """ui.shared keeps figures as SharedFigure: what st.plotly_chart sends is the figure's own dict."""
+    import copy
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    import plotly.tools
+
+    fig = figures.schedule_curves({"linear": make_schedule("linear", 1000)}, "alpha_bar")
+    shared = figures.SharedFigure(fig)
+    sent = plotly.tools.return_figure_from_figure_or_data(shared, validate_figure=True)  # as st.plotly_chart
+    assert sent is shared.to_dict() and sent == fig.to_dict()
+    assert json.loads(pio.to_json(sent, validate=False)) == json.loads(pio.to_json(fig, validate=False))
+    restyled = go.Figure(copy.deepcopy(shared.to_dict())).update_layout(height=987)  # as presenter mode
+    assert restyled.layout.height == 987 and shared.to_dict()["layout"].get("height") != 987
