@@ -166,8 +166,9 @@ def write_url(*keys: str):
     """Mirror the current values of these session keys in the URL."""
     for k in keys:
         if k in st.session_state:
-            v = st.session_state[k]
-            st.query_params[k] = str(v)
+            v = str(st.session_state[k])
+            if st.query_params.get(k) != v:  # each write sends the browser a message: only the changes
+                st.query_params[k] = v
 
 
 # ------------------------------------------------------------------ sidebar and layout
