@@ -13,7 +13,9 @@ No Streamlit here: a frame set is plain data, tested without a browser.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -83,7 +85,8 @@ class FrameSet:
     - lines: text lines (a filled-in equation, a sentence), one string per position.
     - charts: small SVG plots drawn in the browser: static curves with a marker that
       follows the position (`kind="line"`), or one histogram per position
-      (`kind="bars"`) over a static reference curve.
+      (`kind="bars"`) over a static reference curve, or a 2D vector field that changes with
+      the position (`kind="field"`, `add_vector_field`): arrows, a background picture and dots.
     """
 
     label: str
@@ -126,6 +129,8 @@ class FrameSet:
                 raise ValueError(f"chart {c['title']!r} has {len(c['marker_x'])} marker positions for {n} positions")
             if c["kind"] == "bars" and len(c["counts"]) != n:
                 raise ValueError(f"chart {c['title']!r} has {len(c['counts'])} histograms for {n} positions")
+            if c["kind"] == "field":
+                _check_field(c, n)
 
     def add_panel(self, caption, frames, alt: str = ""):
         self.panels.append({"caption": caption, "frames": frames,
@@ -228,6 +233,65 @@ class FrameSet:
                                                                  else float(f"{m:.5g}") for m in marks]})
         return self
 
+    def add_vector_field(self, title: str, extent: float, points, fields: list[dict], cap: Sequence[float],
+                         max_len: float | None = None, background: dict | None = None, dots: dict | None = None,
+                         xlabel: str = "x₁", ylabel: str = "x₂"):
+        """A 2D vector field over [-extent, extent]² that changes with the position (the score at each t).
+
+        points (G, 2): the arrow tails, the same at every position (a grid, at most MAX_ARROWS).
+        fields: [{"name", "color", "vectors": one (G, 2) array per position}], the vectors as they are
+          (the browser shows them on hover); an arrow is drawn max_len·min(|v| / cap[i], 1) long, so
+          `cap` (one per position) is the size from which arrows stop growing. max_len defaults to 0.9
+          of the grid spacing.
+        background: {"name", "frames": one picture (data URI) per position} stretched over the square,
+          row 0 at the top (see `heatmap_png_uri`).
+        dots: {"name", "color", "x0": (M, 2), "eps": (M, 2), "a", "b": one number per position}; the
+          dots of position i are at a[i]·x0 + b[i]·eps (x_t = √ᾱ·x0 + √(1−ᾱ)·ε): sent once, moved in
+          the browser. `title` may contain {v}, the position's value.
+
+        Vectors travel as integers: v ≈ k · unit, with one unit (a power of ten) per field and position,
+        1/100 of the median length's leading digit, so a typical arrow keeps three significant digits.
+        """
+        n = len(self.values)
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        if len(pts) > MAX_ARROWS:
+            raise ValueError(f"{len(pts)} arrows per field; at most {MAX_ARROWS} keep the page responsive")
+        if max_len is None:
+            side = max(int(round(math.sqrt(len(pts)))), 2)
+            max_len = 0.9 * 2.0 * extent / (side - 1)
+        spec_fields = []
+        for f in fields:
+            if len(f["vectors"]) != n:
+                raise ValueError(f"field {f['name']!r} has {len(f['vectors'])} positions for {n}")
+            units, ks = [], []
+            for v in f["vectors"]:
+                v = np.asarray(v, dtype=float).reshape(-1, 2)
+                if v.shape != pts.shape:
+                    raise ValueError(f"field {f['name']!r} has {len(v)} vectors for {len(pts)} arrows")
+                if not np.all(np.isfinite(v)):
+                    raise ValueError("chart values must be finite")
+                mid = float(np.median(np.linalg.norm(v, axis=1)))
+                unit = 10.0 ** (math.floor(math.log10(mid)) - 2) if mid > 0 else 1e-6
+                units.append(float(f"{unit:.0e}"))
+                ks.append([int(k) for k in np.rint(v.ravel() / unit)])
+            spec_fields.append({"name": f["name"], "color": f["color"], "unit": units, "v": ks})
+        if len(cap) != n:
+            raise ValueError(f"{len(cap)} arrow caps for {n} positions")
+        bg = None
+        if background is not None:
+            bg = {"name": background["name"], "frames": list(background["frames"])}
+        dot_spec = None
+        if dots is not None:
+            dot_spec = {"name": dots["name"], "color": dots["color"],
+                        "x0": [round(float(v), 3) for v in np.ravel(dots["x0"])],
+                        "eps": [round(float(v), 3) for v in np.ravel(dots["eps"])],
+                        "a": _rounded(dots["a"], 6), "b": _rounded(dots["b"], 6)}
+        self.charts.append({"kind": "field", "title": title, "xlabel": xlabel, "ylabel": ylabel,
+                            "extent": float(extent), "points": _rounded(pts), "max_len": float(f"{max_len:.5g}"),
+                            "cap": _rounded([max(float(c), 1e-12) for c in cap]), "fields": spec_fields,
+                            "background": bg, "dots": dot_spec})
+        return self
+
     def to_bytes(self) -> bytes:
         """The frame set as UTF-8 JSON, with a digest so the browser knows when it changed."""
         self._check()
@@ -246,6 +310,61 @@ def _rounded(values, digits: int = 5) -> list[float]:
             raise ValueError("chart values must be finite")
         out.append(float(f"{v:.{digits}g}"))
     return out
+
+
+#: The most arrows one field may draw: each field is one SVG path, redrawn per frame.
+MAX_ARROWS = 900
+
+
+def _check_field(c: dict, n: int):
+    g = len(c["points"])
+    if len(c["cap"]) != n:
+        raise ValueError(f"chart {c['title']!r} has {len(c['cap'])} arrow caps for {n} positions")
+    for f in c["fields"]:
+        if len(f["v"]) != n or len(f["unit"]) != n:
+            raise ValueError(f"field {f['name']!r} of chart {c['title']!r} has {len(f['v'])} frames for {n} positions")
+        if any(len(v) != g for v in f["v"]):
+            raise ValueError(f"field {f['name']!r} of chart {c['title']!r} has a frame that is not {g // 2} arrows")
+    if c["background"] is not None and len(c["background"]["frames"]) != n:
+        raise ValueError(f"chart {c['title']!r} has {len(c['background']['frames'])} backgrounds for {n} positions")
+    d = c["dots"]
+    if d is not None:
+        if len(d["a"]) != n or len(d["b"]) != n:
+            raise ValueError(f"the dots of chart {c['title']!r} have {len(d['a'])} and {len(d['b'])} weights "
+                             f"for {n} positions")
+        if len(d["x0"]) != len(d["eps"]) or len(d["x0"]) % 2:
+            raise ValueError(f"the dots of chart {c['title']!r} need as many (x, y) in x0 as in eps")
+
+
+#: Plotly's Viridis, the colour scale of the app's heatmaps (figures.SEQUENTIAL).
+VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
+           "#fde725")
+
+
+def heatmap_png_uri(z, zmax: float | None = None, levels: int = 64) -> str:
+    """A grid z (ny, nx), y along rows upwards (toy2d.grid order), as a Viridis PNG with row 0 at the top.
+
+    Colours run from 0 to zmax (default: the 99th percentile, as figures' heatmaps clip the sharp spikes
+    of a density at small t), in `levels` steps: a palette PNG of one byte per pixel, a third of the size
+    of an RGB one. The browser smooths it when it scales the picture up.
+    """
+    from PIL import Image
+
+    z = np.asarray(z, dtype=np.float64)
+    if zmax is None:
+        zmax = float(np.quantile(z, 0.99))
+    if not zmax > 0:
+        zmax = float(z.max()) or 1.0
+    idx = np.rint(np.clip(z / zmax, 0.0, 1.0)[::-1] * (levels - 1)).astype(np.uint8)
+    stops = np.linspace(0.0, 1.0, len(VIRIDIS))
+    rgb = np.array([[int(c[i:i + 2], 16) for i in (1, 3, 5)] for c in VIRIDIS], dtype=np.float64)
+    at = np.linspace(0.0, 1.0, levels)
+    palette = np.stack([np.interp(at, stops, rgb[:, k]) for k in range(3)], axis=-1).round().astype(np.uint8)
+    img = Image.fromarray(idx, mode="P")
+    img.putpalette(palette.ravel().tolist())
+    buffer = io.BytesIO()
+    img.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def density_histograms(frames: Sequence[np.ndarray], edges: np.ndarray) -> list[np.ndarray]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 FW_T = "Timestep t (0 = almost clean, T−1 = the noisiest step)"
 SC_T = "Timestep t (0 = almost clean, T−1 = the end)"
-SF_T = "Timestep t (1 = almost clean, 999 = pure noise)"
+SF_T = "Timestep t (1 = almost clean, 999 = pure noise)"  # the score page's field (a scrubber)
 RV_STEP = "Step (0 = the start, pure noise)"
 LN_T = "Timestep t (0 = almost clean, T−1 = pure noise)"  # the learning page's training step (a scrubber)
 

@@ -5,7 +5,7 @@ import uuid
 import numpy as np
 import streamlit as st
 
-from explainer import figures, guidance, models, toy2d, ui
+from explainer import figures, guidance, models, scrub, toy2d, ui
 from explainer import score_page as sp
 from explainer.toy_models import learned_score_fn, score_relative_error
 
@@ -65,19 +65,11 @@ def density_at(dataset: str, n: int, seed: int, t: int):
     return sp.density_grid(data_for(dataset, n, seed), float(schedule.alpha_bars[t]))
 
 
-@st.cache_resource(show_spinner=False, max_entries=128)
-def samples_at(dataset: str, n: int, seed: int, t: int) -> np.ndarray:
-    return sp.noised_samples(data_for(dataset, n, seed), float(schedule.alpha_bars[t]), seed)
-
-
-@st.cache_resource(show_spinner=False, max_entries=128)
-def exact_field_at(dataset: str, n: int, seed: int, t: int) -> np.ndarray:
-    return toy2d.empirical_score(data_for(dataset, n, seed), sp.field_points(), float(schedule.alpha_bars[t]))
-
-
-@st.cache_resource(show_spinner=False, max_entries=128)
-def learned_field_at(source_id: str, t: int, _score_fn) -> np.ndarray:
-    return _score_fn(sp.field_points(), float(schedule.alpha_bars[t]))
+@st.cache_resource(show_spinner="Preparing the score field for every t ...", max_entries=32, ttl=3600)
+def field_frames(dataset: str, n: int, seed: int, view: str, source_id: str | None, _score_fn) -> bytes:
+    """The field view's frame set (every t, see score_page.field_frameset), shared by every session."""
+    return sp.field_frameset(data_for(dataset, n, seed), schedule, view, _score_fn, sp.field_ts(T),
+                             seed=seed).to_bytes()
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)
@@ -136,7 +128,6 @@ st.markdown(
 
 @ui.fragment
 def field_view():
-    ui.url_state("sf_t", 200, ui.int_param(1, T - 1))
     ui.url_state("sf_view", "exact", ui.choice_param(figures.SCORE_VIEWS))
     ui.url_state("sf_source", "bundled", ui.choice_param(SOURCE_LABELS))
     sources = learned_sources()
@@ -144,45 +135,35 @@ def field_view():
         st.session_state["sf_source"] = "trained"
         if st.session_state["sf_view"] == "exact":
             st.session_state["sf_view"] = "both"  # show the new model's field against the exact one
-    c = st.columns([3, 2, 1.4])
-    t = c[0].slider("Timestep t (1 = almost clean, 999 = pure noise)", 1, T - 1, key="sf_t")
-    view = c[1].segmented_control("Show the score", figures.SCORE_VIEWS, key="sf_view", required=True,
+    c = st.columns([3, 2])
+    view = c[0].segmented_control("Show the score", figures.SCORE_VIEWS, key="sf_view", required=True,
                                   format_func=VIEW_LABELS.get,
                                   help="exact: computed from the data. learned: the neural network's. "
                                        "both: on top of each other. error: learned − exact.")
     if sources:
         if st.session_state["sf_source"] not in sources:
             st.session_state["sf_source"] = next(iter(sources))
-        c[2].radio("Learned model", list(sources), key="sf_source", format_func=SOURCE_LABELS.get,
-                   horizontal=False)
-    ui.write_url("sf_t", "sf_view", "sf_source")
-    ab = float(schedule.alpha_bars[t])
-    exact = exact_field_at(*data_key, t)
-    learned, err = None, None
+        c[1].radio("Learned model", list(sources), key="sf_source", format_func=SOURCE_LABELS.get,
+                   horizontal=True)
+    ui.write_url("sf_view", "sf_source")
+    source_id, score_fn = None, None
     if view != "exact":
         if sources:
             source_id, score_fn = sources[st.session_state["sf_source"]]
-            learned = learned_field_at(source_id, t, score_fn)
-            err = relative_error_at(source_id, *data_key, (t,), score_fn)[t]
         else:
             st.info("No learned model for this data set yet: showing the exact score. Train one at the bottom "
                     "of the page.", icon=":material/model_training:")
             view = "exact"
-    density = density_at(*data_key, t)
     left, right = st.columns([3, 2])
     with left:
-        source = sources[st.session_state["sf_source"]][0] if learned is not None else None
-        ui.plot(ui.shared(("sf_field", data_key, t, view, source), lambda: figures.score_field_figure(
-            sp.field_points(), exact, learned, view=view, density=density, samples=samples_at(*data_key, t),
-            extent=sp.EXTENT, title=f"Score field at t = {t} ({VIEW_LABELS[view]})", height=600)))
+        # The browser swaps the precomputed fields while t is dragged; only the release reaches the server.
+        ts = sp.field_ts(T)
+        frames = field_frames(*data_key, view, source_id, score_fn)
+        t = int(ui.scrubber("sf_t", frames, ts, default=ts[scrub.nearest_index(ts, 200)]))
     with right:
-        m = st.columns(2)
-        m[0].metric("ᾱₜ (signal left)", f"{ab:.4f}")
-        m[1].metric("noise std √(1−ᾱₜ)", f"{math.sqrt(1 - ab):.3f}")
-        if err is not None:
-            st.metric("relative error of the learned score", f"{err:.1%}",
-                      help="E‖s_learned − s_exact‖ / E‖s_exact‖ over 1,000 points drawn from pₜ: the error "
-                           "where the data is, not in empty corners.")
+        st.markdown(
+            f"Drag the slider, use the arrow keys, or press ▶: the field at {len(ts)} precomputed values of t. "
+            "The numbers above the plot follow t.")
         st.markdown(
             "**Reading the arrows.** Each arrow starts at a grid point and points along the score. Its "
             "length grows with the score's size up to a cap (the 90th percentile of the exact field at this "
@@ -192,16 +173,20 @@ def field_view():
         if view == "error":
             st.markdown("**Error view.** Arrows show learned − exact, the background its size. Far from the "
                         "data (the corners) the network never saw a training point, so there it only guesses: "
-                        "that is why the number above weights the error by the density. Near the data, "
+                        "that is why the relative error above weights the error by the density. Near the data, "
                         "networks learn a *smooth* field while the exact score of a finite point set is spiky "
                         "at small $t$; the error shrinks towards zero as $t$ grows.")
-        st.caption("Hover over the plot to read the score at a grid point. The plot shows [−3, 3]².")
+        st.caption("Hover over the plot to read the score at a grid point (below the plot). The plot shows "
+                   "[−3, 3]².")
+    ab = float(schedule.alpha_bars[t])
+    density = density_at(*data_key, t)
 
     st.subheader("Tweedie's formula: from the score to a clean guess")
     st.markdown(
         "Pick a noisy point $x_t$. Knowing the score there is enough to compute the **average clean point** "
         "it could have come from: step along the score by $(1-\\bar\\alpha_t)$, then undo the shrinking "
-        "by dividing by $\\sqrt{\\bar\\alpha_t}$. This is how a denoiser and a score model are the same thing.")
+        "by dividing by $\\sqrt{\\bar\\alpha_t}$. This is how a denoiser and a score model are the same thing. "
+        f"Here at t = {t}, the t of the field above (it follows when you let go of that slider).")
     ui.url_state("sf_px", 1.5, ui.float_param(-sp.EXTENT, sp.EXTENT))
     ui.url_state("sf_py", -1.0, ui.float_param(-sp.EXTENT, sp.EXTENT))
     fig_col, txt_col = st.columns([1, 1])

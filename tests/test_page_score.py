@@ -4,7 +4,7 @@ Kept small for a busy CPU: the live training runs 300 steps on 500 points.
 """
 import pytest
 
-from conftest import assert_ok, button, open_page
+from conftest import assert_ok, button, open_page, scrubber, set_scrubber
 from explainer import models
 
 
@@ -26,18 +26,30 @@ def test_field_controls_and_tweedie():
     at = _open()
     assert_ok(at)
     assert at.title[0].value.startswith("4. The score field")
-    assert at.slider(key="sf_t").value == 200
-    charts = len(_charts(at))
-    assert charts == 2  # the field and the Tweedie picture (particles wait for the button)
+    sc = scrubber(at, "sf_t")
+    assert sc.values[0] == 1 and sc.values[-1] == 999 and len(sc.values) == 32
+    assert at.session_state["sf_t"] == sc.values[sc.index] == min(sc.values, key=lambda v: abs(v - 200))
+    field = sc.frames["charts"][0]
+    assert field["kind"] == "field" and [f["name"] for f in field["fields"]] == ["exact score"]
+    assert [m["label"] for m in sc.frames["metrics"]] == ["ᾱₜ (signal left)", "noise std √(1−ᾱₜ)"]
+    assert len(_charts(at)) == 1  # the Tweedie picture; the field is drawn by the scrubber
 
-    at.slider(key="sf_t").set_value(800).run()
+    # The release of the scrubber: one rerun, the address and the Tweedie section follow the released t.
+    t = sc.values[25]
+    set_scrubber(at, "sf_t", t)
     assert_ok(at)
-    assert at.query_params["sf_t"] == "800"
+    assert at.query_params["sf_t"] == str(t)
+    assert any(f"Here at t = {t}," in m.value for m in at.markdown)
 
+    names = {"both": ["exact score", "learned score"], "error": ["learned − exact"], "learned": ["learned score"],
+             "exact": ["exact score"]}
     for view in ("both", "error", "learned", "exact"):
         at.segmented_control(key="sf_view").set_value(view).run()
         assert_ok(at)
-    assert len(_charts(at)) == 2
+        if any(r.key == "sf_source" for r in at.radio):  # a bundled model: the learned views show it
+            assert [f["name"] for f in scrubber(at, "sf_t").frames["charts"][0]["fields"]] == names[view]
+    assert len(_charts(at)) == 1
+    assert at.session_state["sf_t"] == t  # a new frame set keeps the released t
 
     at.slider(key="sf_px").set_value(-2.0).run()
     at.slider(key="sf_py").set_value(0.5).run()
@@ -66,7 +78,10 @@ def test_bundled_model_views_when_present():
     at = _open(sf_view="error", sf_t="300")
     assert_ok(at)
     assert at.radio(key="sf_source").value == "bundled"
-    assert any("relative error" in m.label for m in at.metric)
+    sc = scrubber(at, "sf_t")
+    assert sc.values[sc.index] == min(sc.values, key=lambda v: abs(v - 300))  # the nearest precomputed t
+    errors = next(m for m in sc.frames["metrics"] if m["label"] == "relative error of the learned score")
+    assert all(v.endswith("%") for v in errors["values"])
 
 
 def test_particles_and_live_training():
@@ -76,7 +91,7 @@ def test_particles_and_live_training():
     at.select_slider(key="sf_levels").set_value(20)
     button(at, "Run the particles").click().run()
     assert_ok(at)
-    assert len(_charts(at)) == 3
+    assert len(_charts(at)) == 2  # Tweedie and the particles (the field is a scrubber)
 
     at.select_slider(key="sf_steps").set_value(300).run()
     button(at, "Train").click().run()
@@ -85,13 +100,14 @@ def test_particles_and_live_training():
     assert at.radio(key="sf_source").value == "trained"
     assert at.segmented_control(key="sf_view").value == "both"
     assert "trained here" in at.radio(key="sf_psource").options  # formatted labels
-    assert len(_charts(at)) >= 4  # field, Tweedie, loss curve, error by t (particles: new key)
+    assert len(_charts(at)) >= 3  # Tweedie, loss curve, error by t (particles: new key; the field: a scrubber)
+    assert [f["name"] for f in scrubber(at, "sf_t").frames["charts"][0]["fields"]] == ["exact score", "learned score"]
 
     at.radio(key="sf_psource").set_value("trained")
     at.radio(key="sf_sampler").set_value("langevin")
     button(at, "Run the particles").click().run()
     assert_ok(at)
-    assert len(_charts(at)) == 5
+    assert len(_charts(at)) == 4
 
 
 def test_a_bad_link_gives_a_warning_not_an_exception():
@@ -99,4 +115,5 @@ def test_a_bad_link_gives_a_warning_not_an_exception():
     assert_ok(at)
     warnings = " ".join(w.value for w in at.warning)
     assert "sf_t=abc" in warnings and "sf_view=sideways" in warnings and "sf_dataset=nope" in warnings
-    assert at.slider(key="sf_t").value == 200
+    sc = scrubber(at, "sf_t")
+    assert sc.values[sc.index] == min(sc.values, key=lambda v: abs(v - 200))

@@ -121,3 +121,92 @@ def test_blend_panels_check_their_sources_and_weights():
     assert (a, b, fs.add_source("data:a")) == (0, 1, 0)  # a picture is sent once
     with pytest.raises(ValueError, match="weights"):
         fs.add_blend_panel("x", a, b, [1], [0, 0]).to_bytes()
+
+
+def _field_set(n_pos=3, g=4):
+    pts = np.stack(np.meshgrid(np.linspace(-3, 3, g), np.linspace(-3, 3, g)), -1).reshape(-1, 2)
+    rng = np.random.default_rng(0)
+    vecs = [rng.standard_normal(pts.shape) * 10 ** k for k in range(n_pos)]
+    fs = FrameSet(label="t", values=list(range(n_pos)))
+    fs.add_vector_field("field at t = {v}", 3.0, pts, [{"name": "exact", "color": "#fff", "vectors": vecs}],
+                        cap=[1.0] * n_pos, background={"name": "bg", "frames": [f"data:{i}" for i in range(n_pos)]},
+                        dots={"name": "xt", "color": "#fff", "x0": np.zeros((5, 2)), "eps": np.ones((5, 2)),
+                              "a": [1.0] * n_pos, "b": [0.5] * n_pos})
+    return fs, pts, vecs
+
+
+def test_vector_field_round_trip_keeps_three_digits():
+    fs, pts, vecs = _field_set()
+    msg = json.loads(fs.to_bytes())
+    c = msg["charts"][0]
+    assert c["kind"] == "field" and len(c["points"]) == pts.size and c["max_len"] == pytest.approx(0.9 * 2)
+    f = c["fields"][0]
+    assert len(f["v"]) == len(f["unit"]) == 3 and all(len(v) == pts.size for v in f["v"])
+    assert all(isinstance(k, int) for k in f["v"][2])
+    for i, v in enumerate(vecs):  # k · unit is the vector, to 3 significant digits of the median length
+        back = np.asarray(f["v"][i], dtype=float).reshape(-1, 2) * f["unit"][i]
+        assert np.abs(back - v).max() <= 0.5 * f["unit"][i] * 1.0001
+        assert f["unit"][i] <= np.median(np.linalg.norm(v, axis=1)) / 100
+    assert len(c["dots"]["x0"]) == 10 and c["background"]["frames"][1] == "data:1"
+
+
+def test_vector_field_checks_lengths():
+    fs, pts, vecs = _field_set()
+    with pytest.raises(ValueError):  # one frame of vectors missing
+        FrameSet(label="t", values=[0, 1, 2]).add_vector_field("f", 3.0, pts, [{"name": "e", "color": "#fff",
+                                                                                "vectors": vecs[:2]}], [1.0] * 3)
+    with pytest.raises(ValueError):  # vectors that do not match the arrow tails
+        FrameSet(label="t", values=[0]).add_vector_field("f", 3.0, pts, [{"name": "e", "color": "#fff",
+                                                                          "vectors": [vecs[0][:3]]}], [1.0])
+    with pytest.raises(ValueError):  # too many arrows for the page
+        FrameSet(label="t", values=[0]).add_vector_field("f", 3.0, np.zeros((1000, 2)), [], [1.0])
+    fs.charts[0]["background"]["frames"].pop()
+    with pytest.raises(ValueError):
+        fs.to_bytes()
+    fs, _, _ = _field_set()
+    fs.charts[0]["dots"]["a"].pop()
+    with pytest.raises(ValueError):
+        fs.to_bytes()
+
+
+def test_heatmap_png_is_a_small_viridis_picture():
+    import base64
+    import io
+
+    from PIL import Image
+
+    from explainer.scrub import heatmap_png_uri
+
+    z = np.outer(np.ones(8), np.arange(8.0))[::-1].T  # grows with y (rows, upwards) ...
+    uri = heatmap_png_uri(z)
+    img = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB")
+    px = np.asarray(img)
+    assert px.shape == (8, 8, 3)
+    assert tuple(px[-1, 0]) == (0x44, 0x01, 0x54) and tuple(px[0, 0]) == (0xfd, 0xe7, 0x25)  # ... so top is bright
+
+
+def test_score_field_frameset_follows_t():
+    from explainer import score_page as sp, toy2d
+
+    sched = make_schedule("cosine", 1000)
+    data = sp.make_data("moons", 300, 0)
+    ts = sp.field_ts(n=4)
+    assert ts[0] == 1 and ts[-1] == 999 and len(ts) == 4
+    learned = lambda x, ab: -x  # noqa: E731 (the score of N(0, I))
+    msg = json.loads(sp.field_frameset(data, sched, "both", learned, ts).to_bytes())
+    metrics = {m["label"]: m["values"] for m in msg["metrics"]}
+    assert metrics["ᾱₜ (signal left)"] == [f"{sched.alpha_bars[t]:.4f}" for t in ts]
+    assert len(metrics["relative error of the learned score"]) == 4
+    c = msg["charts"][0]
+    assert [f["name"] for f in c["fields"]] == ["exact score", "learned score"]
+    exact = toy2d.empirical_score(data, sp.field_points(), float(sched.alpha_bars[ts[1]]))
+    back = np.asarray(c["fields"][0]["v"][1], dtype=float).reshape(-1, 2) * c["fields"][0]["unit"][1]
+    assert np.abs(back - exact).max() <= c["fields"][0]["unit"][1]
+    assert c["cap"][1] == pytest.approx(np.quantile(np.linalg.norm(exact, axis=1), 0.9), rel=1e-4)
+    assert len(set(c["background"]["frames"])) == 4
+    err = json.loads(sp.field_frameset(data, sched, "error", learned, ts).to_bytes())["charts"][0]
+    assert [f["name"] for f in err["fields"]] == ["learned − exact"] and err["background"]["name"].startswith("error")
+    exact_only = json.loads(sp.field_frameset(data, sched, "exact", None, ts).to_bytes())
+    assert len(exact_only["metrics"]) == 2
+    with pytest.raises(ValueError):
+        sp.field_frameset(data, sched, "learned", None, ts)

@@ -219,6 +219,135 @@ function blender(spec, blend, canvas) {
   return draw;
 }
 
+// A 2D vector field that changes with the position (explainer/scrub.py, add_vector_field): a square
+// plot over [-extent, extent]² with a background picture, dots and one path of arrows per field.
+// Each field is a single <path>, so a frame is a few attribute changes however many arrows there are.
+// Hovering shows the vectors at the nearest arrow tail (the numbers the arrows stand for).
+let fieldCount = 0;
+function makeField(spec, values) {
+  const W = 600, L = 48, R = 12, T = 30, S = W - L - R, B = 44, H = T + S + B, E = spec.extent;
+  const root = el("figure", "dx-chart dx-field");
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": spec.title });
+  root.appendChild(s);
+  const title = svg("text", { x: L, y: 18, class: "dx-title" });
+  s.appendChild(title);
+  const px = (x) => L + ((x + E) / (2 * E)) * S;
+  const py = (y) => T + ((E - y) / (2 * E)) * S;
+  const clipId = `dx-field-clip-${++fieldCount}-${Math.random().toString(36).slice(2, 7)}`;
+  const defs = svg("defs");
+  const cp = svg("clipPath", { id: clipId });
+  cp.appendChild(svg("rect", { x: L, y: T, width: S, height: S }));
+  defs.appendChild(cp); s.appendChild(defs);
+  s.appendChild(svg("rect", { x: L, y: T, width: S, height: S, fill: "#440154" }));
+  const plot = svg("g", { "clip-path": `url(#${clipId})` });
+  s.appendChild(plot);
+  const legend = el("figcaption", "dx-legend");
+  const key = (name, color, cls) => {
+    const k = el("span", "dx-key");
+    const sw = el("i", cls); sw.style.background = color; k.appendChild(sw); k.appendChild(document.createTextNode(name));
+    legend.appendChild(k);
+  };
+  let image = null;
+  if (spec.background) {
+    image = svg("image", { x: L, y: T, width: S, height: S, preserveAspectRatio: "none" });
+    plot.appendChild(image);
+    key(spec.background.name, "linear-gradient(90deg, #440154, #31688e, #35b779, #fde725)");
+  }
+  let dots = null;
+  if (spec.dots) {
+    // Zero-length round-capped segments: a dot each, all in one path.
+    dots = svg("path", { stroke: spec.dots.color, class: "dx-field-dots" });
+    plot.appendChild(dots);
+    key(spec.dots.name, spec.dots.color);
+  }
+  const arrows = spec.fields.map((f) => {
+    const p = svg("path", { stroke: f.color, class: "dx-arrows" + (spec.fields.length > 1 ? " dx-arrows-thin" : "") });
+    plot.appendChild(p);
+    key(f.name, f.color);
+    return [p, f];
+  });
+  // axes and ticks
+  s.appendChild(svg("rect", { x: L, y: T, width: S, height: S, class: "dx-frame" }));
+  for (const v of niceTicks(-E, E, 6)) {
+    const tx = svg("text", { x: px(v), y: T + S + 15, class: "dx-tick", "text-anchor": "middle" });
+    tx.textContent = fmtTick(v); s.appendChild(tx);
+    const ty = svg("text", { x: L - 5, y: py(v) + 4, class: "dx-tick", "text-anchor": "end" });
+    ty.textContent = fmtTick(v); s.appendChild(ty);
+  }
+  const xl = svg("text", { x: L + S / 2, y: T + S + 34, class: "dx-label", "text-anchor": "middle" });
+  xl.textContent = spec.xlabel; s.appendChild(xl);
+  const yl = svg("text", { x: 14, y: T + S / 2, class: "dx-label", "text-anchor": "middle",
+                           transform: `rotate(-90 14 ${T + S / 2})` });
+  yl.textContent = spec.ylabel; s.appendChild(yl);
+  // hover: a ring on the nearest arrow tail and its vectors in a line below the plot
+  const pts = spec.points, G = pts.length / 2;
+  const ring = svg("circle", { r: 6, class: "dx-field-ring", visibility: "hidden" });
+  s.appendChild(ring);
+  const readout = el("div", "dx-field-readout", "Hover over the plot to read the vectors at a grid point.");
+  const num = (v) => { const r = Number(v.toPrecision(3)); return Math.abs(r) >= 1e5 ? r.toExponential(2) : String(r); };
+  let index = 0, hover = -1;
+  const showHover = () => {
+    if (hover < 0) { ring.setAttribute("visibility", "hidden"); return; }
+    const x = pts[2 * hover], y = pts[2 * hover + 1];
+    ring.setAttribute("cx", px(x)); ring.setAttribute("cy", py(y)); ring.setAttribute("visibility", "visible");
+    const parts = spec.fields.map((f) => {
+      const u = f.unit[index], k = f.v[index];
+      return `${f.name} (${num(k[2 * hover] * u)}, ${num(k[2 * hover + 1] * u)})`;
+    });
+    readout.textContent = `at x = (${x.toFixed(2)}, ${y.toFixed(2)}), t = ${values[index]}: ${parts.join(";  ")}`;
+  };
+  const hit = svg("rect", { x: L, y: T, width: S, height: S, fill: "transparent", class: "dx-field-hit" });
+  s.appendChild(hit);
+  hit.addEventListener("pointermove", (ev) => {
+    const m = s.getScreenCTM();
+    if (!m) return;
+    const p = new DOMPoint(ev.clientX, ev.clientY).matrixTransform(m.inverse());
+    const x = -E + ((p.x - L) / S) * 2 * E, y = E - ((p.y - T) / S) * 2 * E;
+    let best = Infinity, j = -1;
+    for (let g = 0; g < G; g++) {
+      const d = (pts[2 * g] - x) ** 2 + (pts[2 * g + 1] - y) ** 2;
+      if (d < best) { best = d; j = g; }
+    }
+    if (j !== hover) { hover = j; showHover(); }
+  });
+  hit.addEventListener("pointerleave", () => { hover = -1; showHover(); });
+  const head = 0.35, ca = Math.cos(28 * Math.PI / 180), sa = Math.sin(28 * Math.PI / 180);
+  const arrowPath = (f, i) => {
+    const k = f.v[i], u = f.unit[i], cap = spec.cap[i], out = [];
+    for (let g = 0; g < G; g++) {
+      const vx = k[2 * g] * u, vy = k[2 * g + 1] * u, mag = Math.hypot(vx, vy);
+      if (!(mag > 0)) continue;
+      const len = spec.max_len * Math.min(mag / cap, 1), ux = vx / mag, uy = vy / mag;
+      const x0 = pts[2 * g], y0 = pts[2 * g + 1], x1 = x0 + len * ux, y1 = y0 + len * uy;
+      const bx = -ux * head * len, by = -uy * head * len;
+      const lx = x1 + ca * bx - sa * by, ly = y1 + sa * bx + ca * by;
+      const rx = x1 + ca * bx + sa * by, ry = y1 - sa * bx + ca * by;
+      const X1 = px(x1).toFixed(1), Y1 = py(y1).toFixed(1);
+      out.push(`M${px(x0).toFixed(1)} ${py(y0).toFixed(1)}L${X1} ${Y1}M${px(lx).toFixed(1)} ${py(ly).toFixed(1)}` +
+               `L${X1} ${Y1}L${px(rx).toFixed(1)} ${py(ry).toFixed(1)}`);
+    }
+    return out.join("");
+  };
+  const update = (i) => {
+    index = i;
+    const t = spec.title.replaceAll("{v}", String(values[i]));
+    title.textContent = t; s.setAttribute("aria-label", t);
+    if (image) image.setAttribute("href", spec.background.frames[i]);
+    if (dots) {
+      const d = spec.dots, a = d.a[i], b = d.b[i], out = [];
+      for (let j = 0; j < d.x0.length; j += 2) {
+        out.push(`M${px(a * d.x0[j] + b * d.eps[j]).toFixed(1)} ${py(a * d.x0[j + 1] + b * d.eps[j + 1]).toFixed(1)}h0`);
+      }
+      dots.setAttribute("d", out.join(""));
+    }
+    for (const [p, f] of arrows) p.setAttribute("d", arrowPath(f, i));
+    showHover();
+  };
+  root.appendChild(legend);
+  root.appendChild(readout);
+  return { root, update };
+}
+
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
   if (!data) return;
@@ -286,7 +415,7 @@ export default function (component) {
   if (mets.length) root.appendChild(metrics);
   const lines = spec.lines.map((vals) => { const p = el("p", "dx-line-text"); root.appendChild(p); return [vals, p]; });
   const charts = el("div", "dx-charts");
-  const chs = spec.charts.map((c) => { const ch = makeChart(c, values, spec.charts.length === 1); charts.appendChild(ch.root); return ch; });
+  const chs = spec.charts.map((c) => { const ch = c.kind === "field" ? makeField(c, values) : makeChart(c, values, spec.charts.length === 1); charts.appendChild(ch.root); return ch; });
   if (chs.length) root.appendChild(charts);
 
   const state = { id: spec.id, index: -1, dragging: false, timer: null, sent: msg.index };

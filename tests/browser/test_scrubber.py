@@ -113,3 +113,41 @@ def test_reverse_step_scrubber(app_server, page):
     wait_idle(page)
     assert _sends(page) <= sends + 1
     assert_no_exception(page)
+
+
+def test_score_field_scrubber_moves_arrows_in_the_browser(app_server, page):
+    open_page(page, app_server, "score?sf_t=300")
+    scrub = page.locator(".dx-scrub").filter(has=page.locator(".dx-field")).first
+    scrub.scroll_into_view_if_needed()
+    t0 = int(scrub.get_attribute("data-value"))
+    assert abs(t0 - 300) <= 17  # the nearest of the 32 precomputed values of t
+    arrows = scrub.locator(".dx-arrows").first
+    svg = scrub.locator(".dx-field svg")
+    before = (arrows.get_attribute("d"), scrub.locator(".dx-field image").get_attribute("href"),
+              scrub.locator(".dx-metric-value").first.inner_text(), svg.get_attribute("aria-label"))
+    assert before[0].count("M") > 500  # one path draws every arrow
+    sends = _sends(page)
+    _drag(page, scrub, 0.3, 0.9)
+    during = (arrows.get_attribute("d"), scrub.locator(".dx-field image").get_attribute("href"),
+              scrub.locator(".dx-metric-value").first.inner_text(), svg.get_attribute("aria-label"))
+    assert all(a != b for a, b in zip(before, during)), (before[2:], during[2:])
+    assert _sends(page) == sends, "a drag must not send a rerun per frame"
+    page.mouse.up()
+    wait_idle(page)
+    assert _sends(page) == sends + 1
+    t = int(scrub.get_attribute("data-value"))
+    assert svg.get_attribute("aria-label") == f"Score field at t = {t} (exact)"
+    assert parse_qs(urlsplit(page.url).query)["sf_t"] == [str(t)]
+    # Keys move it too, sent once when they come to rest; hovering reads the score at a grid point.
+    scrub.locator(".dx-range").focus()
+    sends = _sends(page)
+    d = arrows.get_attribute("d")
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowRight")
+    assert arrows.get_attribute("d") != d and scrub.get_attribute("data-value") == "33"
+    wait_idle(page)
+    assert _sends(page) <= sends + 1
+    box = scrub.locator(".dx-field-hit").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
+    assert "exact score (" in scrub.locator(".dx-field-readout").inner_text()
+    assert_no_exception(page)
