@@ -68,22 +68,29 @@ strip_ts = forward.evenly_spaced_timesteps(T, 8)
 fw_key = (img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]))
 
 
-def _filmstrip():
-    strip = images.image_grid([forward.noised(schedule, x0, t, noise) for t in strip_ts], ncol=len(strip_ts), pad=4)
-    return strip, images.jpeg_data_uri(strip)
+def _filmstrip(x0_, noise_):
+    return images.image_grid([forward.noised(schedule, x0_, t, noise_) for t in strip_ts], ncol=len(strip_ts), pad=4)
+
+
+def _shown_filmstrip() -> str:
+    # Shown at the main view's size (8 x 192 pixels is wider than the page) and with its noise: noise does
+    # not compress, and the full-size strip was 2 MB per visitor. The download has every pixel.
+    x0_small = ui.preview_array(img)
+    return images.jpeg_data_uri(_filmstrip(x0_small, ui.gaussian_noise(x0_small.shape,
+                                                                        int(st.session_state["fw_seed"]))), quality=75)
 
 
 # A data URI, not a media file: it travels inside the (cached) message, so a rerun racing the browser's
 # download cannot leave a broken picture behind.
-strip, strip_uri = ui.shared(("fw_strip",) + fw_key, _filmstrip)
+strip_uri = ui.shared(("fw_strip",) + fw_key, _shown_filmstrip)
 st.image(strip_uri, caption="x_t at t = " + ", ".join(map(str, strip_ts)), width="stretch")
 anim_ts = forward.evenly_spaced_timesteps(T, 24)
 anim_frames = ui.noising_frames(img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_seed"]),
                                tuple(anim_ts), _img=img)
 d1, d2 = st.columns(2)
 # Files are made only when the button is clicked (a callable), and clicking does not rerun the page.
-d1.download_button("Download the filmstrip (PNG)", lambda: images.encode_png(strip), "filmstrip.png",
-                   "image/png", icon=":material/download:", width="stretch", on_click="ignore")
+d1.download_button("Download the filmstrip (PNG)", lambda: images.encode_png(_filmstrip(x0, noise)),
+                   "filmstrip.png", "image/png", icon=":material/download:", width="stretch", on_click="ignore")
 d2.download_button("Download the noising animation (GIF)", lambda: images.write_gif(anim_frames, duration_ms=120),
                    "noising.gif", "image/gif", icon=":material/download:", width="stretch", on_click="ignore")
 # Built only on request: the frames travel to the browser inside the figure.
