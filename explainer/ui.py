@@ -589,18 +589,24 @@ def chain_samples(schedule_name: str, num_steps: int, x0_value: float, t: int, s
     return forward.chain_and_jump_samples(get_schedule(schedule_name, num_steps), x0_value, t, seed=seed)
 
 
+# The home page's digit: the Generate default (the fewest steps that match DDIM-50, see the model card).
+# Every student with their own seed gets their own, so it must be cheap: 0.17 s against 0.43 s for DDIM-25.
+HOME_SAMPLER, HOME_STEPS = "dpm++2m", 10
+
+
 @st.cache_resource(show_spinner="Drawing a digit ...", max_entries=64)
 def home_animation(seed: int) -> bytes | None:
-    """A GIF of one digit denoised from pure noise (25 DDIM steps), or None without the model."""
+    """A GIF of one digit denoised from pure noise (HOME_STEPS steps of HOME_SAMPLER), or None without the model."""
     from .generate import generate, parse_labels
 
     try:
         pre = get_model("mnist", "cpu")
     except models.ModelError:
         return None
-    res = generate(pre, parse_labels(seed % 10, 1), steps=25, guidance=3.0, seed=seed, keep_trajectory=True)
-    frames = [x[0] for x in res.x_t] + [res.images[0]] * 8  # hold the final digit for a moment
-    return images.write_gif(frames, duration_ms=90, upscale=6)
+    res = generate(pre, parse_labels(seed % 10, 1), sampler=HOME_SAMPLER, steps=HOME_STEPS, guidance=3.0, seed=seed,
+                   keep_trajectory=True)
+    frames = [x[0] for x in res.x_t] + [res.images[0]] * 6  # hold the final digit for a moment
+    return images.write_gif(frames, duration_ms=180, upscale=6)
 
 
 class _LRU:

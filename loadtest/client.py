@@ -367,7 +367,8 @@ class StreamlitSession:
     async def open_page(self, url_path: str = "", query_string: str = "", first: bool = False) -> RunResult:
         """Open a page: by URL (``first``: the tab's first load) or as a sidebar click (by page hash)."""
         page_hash = None if first else self.pages.get(url_path)
-        self.values.clear()
+        # As a browser: the values it holds go with the request (the sidebar's are on every page); rerun()
+        # sends those of widgets on the page shown now, and the new page drops the rest.
         if page_hash:
             return await self.rerun(page_hash=page_hash, query_string=query_string)
         return await self.rerun(page_hash="", page_name=url_path, query_string=query_string)

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
 from .client import SessionError, StreamlitSession
 from .scenario import SCENARIOS, MoveSlider, Open, action_names
 from .server import RssSampler, pid_listening_on, start_server
@@ -216,6 +218,13 @@ async def _visit(uid, cfg, scenario, sh: _Shared, rng, sess: StreamlitSession, s
                 qs = "&".join(q for q in (step.query, "" if not first or cfg["seed_mode"] == "shared"
                                           else f"seed={seed}") if q)
                 res = await sess.open_page(step.page, query_string=qs, first=first)
+                if first and cfg["seed_mode"] != "shared":
+                    # A browser reports every widget's value with each request, the sidebar's seed (set from
+                    # ?seed=N) too, and that is how the seed survives a page change. This client sends only
+                    # what it set: so it sets the seed as the browser would report it.
+                    w = sess.find("Random seed", ("number_input",))
+                    if w is not None:
+                        sess.values[w.id] = WidgetState(id=w.id, int_value=seed)
             else:
                 kinds = ("slider", "scrubber") if isinstance(step, MoveSlider) else ("button",)
                 w = sess.find(step.label, kinds)

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from explainer import ui
+from explainer.samplers import SAMPLER_LABELS
 
 ui.page_setup()
 
@@ -27,8 +28,8 @@ with right:
         st.info("The bundled digit model is missing, so the live picture is off. Rebuild it with "
                 "`python -m explainer.train mnist`.", icon=":material/info:")
     else:
-        st.image(gif, caption="A digit emerging from noise: the bundled model, 25 DDIM steps. "
-                 "Change the seed in the sidebar for another one.", width=280)
+        st.image(gif, caption=f"A digit emerging from noise: the bundled model, {ui.HOME_STEPS} steps of "
+                 f"{SAMPLER_LABELS[ui.HOME_SAMPLER]}. Change the seed in the sidebar for another one.", width=280)
 
 st.header("The lesson, page by page")
 CARDS = [

@@ -48,6 +48,16 @@ def test_home_page_shows_cards_and_settings():
     assert at.sidebar.number_input[0].value == 0
     text = " ".join(m.value for m in at.markdown)
     assert "Forward process" in text and "Reverse process" in text
+    # The live digit: what the caption says is what ran (the GIF has one frame per step, plus the hold).
+    from PIL import Image as PILImage
+
+    from explainer.samplers import SAMPLER_LABELS
+
+    caption = " ".join(c for i in at.get("image") for c in i.captions)
+    assert f"{ui.HOME_STEPS} steps of {SAMPLER_LABELS[ui.HOME_SAMPLER]}" in caption
+    gif = ui.home_animation(0)
+    with PILImage.open(io.BytesIO(gif)) as im:
+        assert im.n_frames >= ui.HOME_STEPS
 
 
 @pytest.fixture(scope="module")
