@@ -677,7 +677,7 @@ def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost
 
 # ------------------------------------------------------------------ learning to denoise (pages/learning.py)
 
-LEARN_FRAMES = 64  # values of t (or t') a learning-page scrubber visits: one batched network call of 64
+LEARN_FRAMES = 32  # values of t (or t') a learning-page scrubber visits: one batched network call of 32
 
 
 @st.cache_resource(show_spinner=False)
@@ -732,7 +732,7 @@ def digit_loss(ident: str, label: int, seed: int, device: str, _x0: np.ndarray) 
     return denoiser.training_steps(pre, _x0, denoiser.digit_noise(seed), ts, label).loss
 
 
-@st.cache_data(show_spinner="Running the model at 64 noise levels ...", max_entries=64, ttl=3600)
+@st.cache_data(show_spinner=f"Running the model at {LEARN_FRAMES} noise levels ...", max_entries=64, ttl=3600)
 def learning_frames(ident: str, label: int, true_label: int | None, seed: int, device: str,
                     _x0: np.ndarray) -> tuple[list[int], bytes, bytes, dict[str, np.ndarray]]:
     """Sections 'one training step' and 'four readings' for one digit: (ts, frames, frames, losses by class)."""
@@ -756,7 +756,7 @@ def training_step_at(ident: str, label: int, seed: int, device: str, t: int, _x0
     return denoiser.training_steps(get_model("mnist", device), _x0, denoiser.digit_noise(seed), [t], label)
 
 
-@st.cache_data(show_spinner="Telling the model 64 wrong times ...", max_entries=64, ttl=3600)
+@st.cache_data(show_spinner=f"Telling the model {LEARN_FRAMES} wrong times ...", max_entries=64, ttl=3600)
 def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
                       _x0: np.ndarray) -> tuple[list[int], bytes, dict]:
     """Section 'tell it the wrong time': (t' values, frames, summary numbers) for one digit at the true t."""

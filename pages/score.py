@@ -475,8 +475,12 @@ def guidance_view():
         where += (": past the class's own centre. Guidance extrapolates." if centre > own
                   else ".")
     st.caption(where + f" {sp.GUIDANCE_PARTICLES} particles start as pure noise (sidebar seed) and follow the "
-               f"guided score along the probability-flow ODE ({sp.GUIDANCE_LEVELS} DDIM steps), the reverse page's "
-               "default sampler.")
+               f"guided score along the probability-flow ODE in {sp.GUIDANCE_LEVELS} DDIM steps (deterministic, "
+               "like the reverse page's DDIM and DPM-Solver++ samplers, which solve the same ODE).")
 
 
-guidance_view()
+# Its particles run for every guidance scale with the sidebar's seed: a second or two per new seed.
+if ui.on_demand("sf_show_guid", "Show the guided score and its particles",
+                help="The particles are run for every guidance scale when you ask, so the page opens fast "
+                     "for a whole class."):
+    guidance_view()

@@ -11,7 +11,7 @@ from explainer.schedules import make_schedule
 
 
 def _open(**query) -> AppTest:
-    at = open_page("pages/score.py", query)  # the one AppTest opener (tests/conftest.py)
+    at = open_page("pages/score.py", {"sf_show_guid": "true", **query})  # the one AppTest opener (conftest.py)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     return at
@@ -59,3 +59,14 @@ def test_guidance_bad_link_values_fall_back():
     assert at.select_slider(key="sf_gt").value == 250
     assert sum("sf_g" in w.value for w in at.warning) == 3
     assert np.isfinite(float(_metric(at, "spread of the particles").value))
+
+
+def test_guidance_section_waits_for_its_toggle():
+    """The particles of every scale are run only when asked: the page opens without them."""
+    at = open_page("pages/score.py", {})
+    assert not at.exception
+    assert at.toggle(key="sf_show_guid").value is False
+    assert "sf_gscale" not in at.session_state
+    at.toggle(key="sf_show_guid").set_value(True).run()
+    assert not at.exception and at.select_slider(key="sf_gscale").value == 3.0
+    assert at.query_params["sf_show_guid"] in ("True", ["True"])

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import open_page
 
-from explainer import elbo, models
+from explainer import elbo, models, scrub, ui
 from explainer.schedules import make_schedule
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,7 @@ def test_opens_with_six_sections_and_its_scrubbers():
     assert at.title[0].value.startswith("3. Learning to denoise")
     assert [h.value.split(".")[0] for h in at.header] == ["1", "2", "3", "4", "5", "6"]
     one = scrubber(at, "ln_t")
-    assert len(one["set"]["values"]) == 64 and one["set"]["values"][one["index"]] == at.session_state["ln_t"]
+    assert len(one["set"]["values"]) == ui.LEARN_FRAMES and one["set"]["values"][one["index"]] == at.session_state["ln_t"]
     assert [p["alt"] for p in one["set"]["panels"]][:3] == ["clean digit x₀", "noise ε ~ N(0, I) (÷3)",
                                                             "noisy input x_t"]
     assert one["set"]["lines"][0][one["index"]].startswith("L_simple = ‖ε − ε_θ(")
@@ -70,7 +70,7 @@ def test_opens_with_six_sections_and_its_scrubbers():
     assert scrubber(at, "ln_tp")["set"]["label"] == "The t′ the model is told"
     # loss, weights, bound bars, per-t, densities (and the training loss when no snapshots are bundled)
     assert [c.key for c in at.get("plotly_chart")][:5] == ["ln_loss", "ln_weights", "ln_bars", "ln_per_t", "ln_dens"]
-    assert "Over the 64 values of t′" in _markdown(at)
+    assert f"Over the {ui.LEARN_FRAMES} values of t′" in _markdown(at)
     card = models.load_card("mnist")
     assert f"the bundled model took {card['training']['steps']:,} of them" in _markdown(at)
     ab = models.load_pretrained("mnist", "cpu").schedule.alpha_bars
@@ -114,8 +114,9 @@ def test_digit_class_and_random_buttons():
 def test_scrubber_position_goes_to_the_url():
     at = _open(ln_t="250", ln_rt="999")
     one = scrubber(at, "ln_t")
-    assert one["set"]["values"][one["index"]] == 254  # the nearest of the 64 frames
-    assert at.query_params["ln_t"] in ("254", ["254"])
+    want = min(scrub.frame_indices(1000, ui.LEARN_FRAMES), key=lambda v: abs(v - 250))  # the nearest frame
+    assert one["set"]["values"][one["index"]] == want != 250
+    assert at.query_params["ln_t"] in (str(want), [str(want)])
     four = scrubber(at, "ln_rt")
     assert four["set"]["values"][four["index"]] == 999
 

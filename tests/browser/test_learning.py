@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from .helpers import assert_no_exception, open_ready, select_option, set_slider, wait_idle
 
-SLOW = 180  # a cold page runs the model at 64 noise levels, twice; on a busy 2-core machine that takes a while
+SLOW = 180  # a cold page runs the model at every frame's noise level, twice; on a busy 2-core machine that takes a while
 
 
 def _sends(page) -> int:
