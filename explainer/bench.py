@@ -198,21 +198,18 @@ def bench_diffusers(repeat: int) -> dict:
 
 
 def bench_score_page(repeat: int) -> dict:
-    """One t move on the score-field page: 30x30 exact score field + density heatmap + figure."""
-    from .toy2d import empirical_log_density, empirical_score, grid, make_dataset
+    """The score page's field: its frame set for every t (built once per data set, view and model; the
+    browser then scrubs t), and its size."""
+    from .schedules import make_schedule_for_T
+    from . import score_page as sp
 
-    data = make_dataset("swiss_roll", 2000, 0)
-    _, _, arrows = grid(3.0, 30)
-    _, _, heat = grid(3.0, 80)
-    ts = iter(range(0, 10_000, 37))
-
-    def move():
-        ab = 0.05 + 0.9 * ((next(ts) % 1000) / 1000)
-        empirical_score(data, arrows, ab)
-        np.exp(empirical_log_density(data, heat, ab))
-
-    return {"score_field_30x30_t_move_math_ms": round(1000 * timeit(move, repeat), 1),
-            "score_field_t_move_target_ms": 150}
+    data = sp.make_data("swiss_roll", 2000, 0)
+    sched = make_schedule_for_T(sp.SCHEDULE, sp.NUM_STEPS)
+    ts = sp.field_ts(sp.NUM_STEPS)
+    size = len(sp.field_frameset(data, sched, "exact", None, ts).to_bytes())
+    return {"score_field_frameset_exact_ms": round(1000 * timeit(
+                lambda: sp.field_frameset(data, sched, "exact", None, ts).to_bytes(), max(1, repeat // 3)), 1),
+            "score_field_frameset_exact_kb": round(size / 1024), "score_field_frames": len(ts)}
 
 
 def bench_learning_page(repeat: int) -> dict:
@@ -224,10 +221,10 @@ def bench_learning_page(repeat: int) -> dict:
 
     pre = load_pretrained("mnist", device="cpu")
     x, y = load_bundled_digits()
-    ts = scrub.frame_indices(pre.schedule.num_steps, 64)
+    ts = scrub.frame_indices(pre.schedule.num_steps, denoiser.LEARN_FRAMES)  # as the page
     digits = iter(range(10_000))
 
-    def new_digit():  # sections 1-2: one 64-t network call, and both frame sets serialised
+    def new_digit():  # sections 1-2: one network call for every t, and both frame sets serialised
         i = next(digits) % len(x)
         sf = denoiser.training_steps(pre, x[i], denoiser.digit_noise(0), ts, int(y[i]))
         denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, "t").to_bytes()
@@ -235,7 +232,7 @@ def bench_learning_page(repeat: int) -> dict:
 
     true_ts = iter([25, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900] * 100)
 
-    def new_true_t():  # section 4: the true-t slider, 64 t' in one call
+    def new_true_t():  # section 4: the true-t slider, every t' in one call
         wt = denoiser.wrong_time(pre, x[0], denoiser.digit_noise(0), next(true_ts), ts, int(y[0]))
         denoiser.wrong_time_frameset(wt, pre.schedule, "t'").to_bytes()
 

@@ -19,6 +19,10 @@ from .forward import q_sample, sub
 from .images import png_data_uri
 from .models import Pretrained
 from .schedules import NoiseSchedule
+
+#: Values of t (or t′) a learning-page scrubber visits, as the other scrubbers: one batched network call.
+#: Each student with their own seed needs their own set, so it is kept small (32: 0.15 s on a CPU).
+LEARN_FRAMES = 32
 from .scrub import FrameSet
 
 PIXELS = 28 * 28

@@ -28,6 +28,7 @@ from PIL import Image
 import torch
 
 from . import figures, forward, images, models, scrub
+from .denoiser import LEARN_FRAMES  # values of t a learning-page scrubber visits
 from .jobqueue import Busy, FairQueue
 from .schedules import NoiseSchedule, make_schedule_for_T
 from .scrub import nearest_index
@@ -676,9 +677,6 @@ def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost
 
 
 # ------------------------------------------------------------------ learning to denoise (pages/learning.py)
-
-LEARN_FRAMES = 32  # values of t (or t') a learning-page scrubber visits: one batched network call of 32
-
 
 @st.cache_resource(show_spinner=False)
 def bundled_digits() -> tuple[np.ndarray, np.ndarray]:

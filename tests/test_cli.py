@@ -166,6 +166,6 @@ def test_bench_quick_prints_json(capsys, monkeypatch):
     out = json.loads(capsys.readouterr().out)
     assert out["machine"]["torch_threads"] == torch.get_num_threads()
     assert out["forward"]["forward_noising_1024x1024_rgb_ms"] > 0
-    assert out["score_page"]["score_field_30x30_t_move_math_ms"] > 0
+    assert out["score_page"]["score_field_frameset_exact_ms"] > 0 and out["score_page"]["score_field_frames"] == 32
     assert out["broken"] == {"error": "ZeroDivisionError: division by zero"}  # one failure hides no other figure
     assert out["peak_rss_mb"] > 0
