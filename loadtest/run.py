@@ -204,6 +204,18 @@ async def _user(uid: int, cfg: dict, scenario, sh: _Shared, rng: random.Random) 
             await sess.close()
 
 
+def report_sidebar_seed(sess: StreamlitSession, seed: int) -> None:
+    """Send the sidebar's seed with every later request, as a browser does.
+
+    A browser reports every widget's value with each request, the sidebar's seed (set from ?seed=N)
+    too, and that is how the seed survives a page change. This client sends only the values it set,
+    so it sets the seed as the browser would report it.
+    """
+    w = sess.find("Random seed", ("number_input",))
+    if w is not None:
+        sess.values[w.id] = WidgetState(id=w.id, int_value=seed)
+
+
 async def _visit(uid, cfg, scenario, sh: _Shared, rng, sess: StreamlitSession, seed: int) -> None:
     first = True
     for step in scenario:
@@ -219,12 +231,7 @@ async def _visit(uid, cfg, scenario, sh: _Shared, rng, sess: StreamlitSession, s
                                           else f"seed={seed}") if q)
                 res = await sess.open_page(step.page, query_string=qs, first=first)
                 if first and cfg["seed_mode"] != "shared":
-                    # A browser reports every widget's value with each request, the sidebar's seed (set from
-                    # ?seed=N) too, and that is how the seed survives a page change. This client sends only
-                    # what it set: so it sets the seed as the browser would report it.
-                    w = sess.find("Random seed", ("number_input",))
-                    if w is not None:
-                        sess.values[w.id] = WidgetState(id=w.id, int_value=seed)
+                    report_sidebar_seed(sess, seed)
             else:
                 kinds = ("slider", "scrubber") if isinstance(step, MoveSlider) else ("button",)
                 w = sess.find(step.label, kinds)

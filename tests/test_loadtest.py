@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from loadtest.client import StreamlitSession
-from loadtest.run import CONNECT, MEDIA, percentile, run_async, run_load
+from loadtest.run import CONNECT, MEDIA, percentile, report_sidebar_seed, run_async, run_load
 from loadtest.scenario import QUICK_SCENARIO, action_names
 from loadtest.server import REPO_ROOT, start_server, tree_rss_bytes
 
@@ -103,3 +103,24 @@ def test_client_protocol_on_a_tiny_app(tmp_path):
     assert not out["missing"].errors and out["missing"].expected
     # The values the user set are kept across later reruns (the client sends them, as the browser does).
     assert "outside=7" in out["missing"].texts and "inside=99" in out["missing"].texts, out["missing"].texts
+
+
+@pytest.mark.slow  # a real server
+def test_a_students_own_seed_survives_page_changes():
+    """--seed-mode user: the seed of the first address is still the session's on the next pages."""
+    async def visit(url: str) -> list[str]:
+        s = StreamlitSession(url, timeout=120)
+        await s.connect()
+        await s.open_page("", query_string="seed=17", first=True)
+        report_sidebar_seed(s, 17)
+        seen = [s.query_string]
+        for page in ("reading", "forward"):
+            res = await s.open_page(page)
+            assert res.status == "FINISHED_SUCCESSFULLY", res.errors
+            seen.append(s.query_string)
+        await s.close()
+        return seen
+
+    with start_server() as srv:
+        seen = run_async(visit(srv.url))
+    assert all("seed=17" in q.split("&") for q in seen), seen
