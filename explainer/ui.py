@@ -595,7 +595,6 @@ def chain_samples(schedule_name: str, num_steps: int, x0_value: float, t: int, s
 HOME_SAMPLER, HOME_STEPS = "dpm++2m", 10
 
 
-@st.cache_resource(show_spinner="Drawing a digit ...", max_entries=64)
 def home_animation(seed: int) -> bytes | None:
     """A GIF of one digit denoised from pure noise (HOME_STEPS steps of HOME_SAMPLER), or None without the model."""
     from .generate import generate, parse_labels
@@ -604,10 +603,16 @@ def home_animation(seed: int) -> bytes | None:
         pre = get_model("mnist", "cpu")
     except models.ModelError:
         return None
-    res = generate(pre, parse_labels(seed % 10, 1), sampler=HOME_SAMPLER, steps=HOME_STEPS, guidance=3.0, seed=seed,
-                   keep_trajectory=True)
-    frames = [x[0] for x in res.x_t] + [res.images[0]] * 6  # hold the final digit for a moment
-    return images.write_gif(frames, duration_ms=180, upscale=6)
+
+    def run():
+        with st.spinner("Drawing a digit ..."):
+            res = generate(pre, parse_labels(seed % 10, 1), sampler=HOME_SAMPLER, steps=HOME_STEPS, guidance=3.0,
+                           seed=seed, keep_trajectory=True)
+            frames = [x[0] for x in res.x_t] + [res.images[0]] * 6  # hold the final digit for a moment
+            return images.write_gif(frames, duration_ms=180, upscale=6)
+
+    # Guided: two network passes per step.
+    return cached_run(("home_digit", seed), run, cost=2 * HOME_STEPS, cache=page_run_cache())
 
 
 class _LRU:
@@ -662,9 +667,21 @@ def shared(key: tuple, build: Callable[[], Any]):
     return hit
 
 
-def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost: float = 1000.0):
-    """run() once per key per process (through the fair queue), later calls return the stored result."""
-    cache = result_cache()
+@st.cache_resource(show_spinner=False)
+def page_run_cache() -> _LRU:
+    # Network runs a page shows as it opens, one per digit, seed and device (the learning page, the home
+    # digit): many small entries, kept apart so that they never push a class's Generate results out.
+    return _LRU(max_entries=192)
+
+
+def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost: float = 1000.0,
+               cache: _LRU | None = None):
+    """run() once per key per process (through the fair queue), later calls return the stored result.
+
+    Every network run goes through the queue: thirty sessions calling torch at once would each start
+    its threads on the same two cores; one after the other, shortest first, each runs at full speed.
+    """
+    cache = cache or result_cache()
     hit = cache.get(key)
     if hit is not None:
         return hit
@@ -730,10 +747,19 @@ def digit_loss(ident: str, label: int, seed: int, device: str, _x0: np.ndarray) 
     return denoiser.training_steps(pre, _x0, denoiser.digit_noise(seed), ts, label).loss
 
 
-@st.cache_data(show_spinner=f"Running the model at {LEARN_FRAMES} noise levels ...", max_entries=64, ttl=3600)
 def learning_frames(ident: str, label: int, true_label: int | None, seed: int, device: str,
                     _x0: np.ndarray) -> tuple[list[int], bytes, bytes, dict[str, np.ndarray]]:
     """Sections 'one training step' and 'four readings' for one digit: (ts, frames, frames, losses by class)."""
+    def run():
+        with st.spinner(f"Running the model at {LEARN_FRAMES} noise levels ..."):
+            return _learning_frames(ident, label, true_label, seed, device, _x0)
+
+    # Three network calls of LEARN_FRAMES images: the digit told its class, no class and a wrong one.
+    return cached_run(("learning_frames", ident, label, true_label, seed, device), run, cost=3 * LEARN_FRAMES,
+                      cache=page_run_cache())
+
+
+def _learning_frames(ident, label, true_label, seed, device, _x0):
     from . import denoiser
 
     pre = get_model("mnist", device)
@@ -741,6 +767,8 @@ def learning_frames(ident: str, label: int, true_label: int | None, seed: int, d
     sf = denoiser.training_steps(pre, _x0, denoiser.digit_noise(seed), ts, label)
     compare = {name: (sf.loss if lab == label else digit_loss(ident, lab, seed, device, _x0=_x0))
                for name, lab in comparison_labels(label, true_label, pre.model.null_label).items()}
+    for v in compare.values():
+        v.setflags(write=False)  # shared by every session that opens this digit with this seed
     label_t = "Timestep t (0 = almost clean, T−1 = pure noise)"
     return (ts, denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, label_t, compare).to_bytes(),
             denoiser.readings_frameset(sf, pre.schedule, label_t).to_bytes(), compare)
@@ -754,10 +782,18 @@ def training_step_at(ident: str, label: int, seed: int, device: str, t: int, _x0
     return denoiser.training_steps(get_model("mnist", device), _x0, denoiser.digit_noise(seed), [t], label)
 
 
-@st.cache_data(show_spinner=f"Telling the model {LEARN_FRAMES} wrong times ...", max_entries=64, ttl=3600)
 def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
                       _x0: np.ndarray) -> tuple[list[int], bytes, dict]:
     """Section 'tell it the wrong time': (t' values, frames, summary numbers) for one digit at the true t."""
+    def run():
+        with st.spinner(f"Telling the model {LEARN_FRAMES} wrong times ..."):
+            return _wrong_time_frames(ident, t, label, seed, device, _x0)
+
+    return cached_run(("wrong_time_frames", ident, t, label, seed, device), run, cost=LEARN_FRAMES,
+                      cache=page_run_cache())
+
+
+def _wrong_time_frames(ident, t, label, seed, device, _x0):
     from . import denoiser
 
     pre = get_model("mnist", device)
