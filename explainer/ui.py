@@ -604,15 +604,13 @@ def home_animation(seed: int) -> bytes | None:
     except models.ModelError:
         return None
 
-    def run():
-        with st.spinner("Drawing a digit ..."):
-            res = generate(pre, parse_labels(seed % 10, 1), sampler=HOME_SAMPLER, steps=HOME_STEPS, guidance=3.0,
-                           seed=seed, keep_trajectory=True)
-            frames = [x[0] for x in res.x_t] + [res.images[0]] * 6  # hold the final digit for a moment
-            return images.write_gif(frames, duration_ms=180, upscale=6)
+    def encode(res):
+        frames = [x[0] for x in res.x_t] + [res.images[0]] * 6  # hold the final digit for a moment
+        return images.write_gif(frames, duration_ms=180, upscale=6)
 
-    # Guided: two network passes per step.
-    return cached_run(("home_digit", seed), run, cost=2 * HOME_STEPS, cache=page_run_cache())
+    return _page_run(("home_digit", seed), lambda: generate(
+        pre, parse_labels(seed % 10, 1), sampler=HOME_SAMPLER, steps=HOME_STEPS, guidance=3.0, seed=seed,
+        keep_trajectory=True), encode, "Drawing a digit ...", cost=2 * HOME_STEPS)  # guided: 2 passes a step
 
 
 class _LRU:
@@ -674,14 +672,9 @@ def page_run_cache() -> _LRU:
     return _LRU(max_entries=192)
 
 
-def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost: float = 1000.0,
-               cache: _LRU | None = None):
-    """run() once per key per process (through the fair queue), later calls return the stored result.
-
-    Every network run goes through the queue: thirty sessions calling torch at once would each start
-    its threads on the same two cores; one after the other, shortest first, each runs at full speed.
-    """
-    cache = cache or result_cache()
+def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost: float = 1000.0):
+    """run() once per key per process (through the fair queue), later calls return the stored result."""
+    cache = result_cache()
     hit = cache.get(key)
     if hit is not None:
         return hit
@@ -737,41 +730,50 @@ def comparison_labels(label: int, true_label: int | None, null_label: int) -> di
     return out
 
 
-@st.cache_data(show_spinner=False, max_entries=128, ttl=3600)
-def digit_loss(ident: str, label: int, seed: int, device: str, _x0: np.ndarray) -> np.ndarray:
-    """This digit's loss at each frame t when told `label` (one batched network call)."""
-    from . import denoiser
+def _page_run(key: tuple, network: Callable[[], Any], encode: Callable[[Any], Any], spinner: str, cost: float):
+    """encode(network()) once per key, for every session: the network part through the fair queue.
 
-    pre = get_model("mnist", device)
-    ts = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
-    return denoiser.training_steps(pre, _x0, denoiser.digit_noise(seed), ts, label).loss
+    Thirty sessions calling torch at once would each start its threads on the same two cores; through
+    the queue each call runs alone at full speed, shortest first. The encoding (pictures, JSON) is
+    plain Python and runs outside the queue, beside the next session's network call.
+    """
+    cache = page_run_cache()
+    hit = cache.get(key)
+    if hit is None:
+        with st.spinner(spinner):
+            with compute_slot("the model", cost):
+                raw = network()
+            hit = encode(raw)
+        cache.put(key, hit)
+    return hit
 
 
 def learning_frames(ident: str, label: int, true_label: int | None, seed: int, device: str,
                     _x0: np.ndarray) -> tuple[list[int], bytes, bytes, dict[str, np.ndarray]]:
     """Sections 'one training step' and 'four readings' for one digit: (ts, frames, frames, losses by class)."""
-    def run():
-        with st.spinner(f"Running the model at {LEARN_FRAMES} noise levels ..."):
-            return _learning_frames(ident, label, true_label, seed, device, _x0)
-
-    # Three network calls of LEARN_FRAMES images: the digit told its class, no class and a wrong one.
-    return cached_run(("learning_frames", ident, label, true_label, seed, device), run, cost=3 * LEARN_FRAMES,
-                      cache=page_run_cache())
-
-
-def _learning_frames(ident, label, true_label, seed, device, _x0):
     from . import denoiser
 
     pre = get_model("mnist", device)
     ts = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
-    sf = denoiser.training_steps(pre, _x0, denoiser.digit_noise(seed), ts, label)
-    compare = {name: (sf.loss if lab == label else digit_loss(ident, lab, seed, device, _x0=_x0))
-               for name, lab in comparison_labels(label, true_label, pre.model.null_label).items()}
-    for v in compare.values():
-        v.setflags(write=False)  # shared by every session that opens this digit with this seed
-    label_t = "Timestep t (0 = almost clean, T−1 = pure noise)"
-    return (ts, denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, label_t, compare).to_bytes(),
-            denoiser.readings_frameset(sf, pre.schedule, label_t).to_bytes(), compare)
+    labels = comparison_labels(label, true_label, pre.model.null_label)
+
+    def network():  # the digit told its class, and the comparison labels (no class, a wrong one)
+        eps = denoiser.digit_noise(seed)
+        sf = denoiser.training_steps(pre, _x0, eps, ts, label)
+        compare = {name: (sf.loss if lab == label else denoiser.training_steps(pre, _x0, eps, ts, lab).loss)
+                   for name, lab in labels.items()}
+        for v in compare.values():
+            v.setflags(write=False)  # shared by every session that opens this digit with this seed
+        return sf, compare
+
+    def encode(raw):
+        sf, compare = raw
+        label_t = "Timestep t (0 = almost clean, T−1 = pure noise)"
+        return (ts, denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, label_t, compare).to_bytes(),
+                denoiser.readings_frameset(sf, pre.schedule, label_t).to_bytes(), compare)
+
+    return _page_run(("learning_frames", ident, label, true_label, seed, device), network, encode,
+                     f"Running the model at {LEARN_FRAMES} noise levels ...", cost=len(labels) * LEARN_FRAMES)
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
@@ -785,25 +787,21 @@ def training_step_at(ident: str, label: int, seed: int, device: str, t: int, _x0
 def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
                       _x0: np.ndarray) -> tuple[list[int], bytes, dict]:
     """Section 'tell it the wrong time': (t' values, frames, summary numbers) for one digit at the true t."""
-    def run():
-        with st.spinner(f"Telling the model {LEARN_FRAMES} wrong times ..."):
-            return _wrong_time_frames(ident, t, label, seed, device, _x0)
-
-    return cached_run(("wrong_time_frames", ident, t, label, seed, device), run, cost=LEARN_FRAMES,
-                      cache=page_run_cache())
-
-
-def _wrong_time_frames(ident, t, label, seed, device, _x0):
     from . import denoiser
 
     pre = get_model("mnist", device)
     tps = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
-    wt = denoiser.wrong_time(pre, _x0, denoiser.digit_noise(seed), t, tps, label)
-    at_t = int(np.argmin(np.abs(np.asarray(tps) - t)))
-    summary = {"best_t_prime": wt.best_t_prime, "best_loss": float(wt.eps_mse.min()),
-               "nearest_t_prime": tps[at_t], "loss_at_nearest": float(wt.eps_mse[at_t]),
-               "worst_loss": float(wt.eps_mse.max())}
-    return tps, denoiser.wrong_time_frameset(wt, pre.schedule, "The t′ the model is told").to_bytes(), summary
+
+    def encode(wt):
+        at_t = int(np.argmin(np.abs(np.asarray(tps) - t)))
+        summary = {"best_t_prime": wt.best_t_prime, "best_loss": float(wt.eps_mse.min()),
+                   "nearest_t_prime": tps[at_t], "loss_at_nearest": float(wt.eps_mse[at_t]),
+                   "worst_loss": float(wt.eps_mse.max())}
+        return tps, denoiser.wrong_time_frameset(wt, pre.schedule, "The t′ the model is told").to_bytes(), summary
+
+    return _page_run(("wrong_time_frames", ident, t, label, seed, device),
+                     lambda: denoiser.wrong_time(pre, _x0, denoiser.digit_noise(seed), t, tps, label), encode,
+                     f"Telling the model {LEARN_FRAMES} wrong times ...", cost=LEARN_FRAMES)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
