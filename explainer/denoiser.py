@@ -19,11 +19,11 @@ from .forward import q_sample, sub
 from .images import png_data_uri
 from .models import Pretrained
 from .schedules import NoiseSchedule
+from .scrub import FrameSet
 
 #: Values of t (or t′) a learning-page scrubber visits, as the other scrubbers: one batched network call.
-#: Each student with their own seed needs their own set, so it is kept small (32: 0.15 s on a CPU).
+#: Each student with their own seed needs their own set, so it is kept small.
 LEARN_FRAMES = 32
-from .scrub import FrameSet
 
 PIXELS = 28 * 28
 
@@ -75,15 +75,26 @@ class StepFrames:
 
 def training_steps(pre: Pretrained, x0: np.ndarray, eps: np.ndarray, ts, label: int) -> StepFrames:
     """The same x0 and eps at every t in ts, one batched call (Ho et al. 2020, Algorithm 1 without the update)."""
+    return training_steps_by_label(pre, x0, eps, ts, [label])[int(label)]
+
+
+def training_steps_by_label(pre: Pretrained, x0: np.ndarray, eps: np.ndarray, ts, labels) -> dict[int, StepFrames]:
+    """`training_steps` for several labels (the class, none, a wrong one) in one batched network call.
+
+    One batch of 96 runs about a quarter faster per image than three of 32 on a CPU.
+    """
     ts = [int(t) for t in ts]
-    k = len(ts)
-    x0_b = _image_tensor(x0).expand(k, 1, 28, 28)
-    eps_b = _image_tensor(eps).expand(k, 1, 28, 28)
-    out = objectives.training_step(eps_fn(pre), pre.schedule, x0_b, torch.tensor(ts), eps_b,
-                                   torch.full((k,), int(label), dtype=torch.long))
-    return StepFrames(ts=ts, x0=np.asarray(x0, dtype=np.float32), eps=np.asarray(eps, dtype=np.float32),
-                      x_t=out["x_t"][:, 0].numpy(), eps_hat=out["eps_hat"][:, 0].numpy(),
-                      loss=out["loss"].double().numpy(), label=int(label))
+    labels = list(dict.fromkeys(int(lab) for lab in labels))
+    k, n = len(ts), len(ts) * len(labels)
+    x0_b = _image_tensor(x0).expand(n, 1, 28, 28)
+    eps_b = _image_tensor(eps).expand(n, 1, 28, 28)
+    out = objectives.training_step(eps_fn(pre), pre.schedule, x0_b, torch.tensor(ts * len(labels)), eps_b,
+                                   torch.tensor([lab for lab in labels for _ in ts], dtype=torch.long))
+    x0_np, eps_np = np.asarray(x0, dtype=np.float32), np.asarray(eps, dtype=np.float32)
+    return {lab: StepFrames(ts=ts, x0=x0_np, eps=eps_np, x_t=out["x_t"][i * k:(i + 1) * k, 0].numpy(),
+                            eps_hat=out["eps_hat"][i * k:(i + 1) * k, 0].numpy(),
+                            loss=out["loss"][i * k:(i + 1) * k].double().numpy(), label=lab)
+            for i, lab in enumerate(labels)}
 
 
 def _label_text(label: int, null_label: int) -> str:

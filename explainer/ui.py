@@ -757,14 +757,12 @@ def learning_frames(ident: str, label: int, true_label: int | None, seed: int, d
     ts = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
     labels = comparison_labels(label, true_label, pre.model.null_label)
 
-    def network():  # the digit told its class, and the comparison labels (no class, a wrong one)
-        eps = denoiser.digit_noise(seed)
-        sf = denoiser.training_steps(pre, _x0, eps, ts, label)
-        compare = {name: (sf.loss if lab == label else denoiser.training_steps(pre, _x0, eps, ts, lab).loss)
-                   for name, lab in labels.items()}
+    def network():  # the digit told its class, and the comparison labels (no class, a wrong one): one call
+        steps = denoiser.training_steps_by_label(pre, _x0, denoiser.digit_noise(seed), ts, [label, *labels.values()])
+        compare = {name: steps[lab].loss for name, lab in labels.items()}
         for v in compare.values():
             v.setflags(write=False)  # shared by every session that opens this digit with this seed
-        return sf, compare
+        return steps[label], compare
 
     def encode(raw):
         sf, compare = raw

@@ -250,7 +250,11 @@ def wrong_time_section():
         "noise level from t: without it, it would have to guess it from the picture.")
 
 
-wrong_time_section()
+# Its own network run for each student's digit and seed: made when asked, so the page opens fast for a class.
+if ui.on_demand("ln_show_wrong", "Tell the model a wrong t",
+                help="Runs the model once at every t′ on your digit; made when you ask, so the page opens fast for "
+                     "a whole class."):
+    wrong_time_section()
 
 
 # ------------------------------------------------------------------ 5. the bound, exactly

@@ -102,3 +102,19 @@ def test_bound_figures():
     xs = np.linspace(-2, 2, 11)
     fig = figures.reverse_step_densities(xs, {"data": xs * 0, "model": xs * 0 + 1}, 0.3, 0.6, 4)
     assert len(fig.data) == 2 and "t = 4 → 3" in fig.layout.title.text
+
+
+def test_training_steps_by_label_is_each_label_run_alone():
+    """One batched call for several labels gives what separate calls give (the learning page's three curves)."""
+    pre = load_pretrained("mnist", "cpu")
+    x0 = np.zeros((28, 28), np.float32)
+    eps = denoiser.digit_noise(3)
+    ts = [0, 300, 999]
+    both = denoiser.training_steps_by_label(pre, x0, eps, ts, [4, pre.model.null_label, 4])
+    assert list(both) == [4, pre.model.null_label]  # each label once
+    for lab, sf in both.items():
+        alone = denoiser.training_steps(pre, x0, eps, ts, lab)
+        assert sf.label == lab and sf.ts == ts
+        np.testing.assert_allclose(sf.eps_hat, alone.eps_hat, atol=1e-5)
+        np.testing.assert_allclose(sf.loss, alone.loss, rtol=1e-4)
+    assert not np.allclose(both[4].loss, both[pre.model.null_label].loss)  # the label matters

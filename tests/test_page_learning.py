@@ -67,10 +67,15 @@ def test_opens_with_six_sections_and_its_scrubbers():
     names = [s["name"] for s in one["set"]["charts"][0]["series"]]
     assert names[0].startswith("own class") and names[1] == "no class (∅)" and names[2].endswith("(wrong)")
     assert len(scrubber(at, "ln_rt")["set"]["panels"]) == 5
-    assert scrubber(at, "ln_tp")["set"]["label"] == "The t′ the model is told"
+    # Section 4 runs the model for this student's digit and seed only when asked: the page opens without it.
+    assert not has_scrubber(at, "ln_tp") and at.toggle(key="ln_show_wrong").value is False
     # loss, weights, bound bars, per-t, densities (and the training loss when no snapshots are bundled)
     assert [c.key for c in at.get("plotly_chart")][:5] == ["ln_loss", "ln_weights", "ln_bars", "ln_per_t", "ln_dens"]
+    at.toggle(key="ln_show_wrong").set_value(True).run()
+    _ok(at)
+    assert scrubber(at, "ln_tp")["set"]["label"] == "The t′ the model is told"
     assert f"Over the {ui.LEARN_FRAMES} values of t′" in _markdown(at)
+    assert at.query_params["ln_show_wrong"] in ("True", ["True"])
     card = models.load_card("mnist")
     assert f"the bundled model took {card['training']['steps']:,} of them" in _markdown(at)
     ab = models.load_pretrained("mnist", "cpu").schedule.alpha_bars
@@ -138,7 +143,7 @@ def test_which_noise_levels_are_hard_controls():
 
 
 def test_wrong_time():
-    at = _open()
+    at = _open(ln_show_wrong="true")
     at.select_slider(key="ln_true_t").set_value(700).run()
     _ok(at)
     tp = scrubber(at, "ln_tp")
