@@ -742,9 +742,11 @@ def _page_run(key: tuple, network: Callable[[], Any], encode: Callable[[Any], An
     if hit is None:
         with st.spinner(spinner):
             with compute_slot("the model", cost):
-                raw = network()
-            hit = encode(raw)
-        cache.put(key, hit)
+                hit = cache.get(key)  # a session ahead in the queue may have made it meanwhile
+                raw = network() if hit is None else None
+            if hit is None:
+                hit = encode(raw)
+                cache.put(key, hit)
     return hit
 
 
