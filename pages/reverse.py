@@ -287,11 +287,16 @@ def memorisation_view():
     with right:
         ui.plot(ui.shared(("rv_nn_hist", result_key), lambda: figures.nearest_distance_figure(
             reference, dist[:, 0], [f"digit #{i}" for i in range(n)], height=340)))
-    share = memorisation.share_closer(dist[:, 0], reference)
-    st.dataframe({"digit": [f"#{i}" for i in range(n)],
-                  "nearest training digit (L2)": np.round(dist[:, 0], 2),
-                  "2nd": np.round(dist[:, 1], 2), "3rd": np.round(dist[:, 2], 2),
-                  "real new digits closer": [f"{v:.0%}" for v in share]}, hide_index=True, height=200)
+    def table():  # an Arrow table: a rerun then sends it without converting a dict again
+        import pyarrow as pa
+
+        share = memorisation.share_closer(dist[:, 0], reference)
+        return pa.table({"digit": [f"#{i}" for i in range(n)],
+                         "nearest training digit (L2)": np.round(dist[:, 0], 2),
+                         "2nd": np.round(dist[:, 1], 2), "3rd": np.round(dist[:, 2], 2),
+                         "real new digits closer": [f"{v:.0%}" for v in share]})
+
+    st.dataframe(ui.shared(("rv_nn_table", result_key), table), hide_index=True, height=200)
     s = memorisation.summary(dist[:, 0], reference)
     verdict = ("None of them is closer to a training digit than the closest 1 % of real new digits: no sign of "
                "copying." if s["n_below_low"] == 0 else
