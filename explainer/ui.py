@@ -742,8 +742,11 @@ def _page_run(key: tuple, network: Callable[[], Any], encode: Callable[[Any], An
     if hit is None:
         with st.spinner(spinner):
             with compute_slot("the model", cost):
-                hit = cache.get(key)  # a session ahead in the queue may have made it meanwhile
-                raw = network() if hit is None else None
+                # A session ahead in the queue may have made it meanwhile, or at least its network part.
+                hit, raw = cache.get(key), cache.get(("network",) + key)
+                if hit is None and raw is None:
+                    raw = network()
+                    cache.put(("network",) + key, raw)
             if hit is None:
                 hit = encode(raw)
                 cache.put(key, hit)
