@@ -184,13 +184,24 @@ TAB_TEXT = {
                "the image is really gone.",
 }
 sched_keys = tuple((n, ui.schedule_digest(s)) for n, s in schedules.items())
-tab_names = ["ᾱₜ", "βₜ", "√ᾱₜ", "√(1 − ᾱₜ)", "log-SNR"]
-for tab, quantity in zip(st.tabs(tab_names), figures.SCHEDULE_QUANTITIES):
-    with tab:
-        st.caption(TAB_TEXT[quantity])
-        ui.plot(ui.shared(("sc_curves", sched_keys, quantity, x_axis),
-                          lambda: figures.schedule_curves(schedules, quantity, x_axis=x_axis, height=400)),
-                key=f"sc_fig_{quantity}")
+TAB_NAMES = ["ᾱₜ", "βₜ", "√ᾱₜ", "√(1 − ᾱₜ)", "log-SNR"]
+
+
+@ui.fragment
+def curves_view():
+    # Only the open tab's figure is sent: every rerun would otherwise hash and send all five. Picking
+    # a tab reruns this part of the page alone.
+    tabs = st.tabs(TAB_NAMES, key="sc_tab", on_change="rerun")
+    for tab, quantity in zip(tabs, figures.SCHEDULE_QUANTITIES):
+        if tab.open:
+            with tab:
+                st.caption(TAB_TEXT[quantity])
+                ui.plot(ui.shared(("sc_curves", sched_keys, quantity, x_axis),
+                                  lambda: figures.schedule_curves(schedules, quantity, x_axis=x_axis, height=400)),
+                        key=f"sc_fig_{quantity}")
+
+
+curves_view()
 
 # ------------------------------------------------------------------ landmarks
 st.header("Landmarks: where each schedule ends")

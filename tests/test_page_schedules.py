@@ -33,7 +33,7 @@ def test_default_page(page):
     assert len(caps) == 5 and all("ᾱ =" in c and "dB" in c for c in caps)
     assert [c["title"] for c in scrubber(page, "sc_t").frames["charts"]] == ["log-SNR of each schedule at t"]
     charts = _charts(page)
-    assert len(charts) == 5  # one per tab
+    assert len(charts) == 1  # the open tab's figure only
     assert [tr["name"] for tr in charts[0]["data"]] == list(SCHEDULE_NAMES)
     assert "1000" in str(page.query_params["sc_T"])
     assert not page.warning
@@ -147,3 +147,16 @@ def test_presenter_mode(page):
     set_sidebar(page, "presenter", True)
     assert len(page.expander) == 1  # the controls fold into a panel
     assert [r["schedule"] for r in _table(page)] == list(SCHEDULE_NAMES)
+
+
+def test_each_tab_shows_its_own_quantity(page):
+    """Picking a tab sends that tab's figure (the others are not built or sent until picked)."""
+    seen = []
+    for name in ["ᾱₜ", "βₜ", "√ᾱₜ", "√(1 − ᾱₜ)", "log-SNR"]:
+        page.session_state["sc_tab"] = name
+        page.run()
+        assert not page.exception
+        charts = _charts(page)
+        assert len(charts) == 1
+        seen.append(charts[0]["layout"]["yaxis"]["title"]["text"])
+    assert len(set(seen)) == 5, seen  # five different quantities

@@ -328,3 +328,16 @@ def test_reverse_compare_samplers(app_server, page):
     assert len(timed) == 7, captions(page)
     assert "DPM++2M 10 steps" in " ".join(timed)
     assert timed[0].startswith("DDIM 5 steps") and timed[-1].startswith("DDPM 1000 steps")
+
+
+def test_schedule_tabs_send_only_the_open_figure(app_server, page):
+    """The curves' tabs: the open tab's figure is drawn; picking another tab reruns that part and draws its own."""
+    open_ready(page, app_server, "schedules", "2. Noise schedules")
+    charts = page.get_by_test_id("stPlotlyChart")
+    expect(charts).to_have_count(1)
+    with expect_rerun(page):
+        page.get_by_role("tab", name="βₜ").click()
+    expect(charts).to_have_count(1)
+    expect(page.get_by_test_id("stCaptionContainer").filter(has_text="set βₜ directly")).to_have_count(1)
+    expect(page.get_by_text("βₜ: the noise variance added at each step", exact=False)).to_be_visible()
+    assert_no_exception(page)
