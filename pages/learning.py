@@ -350,7 +350,8 @@ st.header("6. Watch it learn")
 
 @ui.fragment
 def snapshots_section():
-    steps = models.snapshot_steps()
+    # The card and the snapshot files are read once per models folder, not on every rerun.
+    steps = ui.shared(("snapshot_steps", str(models.MODELS_DIR)), models.snapshot_steps)
     training = pre.card["training"]
     final = int(training.get("steps", 0))
     snap_mb = 4 * 2 * pre.card["architecture"]["parameters"] / 1e6  # four float16 copies of the weights

@@ -106,9 +106,8 @@ else:
     m[1].metric("Per step", f"{result.ms_per_step:.1f} ms")
     m[2].metric("Device", result.device.upper())
     m[3].metric("Sampler", f"{s['sampler'].upper()} × {s['steps']}", help="sampler × number of steps")
-    grid = images.digit_grid(result.images)
     st.image(ui.shared(("rv_grid", repr(st.session_state.get("rv_result_key"))),
-                       lambda: images.png_data_uri(images.upscale(grid, 4))),
+                       lambda: images.png_data_uri(images.upscale(images.digit_grid(result.images), 4))),
              caption="The generated digits (white ink on black, as in MNIST).")
 
 
