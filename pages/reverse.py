@@ -197,6 +197,9 @@ def spectral_steps():
         "The power spectrum of the model's guess $\\hat x_0$ at each step (as on the forward page). Each curve is "
         "one step, dark = early, bright = late; the dashed line is the finished digit. On the right, the step from "
         "which each frequency of $\\hat x_0$ stays close to the finished digit's: when it has *settled*.")
+    if not ui.on_demand("rv_show_spec", "Show the spectra of x̂₀, step by step",
+                        help="Computed and drawn when you ask, so every rerun of the page stays light for a class."):
+        return
     d = int(st.session_state.get("rv_digit", 0)) % len(res.images)
     result_key = repr(st.session_state.get("rv_result_key"))
     sp = x0_hat_spectra(result_key, d, _res=res)

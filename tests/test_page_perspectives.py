@@ -62,6 +62,11 @@ def generated():
     assert "How the picture forms" not in [h.value for h in at.header]
     next(b for b in at.button if b.label == "Generate").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    # The spectra wait for their toggle: the header and the toggle are there, the figures are not.
+    assert "How the picture forms: coarse to fine" in [h.value for h in at.header]
+    assert not any("Spectrum of x̂₀" in c.proto.spec for c in at.get("plotly_chart"))
+    at.toggle(key="rv_show_spec").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
     return at
 
 
