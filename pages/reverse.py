@@ -173,7 +173,8 @@ if result is not None and result.x_t is not None:
     c = st.columns(2)
     c[0].download_button("Download the denoising animation (GIF)", trajectory_gif, "denoising.gif", "image/gif",
                          icon=":material/download:", on_click="ignore", width="stretch")
-    c[1].download_button("Download the digits (PNG)", lambda: images.encode_png(images.upscale(grid, 4)),
+    c[1].download_button("Download the digits (PNG)",
+                         lambda: images.encode_png(images.upscale(images.digit_grid(result.images), 4)),
                          "digits.png", "image/png", icon=":material/download:", on_click="ignore", width="stretch")
 
 
