@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from .schedules import NoiseSchedule
 
+
 class SharedFigure(go.Figure):
     """A finished figure that many sessions show: its dict is built once, not on every rerun.
 

@@ -38,8 +38,8 @@ def quantise_noise(eps: np.ndarray) -> np.ndarray:
     """The noise as a blended panel sends it: steps of 1/32 in [-4, 127/32].
 
     Pure Gaussian noise does not compress, so 32 noisy JPEG frames of a photo cost about 1 MB.
-    Sending x0 and ε once and letting the browser compute x_t = a·x0 + b·ε costs 6x less, is
-    exact at every t, and rounds ε by at most 1/64 (a 4σ value is clipped: 6 in 100,000).
+    Sending x0 and ε once and letting the browser compute x_t = a·x0 + b·ε costs about a quarter
+    of that, is exact at every t, and rounds ε by at most 1/64 (a 4σ value is clipped: 6 in 100,000).
     The server computes its numbers from this same ε, so pictures and numbers agree.
     """
     return (np.clip(np.rint(np.asarray(eps, dtype=np.float64) / NOISE_STEP), -128, 127) * NOISE_STEP
@@ -111,9 +111,8 @@ class FrameSet:
             if blend is not None and not (len(blend["a"]) == len(blend["b"]) == n):
                 raise ValueError(f"panel {p['alt']!r} has {len(blend['a'])} and {len(blend['b'])} weights "
                                  f"for {n} positions")
-            used = [blend["x0"], blend["eps"]] if blend is not None else [p.get("source", 0)]
-            if not all(0 <= k < max(1, len(self.sources)) for k in used) or (
-                    (blend is not None or "source" in p) and not self.sources):
+            refs = [blend["x0"], blend["eps"]] if blend is not None else [p["source"]] if "source" in p else []
+            if not all(0 <= k < len(self.sources) for k in refs):
                 raise ValueError(f"panel {p['alt']!r} names a source the set does not have")
             for what in ("frames", "caption"):
                 if isinstance(p[what], list) and len(p[what]) != n:
@@ -296,7 +295,8 @@ class FrameSet:
         """The frame set as UTF-8 JSON, with a digest so the browser knows when it changed."""
         self._check()
         body = {"label": self.label, "values": self.values, "panels": self.panels, "metrics": self.metrics,
-                "lines": self.lines, "charts": self.charts, "sources": self.sources, "pixelated": self.pixelated, "fps": self.fps}
+                "lines": self.lines, "charts": self.charts, "sources": self.sources, "pixelated": self.pixelated,
+                "fps": self.fps}
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
         return ('{"id":"' + digest + '",' + raw[1:]).encode("utf-8")  # ui.scrubber reads the id at [7:23]

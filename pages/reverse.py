@@ -4,7 +4,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from explainer import figures, images, models, ui
+from explainer import figures, images, ui
 from explainer import memorisation, spectral
 from explainer.generate import generate, parse_labels, sdedit, sdedit_frameset
 from explainer.samplers import SAMPLER_LABELS, SAMPLERS, dpmpp_2m_latex

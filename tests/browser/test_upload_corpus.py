@@ -31,7 +31,7 @@ from explainer.ui import PREVIEW_SIDE
 from tests.corpus import CorpusFile, hostile_corpus, write_corpus
 
 from .helpers import (ARTIFACTS, alert_texts, assert_no_exception, find_widget, open_page, select_option,
-                      scrubber_metric, set_scrubber, set_slider, upload_file, wait_idle)
+                      scrubber_metric, set_scrubber, upload_file, wait_idle)
 
 UPLOADER = 0  # the forward page has one uploader ("... or your own (PNG, JPG, ...)")
 T_SLIDER = "Timestep t (0 = almost clean, T−1 = the noisiest step)"
