@@ -27,11 +27,13 @@ import streamlit as st
 from PIL import Image
 import torch
 
-from . import figures, forward, images, models, scrub
-from .denoiser import LEARN_FRAMES  # values of t a learning-page scrubber visits
+from .lessons import figures, images, framesets
+from .core import forward
+from .models import pretrained
+from .models.denoiser import LEARN_FRAMES  # values of t a learning-page scrubber visits
 from .jobqueue import Busy, FairQueue
-from .schedules import NoiseSchedule, make_schedule_for_T
-from .scrub import nearest_index
+from .core.schedules import NoiseSchedule, make_schedule_for_T
+from .lessons.framesets import nearest_index
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLE_IMAGES = {
@@ -222,7 +224,7 @@ def page_setup():
 
 def sidebar_settings() -> dict:
     """The global settings: compute device, random seed, presenter mode. Mirrored in the URL."""
-    devices = ["auto"] + models.available_devices()
+    devices = ["auto"] + pretrained.available_devices()
     url_state("device", "auto", choice_param(devices))
     url_state("seed", 0, int_param(0, 2**31 - 1))
     url_state("presenter", False, bool_param)
@@ -230,7 +232,7 @@ def sidebar_settings() -> dict:
         st.markdown("### Settings")
         st.selectbox("Compute device", devices, key="device",
                      help="Where the neural network runs. 'auto' uses a GPU when one is present, else the CPU.",
-                     format_func=lambda d: {"auto": f"auto ({models.pick_device(None).type})",
+                     format_func=lambda d: {"auto": f"auto ({pretrained.pick_device(None).type})",
                                             "cpu": "CPU", "cuda": "GPU (CUDA)", "mps": "Apple GPU (MPS)"}.get(d, d))
         st.number_input("Random seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
                         help="The same seed gives the same noise, so a class sees the same pictures.")
@@ -280,8 +282,8 @@ def device_choice() -> torch.device:
     """The device the sidebar asks for, falling back to the CPU with a message if it is gone."""
     want = st.session_state.get("device", "auto")
     try:
-        return models.pick_device(None if want == "auto" else want)
-    except models.ModelError as e:
+        return pretrained.pick_device(None if want == "auto" else want)
+    except pretrained.ModelError as e:
         st.info(f"{e} Using the CPU instead.", icon=":material/memory:")
         return torch.device("cpu")
 
@@ -296,7 +298,7 @@ _scrubber_component = st.components.v2.component(
 
 
 def scrubber(key: str, frames: bytes, values: list, default) -> Any:
-    """A slider over precomputed frames (see explainer/scrub.py) that moves in the browser.
+    """A slider over precomputed frames (see explainer/lessons/framesets.py) that moves in the browser.
 
     `frames` is a cached `FrameSet.to_bytes()`, `values` its positions. Dragging swaps
     frames without a server round trip; the release sends the position once, which is
@@ -340,12 +342,12 @@ def on_demand(key: str, label: str, help: str = ON_DEMAND_HELP) -> bool:
 
 # ------------------------------------------------------------------ cached heavy objects
 
-def mnist_or_stop() -> tuple[torch.device, models.Pretrained]:
+def mnist_or_stop() -> tuple[torch.device, pretrained.Pretrained]:
     """The sidebar's device and the bundled digit model on it; without the model, a message and the page stops."""
     try:
         device = device_choice()
         return device, get_model("mnist", device.type)
-    except models.ModelError as e:
+    except pretrained.ModelError as e:
         st.error(str(e), icon=":material/error:")
         st.stop()
 
@@ -357,8 +359,8 @@ def get_schedule(name: str, num_steps: int, params: tuple = ()) -> NoiseSchedule
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=16)
-def get_model(name: str, device: str) -> models.Pretrained:
-    model = models.load_pretrained(name, device=device)
+def get_model(name: str, device: str) -> pretrained.Pretrained:
+    model = pretrained.load_pretrained(name, device=device)
     return model
 
 
@@ -528,7 +530,7 @@ def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
                    _img: images.LoadedImage) -> tuple[list[int], bytes]:
     """The forward page's main view at SCRUB_FRAMES values of t, shared by every session with these inputs."""
     x0 = preview_array(_img)
-    ts = scrub.frame_indices(num_steps, SCRUB_FRAMES)
+    ts = framesets.frame_indices(num_steps, SCRUB_FRAMES)
     fs = forward.noising_frameset(get_schedule(schedule_name, num_steps), x0, gaussian_noise(x0.shape, seed), ts,
                                   label="Timestep t (0 = almost clean, T−1 = the noisiest step)")
     return ts, fs.to_bytes()
@@ -545,7 +547,7 @@ def schedule_frames(ident: str, keys: tuple[tuple[str, str], ...], seed: int, _i
                     label: str = "Timestep t") -> tuple[list[int], bytes]:
     """The same image and noise under each schedule at n_frames values of t; keys = (name, schedule_digest)."""
     x0 = preview_array(_img, side)
-    ts = scrub.frame_indices(next(iter(_schedules.values())).num_steps, n_frames)
+    ts = framesets.frame_indices(next(iter(_schedules.values())).num_steps, n_frames)
     fs = forward.schedules_frameset(_schedules, x0, gaussian_noise(x0.shape, seed), ts, label=label,
                                     log_snr_chart=log_snr_chart)
     return ts, fs.to_bytes()
@@ -571,7 +573,7 @@ def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     for side in RESOLUTION_SIDES:
         x0 = images.square_array(_img.pil, side)
         pictures[side] = (x0, gaussian_noise(x0.shape, seed))
-    ts = scrub.frame_indices(num_steps, 24)
+    ts = framesets.frame_indices(num_steps, 24)
     fs = forward.resolution_frameset(get_schedule(schedule_name, num_steps), pictures, ts,
                                      base=RESOLUTION_SIDES[0], label="Timestep t")
     return ts, fs.to_bytes()
@@ -580,7 +582,7 @@ def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
 @st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
 def trajectory_frames(result_key: str, digit: int, label: str, _res, _schedule: NoiseSchedule) -> bytes:
     """One digit's sampling trajectory as a frame set; result_key names the (deterministic) sampling run."""
-    from .generate import trajectory_frameset
+    from .models.generate import trajectory_frameset
 
     return trajectory_frameset(_schedule, _res, digit, label).to_bytes()
 
@@ -597,11 +599,11 @@ HOME_SAMPLER, HOME_STEPS = "dpm++2m", 10
 
 def home_animation(seed: int) -> bytes | None:
     """A GIF of one digit denoised from pure noise (HOME_STEPS steps of HOME_SAMPLER), or None without the model."""
-    from .generate import generate, parse_labels
+    from .models.generate import generate, parse_labels
 
     try:
         pre = get_model("mnist", "cpu")
-    except models.ModelError:
+    except pretrained.ModelError:
         return None
 
     def encode(res):
@@ -691,7 +693,7 @@ def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost
 @st.cache_resource(show_spinner=False)
 def bundled_digits() -> tuple[np.ndarray, np.ndarray]:
     """The held-out MNIST digits shipped in assets/digits/ (read-only arrays, shared by every session)."""
-    from .mnist import load_bundled_digits
+    from .models.mnist import load_bundled_digits
 
     x, y = load_bundled_digits()
     x.setflags(write=False)
@@ -756,10 +758,10 @@ def _page_run(key: tuple, network: Callable[[], Any], encode: Callable[[Any], An
 def learning_frames(ident: str, label: int, true_label: int | None, seed: int, device: str,
                     _x0: np.ndarray) -> tuple[list[int], bytes, bytes, dict[str, np.ndarray]]:
     """Sections 'one training step' and 'four readings' for one digit: (ts, frames, frames, losses by class)."""
-    from . import denoiser
+    from .models import denoiser
 
     pre = get_model("mnist", device)
-    ts = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
+    ts = framesets.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
     labels = comparison_labels(label, true_label, pre.model.null_label)
 
     def network():  # the digit told its class, and the comparison labels (no class, a wrong one): one call
@@ -782,7 +784,7 @@ def learning_frames(ident: str, label: int, true_label: int | None, seed: int, d
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
 def training_step_at(ident: str, label: int, seed: int, device: str, t: int, _x0: np.ndarray):
     """One training step (Algorithm 1) of this digit at exactly t: x_t, eps_hat, the loss (denoiser.StepFrames)."""
-    from . import denoiser
+    from .models import denoiser
 
     return denoiser.training_steps(get_model("mnist", device), _x0, denoiser.digit_noise(seed), [t], label)
 
@@ -790,10 +792,10 @@ def training_step_at(ident: str, label: int, seed: int, device: str, t: int, _x0
 def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
                       _x0: np.ndarray) -> tuple[list[int], bytes, dict]:
     """Section 'tell it the wrong time': (t' values, frames, summary numbers) for one digit at the true t."""
-    from . import denoiser
+    from .models import denoiser
 
     pre = get_model("mnist", device)
-    tps = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
+    tps = framesets.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
 
     def encode(wt):
         at_t = int(np.argmin(np.abs(np.asarray(tps) - t)))
@@ -810,7 +812,7 @@ def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
 @st.cache_data(show_spinner=False, max_entries=64)
 def variational_bounds(mixture: str, T: int) -> dict:
     """The exact bound of the 1-D mixture, cosine schedule with T steps, for each reverse variance (explainer.elbo)."""
-    from . import elbo
+    from .core import elbo
 
     return elbo.variational_bounds(elbo.MIXTURES[mixture], get_schedule("cosine", T))
 
@@ -821,16 +823,16 @@ def snapshot_samples(step: int | None, seed: int, device: str) -> np.ndarray:
 
     DDIM, 25 steps, guidance 3, the same starting noise for every snapshot.
     """
-    from .generate import generate, parse_labels
+    from .models.generate import generate, parse_labels
 
-    pre = get_model("mnist", device) if step is None else models.load_snapshot(step, device)
+    pre = get_model("mnist", device) if step is None else pretrained.load_snapshot(step, device)
     return generate(pre, parse_labels("all", 10, pre.model.null_label), steps=25, guidance=3.0, seed=seed).images
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def snapshot_frames(steps: tuple[int, ...], final_step: int, seed: int, device: str) -> bytes:
     """Section 'watch it learn': the samples of each snapshot and of the final model, with the loss curve."""
-    from . import denoiser
+    from .models import denoiser
 
     grids = [images.digit_grid(snapshot_samples(s, seed, device), ncol=5) for s in steps]
     grids.append(images.digit_grid(snapshot_samples(None, seed, device), ncol=5))

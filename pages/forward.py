@@ -4,9 +4,12 @@ import math
 import numpy as np
 import streamlit as st
 
-from explainer import figures, forward, images, schedule_tables, ui
-from explainer import scrub, spectral
-from explainer.schedules import DESCRIPTIONS, SCHEDULE_NAMES, snr_crossing
+from explainer.lessons import figures, images, schedule_facts
+from explainer.core import forward
+from explainer import ui
+from explainer.lessons import framesets
+from explainer.core import spectral
+from explainer.core.schedules import DESCRIPTIONS, SCHEDULE_NAMES, snr_crossing
 
 ui.page_setup()
 
@@ -42,7 +45,7 @@ x0 = img.array
 var_x0 = ui.shared(("fw_var", img_id), lambda: float(ui.preview_array(img).var()))  # of x0 as the frames show it
 noise = ui.gaussian_noise(x0.shape, int(st.session_state["fw_seed"]))
 T = schedule.num_steps
-st.caption(" ".join(s for s in (schedule_tables.scaling_sentence([schedule]), schedule_tables.end_sentence(schedule))
+st.caption(" ".join(s for s in (schedule_facts.scaling_sentence([schedule]), schedule_facts.end_sentence(schedule))
                     if s))
 
 
@@ -198,7 +201,7 @@ def spectrum_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     x0 = ui.preview_array(_img)
     eps = ui.gaussian_noise(x0.shape, seed)
     sched = ui.get_schedule(schedule_name, num_steps)
-    ts = scrub.frame_indices(num_steps, ui.SCRUB_FRAMES)
+    ts = framesets.frame_indices(num_steps, ui.SCRUB_FRAMES)
     fs = spectral.spectrum_frameset(sched, x0, eps, ts, label="Timestep t (spectral view)")
     sp = spectral.noised_spectra(x0, eps, [])
     drown = spectral.drowning_timesteps(sched, sp["x0"], sp["eps"])

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from explainer import ui
-from explainer.samplers import SAMPLER_LABELS
+from explainer.core.samplers import SAMPLER_LABELS
 
 ui.page_setup()
 

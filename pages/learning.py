@@ -5,8 +5,11 @@ import math
 import numpy as np
 import streamlit as st
 
-from explainer import elbo, figures, images, models, objectives, ui
-from explainer.denoiser import class_label
+from explainer.core import elbo, objectives
+from explainer.lessons import figures, images
+from explainer.models import pretrained
+from explainer import ui
+from explainer.models.denoiser import class_label
 
 ui.page_setup()
 
@@ -351,7 +354,7 @@ st.header("6. Watch it learn")
 @ui.fragment
 def snapshots_section():
     # The card and the snapshot files are read once per models folder, not on every rerun.
-    steps = ui.shared(("snapshot_steps", str(models.MODELS_DIR)), models.snapshot_steps)
+    steps = ui.shared(("snapshot_steps", str(pretrained.MODELS_DIR)), pretrained.snapshot_steps)
     training = pre.card["training"]
     final = int(training.get("steps", 0))
     snap_mb = 4 * 2 * pre.card["architecture"]["parameters"] / 1e6  # four float16 copies of the weights

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from explainer import ui
-from explainer.reading import KINDS, READINGS, by_kind
+from explainer.lessons.reading import KINDS, READINGS, by_kind
 
 ui.page_setup()
 

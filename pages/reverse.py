@@ -4,10 +4,12 @@ import time
 import numpy as np
 import streamlit as st
 
-from explainer import figures, images, ui
-from explainer import memorisation, spectral
-from explainer.generate import generate, parse_labels, sdedit, sdedit_frameset
-from explainer.samplers import SAMPLER_LABELS, SAMPLERS, dpmpp_2m_latex
+from explainer.lessons import figures, images
+from explainer import ui
+from explainer.models import memorisation
+from explainer.core import spectral
+from explainer.models.generate import generate, parse_labels, sdedit, sdedit_frameset
+from explainer.core.samplers import SAMPLER_LABELS, SAMPLERS, dpmpp_2m_latex
 
 ui.page_setup()
 

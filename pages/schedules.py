@@ -3,10 +3,11 @@ import math
 
 import streamlit as st
 
-from explainer import figures, ui
-from explainer.schedule_tables import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_MEANING, check_params, custom_schedule,
+from explainer.lessons import figures
+from explainer import ui
+from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_MEANING, check_params, custom_schedule,
                                        landmark_rows, not_pure_noise_sentence, pure_noise_from, scaling_sentence)
-from explainer.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES, make_schedule
+from explainer.core.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES, make_schedule
 
 ui.page_setup()
 

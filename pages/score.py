@@ -5,9 +5,12 @@ import uuid
 import numpy as np
 import streamlit as st
 
-from explainer import figures, guidance, models, scrub, toy2d, ui
-from explainer import score_page as sp
-from explainer.toy_models import learned_score_fn, score_relative_error
+from explainer.lessons import figures, framesets
+from explainer.core import guidance, toy2d
+from explainer.models import pretrained
+from explainer import ui
+from explainer.core import particles as sp
+from explainer.models.toy_models import learned_score_fn, score_relative_error
 
 ui.page_setup()
 
@@ -84,11 +87,11 @@ def cloud_summary_at(key: tuple, sampler: str, _traj, _ts) -> dict:
 
 def bundled_model():
     """The bundled toy model of this data set, or None (with the reason) if there is none."""
-    if dataset not in models.TOY_MODELS:
+    if dataset not in pretrained.TOY_MODELS:
         return None, f"There is no bundled model for **{dataset.replace('_', ' ')}**."
     try:
         return ui.get_model(f"toy2d_{dataset}", "cpu"), None
-    except models.ModelError as e:
+    except pretrained.ModelError as e:
         return None, f"The bundled model for {dataset.replace('_', ' ')} could not be loaded: {e}"
 
 
@@ -159,7 +162,7 @@ def field_view():
         # The browser swaps the precomputed fields while t is dragged; only the release reaches the server.
         ts = sp.field_ts(T)
         frames = field_frames(*data_key, view, source_id, score_fn)
-        t = int(ui.scrubber("sf_t", frames, ts, default=ts[scrub.nearest_index(ts, 200)]))
+        t = int(ui.scrubber("sf_t", frames, ts, default=ts[framesets.nearest_index(ts, 200)]))
     with right:
         st.markdown(
             f"Drag the slider, use the arrow keys, or press ▶: the field at {len(ts)} precomputed values of t. "
@@ -326,7 +329,7 @@ def training_view():
 
         try:
             with ui.compute_slot("the trainer"):
-                from explainer.train import train_toy2d
+                from explainer.models.training import train_toy2d
 
                 model, sched, history = train_toy2d(dataset, steps=int(steps), seed=data_seed, data=data,
                                                     callback=callback)

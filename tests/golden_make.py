@@ -194,7 +194,8 @@ def cli_train() -> dict:
     import torch
     from safetensors.torch import load_file
 
-    from explainer import mnist, train
+    from explainer import train
+    from explainer.models import mnist
 
     out = {}
     with tempfile.TemporaryDirectory() as d, contextlib.redirect_stdout(io.StringIO()), \

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explainer import memorisation, models, spectral, ui
-from explainer.schedules import make_schedule
+from explainer.models import memorisation, pretrained
+from explainer.core import spectral
+from explainer import ui
+from explainer.core.schedules import make_schedule
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -100,7 +102,7 @@ def test_reverse_nearest_training_digits(generated):
 
 
 def test_reverse_guidance_section_without_measurements(monkeypatch):
-    real = models.load_card
+    real = pretrained.load_card
     monkeypatch.setattr(models, "load_card", lambda name, directory=None: {
         k: v for k, v in real(name, directory).items() if k != "guidance_sweep"})
     ui.get_model.clear()
@@ -118,7 +120,7 @@ SWEEP = {"scales": [0.0, 1.0, 3.0], "diversity": [22.4, 19.4, 17.6], "confidence
 
 
 def test_reverse_guidance_section_plots_the_card(monkeypatch):
-    real = models.load_card
+    real = pretrained.load_card
     monkeypatch.setattr(models, "load_card", lambda name, directory=None: {**real(name, directory),
                                                                            "guidance_sweep": SWEEP})
     ui.get_model.clear()
