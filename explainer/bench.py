@@ -20,6 +20,17 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .core import elbo, guidance, particles as sp, spectral
+from .core.forward import noised
+from .core.schedules import make_schedule, make_schedule_for_T
+from .core.toy2d import empirical_score, grid, make_dataset
+from .lessons import denoising_framesets, figures, framesets, images, score_framesets, spectrum_framesets
+from .lessons.framesets import frame_indices
+from .models import denoiser, memorisation
+from .models.generate import default_steps, generate, parse_labels
+from .models.mnist import load_bundled_digits
+from .models.pretrained import load_pretrained
+
 
 def timeit(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
     """Median wall time of fn() in seconds."""
@@ -34,9 +45,6 @@ def timeit(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
 
 
 def bench_forward_1024(repeat: int) -> dict:
-    from .core.forward import noised
-    from .core.schedules import make_schedule
-
     s = make_schedule("linear", 1000)
     rng = np.random.default_rng(0)
     x0 = rng.uniform(-1, 1, (1024, 1024, 3)).astype(np.float32)
@@ -50,9 +58,6 @@ def bench_forward_slider(repeat: int) -> dict:
 
     from PIL import Image
 
-    from .lessons import figures, images
-    from .core.forward import noised
-    from .core.schedules import make_schedule
 
     rng = np.random.default_rng(0)
     photo = Image.fromarray(rng.integers(0, 255, (1024, 1024, 3), dtype=np.uint8))
@@ -80,8 +85,6 @@ def bench_forward_slider(repeat: int) -> dict:
 
 
 def bench_empirical_score(repeat: int) -> dict:
-    from .core.toy2d import empirical_score, grid, make_dataset
-
     data = make_dataset("swiss_roll", 2000, 0)
     _, _, pts = grid(3.0, 50)
     return {"empirical_score_50x50_vs_2000_ms": round(1000 * timeit(lambda: empirical_score(data, pts, 0.5),
@@ -108,9 +111,6 @@ def unet_flops(model, batch: int) -> int:
 
 
 def bench_mnist(repeat: int) -> dict:
-    from .models.generate import generate, parse_labels
-    from .models.pretrained import load_pretrained
-
     out = {}
     load_s = timeit(lambda: load_pretrained("mnist", device="cpu"), repeat=repeat)
     pre = load_pretrained("mnist", device="cpu")
@@ -145,9 +145,6 @@ def bench_dpm(repeat: int) -> dict:
     of the per-round ratios. Where the card holds `evaluate --only steps` figures, the quality at
     these step counts is printed beside the speed (targets: accuracy >= 99 %, diversity >= 0.95 of real).
     """
-    from .models.generate import default_steps, generate, parse_labels
-    from .models.pretrained import load_pretrained
-
     pre = load_pretrained("mnist")
     labels16 = parse_labels("all", 16)
     steps = default_steps(pre, "dpm++2m")
@@ -200,27 +197,17 @@ def bench_diffusers(repeat: int) -> dict:
 def bench_score_page(repeat: int) -> dict:
     """The score page's field: its frame set for every t (built once per data set, view and model; the
     browser then scrubs t), and its size."""
-    from .core.schedules import make_schedule_for_T
-    from .core import particles as sp
-
     data = sp.make_data("swiss_roll", 2000, 0)
     sched = make_schedule_for_T(sp.SCHEDULE, sp.NUM_STEPS)
-    ts = sp.field_ts(sp.NUM_STEPS)
-    size = len(sp.field_frameset(data, sched, "exact", None, ts).to_bytes())
+    ts = score_framesets.field_ts(sp.NUM_STEPS)
+    size = len(score_framesets.field_frameset(data, sched, "exact", None, ts).to_bytes())
     return {"score_field_frameset_exact_ms": round(1000 * timeit(
-                lambda: sp.field_frameset(data, sched, "exact", None, ts).to_bytes(), max(1, repeat // 3)), 1),
+                lambda: score_framesets.field_frameset(data, sched, "exact", None, ts).to_bytes(), max(1, repeat // 3)), 1),
             "score_field_frameset_exact_kb": round(size / 1024), "score_field_frames": len(ts)}
 
 
 def bench_learning_page(repeat: int) -> dict:
     """The learning page: each control's server work on a cache miss, and the page's warm open (AppTest)."""
-    from .models import denoiser
-    from .core import elbo
-    from .lessons import figures, framesets
-    from .models.mnist import load_bundled_digits
-    from .models.pretrained import load_pretrained
-    from .core.schedules import make_schedule
-
     pre = load_pretrained("mnist", device="cpu")
     x, y = load_bundled_digits()
     ts = framesets.frame_indices(pre.schedule.num_steps, denoiser.LEARN_FRAMES)  # as the page
@@ -229,14 +216,14 @@ def bench_learning_page(repeat: int) -> dict:
     def new_digit():  # sections 1-2: one network call for every t, and both frame sets serialised
         i = next(digits) % len(x)
         sf = denoiser.training_steps(pre, x[i], denoiser.digit_noise(0), ts, int(y[i]))
-        denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, "t").to_bytes()
-        denoiser.readings_frameset(sf, pre.schedule, "t").to_bytes()
+        denoising_framesets.training_frameset(sf, pre.schedule, pre.model.null_label, "t").to_bytes()
+        denoising_framesets.readings_frameset(sf, pre.schedule, "t").to_bytes()
 
     true_ts = iter([25, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900] * 100)
 
     def new_true_t():  # section 4: the true-t slider, every t' in one call
         wt = denoiser.wrong_time(pre, x[0], denoiser.digit_noise(0), next(true_ts), ts, int(y[0]))
-        denoiser.wrong_time_frameset(wt, pre.schedule, "t'").to_bytes()
+        denoising_framesets.wrong_time_frameset(wt, pre.schedule, "t'").to_bytes()
 
     curve = pre.card.get("loss_curve")
 
@@ -277,18 +264,13 @@ def bench_learning_page(repeat: int) -> dict:
 
 def bench_guidance_toy(repeat: int) -> dict:
     """The score page's guidance section: one move of s, class or t (nothing cached), and a class's first sweep."""
-    from .lessons import figures
-    from .core import guidance
-    from .core import particles as sp
-    from .core.schedules import make_schedule
-
     mix = guidance.three_classes()
     sched = make_schedule(sp.SCHEDULE, sp.NUM_STEPS)
     data, labels = guidance.sample(mix, 900, seed=0)
     pts = sp.field_points(4.0)
-    moves = iter([(y, s, t) for t in (25, 100, 250, 500, 750) for y in range(3) for s in sp.GUIDANCE_SCALES] * 50)
+    moves = iter([(y, s, t) for t in (25, 100, 250, 500, 750) for y in range(3) for s in guidance.GUIDANCE_SCALES] * 50)
 
-    sweeps = {y: sp.guidance_sweep(mix, y, sched) for y in range(3)}  # cached by the page per class and seed
+    sweeps = {y: guidance.guidance_sweep(mix, y, sched) for y in range(3)}  # cached by the page per class and seed
 
     def move():  # a move of s or t: the particles come from the class's sweep
         y, s, t = next(moves)
@@ -302,25 +284,20 @@ def bench_guidance_toy(repeat: int) -> dict:
 
     return {"guidance_toy_move_server_ms": round(1000 * timeit(move, repeat), 1),
             "guidance_toy_move_target_ms": 150,
-            "guidance_toy_new_class_sweep_ms": round(1000 * timeit(lambda: sp.guidance_sweep(mix, 0, sched),
+            "guidance_toy_new_class_sweep_ms": round(1000 * timeit(lambda: guidance.guidance_sweep(mix, 0, sched),
                                                                    max(1, repeat // 2)), 1)}
 
 
 def bench_spectral(repeat: int) -> dict:
     """The forward page's spectral view: building its 48-frame set once per picture, schedule and seed
     (moving t is then browser-side), and the reverse page's x̂₀ spectra for one digit of 60 kept steps."""
-    from .lessons import figures
-    from .core import spectral
-    from .core.schedules import make_schedule
-    from .lessons.framesets import frame_indices
-
     rng = np.random.default_rng(0)
     x0 = rng.uniform(-1, 1, (224, 224, 3))
     eps = rng.standard_normal(x0.shape)
     sched = make_schedule("linear", 1000)
     ts = frame_indices(1000, 48)
-    payload = len(spectral.spectrum_frameset(sched, x0, eps, ts, "t").to_bytes())
-    build = timeit(lambda: spectral.spectrum_frameset(sched, x0, eps, ts, "t").to_bytes(), repeat)
+    payload = len(spectrum_framesets.spectrum_frameset(sched, x0, eps, ts, "t").to_bytes())
+    build = timeit(lambda: spectrum_framesets.spectrum_frameset(sched, x0, eps, ts, "t").to_bytes(), repeat)
     traj = rng.uniform(-1, 1, (60, 28, 28))
 
     def reverse_view():
@@ -339,9 +316,6 @@ def bench_spectral(repeat: int) -> dict:
 def bench_memorisation(repeat: int) -> dict:
     """The reverse page's copy check: loading the bundled digits, the held-out reference (once per
     process), and the nearest training digits of 32 generated digits with the figure."""
-    from .lessons import figures
-    from .models import memorisation
-
     t0 = time.perf_counter()
     digits = memorisation.load_bundle()
     load = time.perf_counter() - t0

@@ -60,6 +60,7 @@ from .models.mnist import HELDOUT_ASSET, class_probabilities, classify, load_bun
 from .models.pretrained import MODELS_DIR, load_pretrained
 from .core.samplers import SAMPLER_LABELS
 from .lessons.framesets import frame_indices
+from .bench import bench_mnist
 
 LOSS_POINTS = 100
 
@@ -150,8 +151,6 @@ def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None,
     card = json.loads(card_path.read_text())
     card["quality"] = quality
     if directory == MODELS_DIR and not quick:
-        from .bench import bench_mnist
-
         card["speed"] = {**bench_mnist(repeat=3), "torch_threads": torch.get_num_threads(),
                          "command": "python -m explainer.bench --only mnist"}
     card_path.write_text(json.dumps(card, indent=2) + "\n")

@@ -28,12 +28,15 @@ from PIL import Image
 import torch
 
 from .lessons import figures, images, framesets
-from .core import forward
-from .models import pretrained
+from .core import elbo, forward
+from .lessons import denoising_framesets, noising_framesets, sampling_framesets
+from .models import denoiser, pretrained
 from .models.denoiser import LEARN_FRAMES  # values of t a learning-page scrubber visits
 from .jobqueue import Busy, FairQueue
 from .core.schedules import NoiseSchedule, make_schedule_for_T
 from .lessons.framesets import nearest_index
+from .models.generate import generate, parse_labels
+from .models.mnist import load_bundled_digits
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLE_IMAGES = {
@@ -531,7 +534,7 @@ def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     """The forward page's main view at SCRUB_FRAMES values of t, shared by every session with these inputs."""
     x0 = preview_array(_img)
     ts = framesets.frame_indices(num_steps, SCRUB_FRAMES)
-    fs = forward.noising_frameset(get_schedule(schedule_name, num_steps), x0, gaussian_noise(x0.shape, seed), ts,
+    fs = noising_framesets.noising_frameset(get_schedule(schedule_name, num_steps), x0, gaussian_noise(x0.shape, seed), ts,
                                   label="Timestep t (0 = almost clean, T−1 = the noisiest step)")
     return ts, fs.to_bytes()
 
@@ -548,7 +551,7 @@ def schedule_frames(ident: str, keys: tuple[tuple[str, str], ...], seed: int, _i
     """The same image and noise under each schedule at n_frames values of t; keys = (name, schedule_digest)."""
     x0 = preview_array(_img, side)
     ts = framesets.frame_indices(next(iter(_schedules.values())).num_steps, n_frames)
-    fs = forward.schedules_frameset(_schedules, x0, gaussian_noise(x0.shape, seed), ts, label=label,
+    fs = noising_framesets.schedules_frameset(_schedules, x0, gaussian_noise(x0.shape, seed), ts, label=label,
                                     log_snr_chart=log_snr_chart)
     return ts, fs.to_bytes()
 
@@ -574,7 +577,7 @@ def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
         x0 = images.square_array(_img.pil, side)
         pictures[side] = (x0, gaussian_noise(x0.shape, seed))
     ts = framesets.frame_indices(num_steps, 24)
-    fs = forward.resolution_frameset(get_schedule(schedule_name, num_steps), pictures, ts,
+    fs = noising_framesets.resolution_frameset(get_schedule(schedule_name, num_steps), pictures, ts,
                                      base=RESOLUTION_SIDES[0], label="Timestep t")
     return ts, fs.to_bytes()
 
@@ -582,9 +585,7 @@ def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
 @st.cache_resource(show_spinner=False, max_entries=64, ttl=3600)
 def trajectory_frames(result_key: str, digit: int, label: str, _res, _schedule: NoiseSchedule) -> bytes:
     """One digit's sampling trajectory as a frame set; result_key names the (deterministic) sampling run."""
-    from .models.generate import trajectory_frameset
-
-    return trajectory_frameset(_schedule, _res, digit, label).to_bytes()
+    return sampling_framesets.trajectory_frameset(_schedule, _res, digit, label).to_bytes()
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
@@ -599,8 +600,6 @@ HOME_SAMPLER, HOME_STEPS = "dpm++2m", 10
 
 def home_animation(seed: int) -> bytes | None:
     """A GIF of one digit denoised from pure noise (HOME_STEPS steps of HOME_SAMPLER), or None without the model."""
-    from .models.generate import generate, parse_labels
-
     try:
         pre = get_model("mnist", "cpu")
     except pretrained.ModelError:
@@ -693,8 +692,6 @@ def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost
 @st.cache_resource(show_spinner=False)
 def bundled_digits() -> tuple[np.ndarray, np.ndarray]:
     """The held-out MNIST digits shipped in assets/digits/ (read-only arrays, shared by every session)."""
-    from .models.mnist import load_bundled_digits
-
     x, y = load_bundled_digits()
     x.setflags(write=False)
     y.setflags(write=False)
@@ -758,8 +755,6 @@ def _page_run(key: tuple, network: Callable[[], Any], encode: Callable[[Any], An
 def learning_frames(ident: str, label: int, true_label: int | None, seed: int, device: str,
                     _x0: np.ndarray) -> tuple[list[int], bytes, bytes, dict[str, np.ndarray]]:
     """Sections 'one training step' and 'four readings' for one digit: (ts, frames, frames, losses by class)."""
-    from .models import denoiser
-
     pre = get_model("mnist", device)
     ts = framesets.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
     labels = comparison_labels(label, true_label, pre.model.null_label)
@@ -774,8 +769,8 @@ def learning_frames(ident: str, label: int, true_label: int | None, seed: int, d
     def encode(raw):
         sf, compare = raw
         label_t = "Timestep t (0 = almost clean, T−1 = pure noise)"
-        return (ts, denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, label_t, compare).to_bytes(),
-                denoiser.readings_frameset(sf, pre.schedule, label_t).to_bytes(), compare)
+        return (ts, denoising_framesets.training_frameset(sf, pre.schedule, pre.model.null_label, label_t, compare).to_bytes(),
+                denoising_framesets.readings_frameset(sf, pre.schedule, label_t).to_bytes(), compare)
 
     return _page_run(("learning_frames", ident, label, true_label, seed, device), network, encode,
                      f"Running the model at {LEARN_FRAMES} noise levels ...", cost=len(labels) * LEARN_FRAMES)
@@ -784,16 +779,12 @@ def learning_frames(ident: str, label: int, true_label: int | None, seed: int, d
 @st.cache_data(show_spinner=False, max_entries=256, ttl=3600)
 def training_step_at(ident: str, label: int, seed: int, device: str, t: int, _x0: np.ndarray):
     """One training step (Algorithm 1) of this digit at exactly t: x_t, eps_hat, the loss (denoiser.StepFrames)."""
-    from .models import denoiser
-
     return denoiser.training_steps(get_model("mnist", device), _x0, denoiser.digit_noise(seed), [t], label)
 
 
 def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
                       _x0: np.ndarray) -> tuple[list[int], bytes, dict]:
     """Section 'tell it the wrong time': (t' values, frames, summary numbers) for one digit at the true t."""
-    from .models import denoiser
-
     pre = get_model("mnist", device)
     tps = framesets.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
 
@@ -802,7 +793,7 @@ def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
         summary = {"best_t_prime": wt.best_t_prime, "best_loss": float(wt.eps_mse.min()),
                    "nearest_t_prime": tps[at_t], "loss_at_nearest": float(wt.eps_mse[at_t]),
                    "worst_loss": float(wt.eps_mse.max())}
-        return tps, denoiser.wrong_time_frameset(wt, pre.schedule, "The t′ the model is told").to_bytes(), summary
+        return tps, denoising_framesets.wrong_time_frameset(wt, pre.schedule, "The t′ the model is told").to_bytes(), summary
 
     return _page_run(("wrong_time_frames", ident, t, label, seed, device),
                      lambda: denoiser.wrong_time(pre, _x0, denoiser.digit_noise(seed), t, tps, label), encode,
@@ -812,8 +803,6 @@ def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
 @st.cache_data(show_spinner=False, max_entries=64)
 def variational_bounds(mixture: str, T: int) -> dict:
     """The exact bound of the 1-D mixture, cosine schedule with T steps, for each reverse variance (explainer.elbo)."""
-    from .core import elbo
-
     return elbo.variational_bounds(elbo.MIXTURES[mixture], get_schedule("cosine", T))
 
 
@@ -823,8 +812,6 @@ def snapshot_samples(step: int | None, seed: int, device: str) -> np.ndarray:
 
     DDIM, 25 steps, guidance 3, the same starting noise for every snapshot.
     """
-    from .models.generate import generate, parse_labels
-
     pre = get_model("mnist", device) if step is None else pretrained.load_snapshot(step, device)
     return generate(pre, parse_labels("all", 10, pre.model.null_label), steps=25, guidance=3.0, seed=seed).images
 
@@ -832,10 +819,8 @@ def snapshot_samples(step: int | None, seed: int, device: str) -> np.ndarray:
 @st.cache_data(show_spinner=False, max_entries=32)
 def snapshot_frames(steps: tuple[int, ...], final_step: int, seed: int, device: str) -> bytes:
     """Section 'watch it learn': the samples of each snapshot and of the final model, with the loss curve."""
-    from .models import denoiser
-
     grids = [images.digit_grid(snapshot_samples(s, seed, device), ncol=5) for s in steps]
     grids.append(images.digit_grid(snapshot_samples(None, seed, device), ncol=5))
     history = get_model("mnist", device).card["training"].get("loss_history", [])
-    return denoiser.snapshot_frameset(list(steps) + [final_step], grids, history,
+    return denoising_framesets.snapshot_frameset(list(steps) + [final_step], grids, history,
                                       "Training step").to_bytes()

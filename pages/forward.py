@@ -4,12 +4,10 @@ import math
 import numpy as np
 import streamlit as st
 
-from explainer.lessons import figures, images, schedule_facts
-from explainer.core import forward
 from explainer import ui
-from explainer.lessons import framesets
-from explainer.core import spectral
+from explainer.core import forward, spectral
 from explainer.core.schedules import DESCRIPTIONS, SCHEDULE_NAMES, snr_crossing
+from explainer.lessons import figures, framesets, images, schedule_facts, spectrum_framesets
 
 ui.page_setup()
 
@@ -202,7 +200,7 @@ def spectrum_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     eps = ui.gaussian_noise(x0.shape, seed)
     sched = ui.get_schedule(schedule_name, num_steps)
     ts = framesets.frame_indices(num_steps, ui.SCRUB_FRAMES)
-    fs = spectral.spectrum_frameset(sched, x0, eps, ts, label="Timestep t (spectral view)")
+    fs = spectrum_framesets.spectrum_frameset(sched, x0, eps, ts, label="Timestep t (spectral view)")
     sp = spectral.noised_spectra(x0, eps, [])
     drown = spectral.drowning_timesteps(sched, sp["x0"], sp["eps"])
     return ts, fs.to_bytes(), {"freqs": sp["freqs"], "drown": drown, "side": min(x0.shape[:2])}

@@ -8,7 +8,8 @@ from explainer.lessons import figures, images
 from explainer import ui
 from explainer.models import memorisation
 from explainer.core import spectral
-from explainer.models.generate import generate, parse_labels, sdedit, sdedit_frameset
+from explainer.models.generate import generate, parse_labels, sdedit
+from explainer.lessons.sampling_framesets import sdedit_frameset
 from explainer.core.samplers import SAMPLER_LABELS, SAMPLERS, dpmpp_2m_latex
 
 ui.page_setup()

@@ -5,11 +5,11 @@ import uuid
 import numpy as np
 import streamlit as st
 
-from explainer.lessons import figures, framesets
-from explainer.core import guidance, toy2d
-from explainer.models import pretrained
 from explainer import ui
+from explainer.core import guidance, toy2d
 from explainer.core import particles as sp
+from explainer.lessons import figures, framesets, score_framesets
+from explainer.models import pretrained
 from explainer.models.toy_models import learned_score_fn, score_relative_error
 
 ui.page_setup()
@@ -71,7 +71,7 @@ def density_at(dataset: str, n: int, seed: int, t: int):
 @st.cache_resource(show_spinner="Preparing the score field for every t ...", max_entries=32, ttl=3600)
 def field_frames(dataset: str, n: int, seed: int, view: str, source_id: str | None, _score_fn) -> bytes:
     """The field view's frame set (every t, see score_page.field_frameset), shared by every session."""
-    return sp.field_frameset(data_for(dataset, n, seed), schedule, view, _score_fn, sp.field_ts(T),
+    return score_framesets.field_frameset(data_for(dataset, n, seed), schedule, view, _score_fn, score_framesets.field_ts(T),
                              seed=seed).to_bytes()
 
 
@@ -160,7 +160,7 @@ def field_view():
     left, right = st.columns([3, 2])
     with left:
         # The browser swaps the precomputed fields while t is dragged; only the release reaches the server.
-        ts = sp.field_ts(T)
+        ts = score_framesets.field_ts(T)
         frames = field_frames(*data_key, view, source_id, score_fn)
         t = int(ui.scrubber("sf_t", frames, ts, default=ts[framesets.nearest_index(ts, 200)]))
     with right:
@@ -406,18 +406,18 @@ def guidance_field_at(y: int, scale: float, t: int):
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def guidance_sweep_for(y: int, seed: int) -> dict:
-    return sp.guidance_sweep(guidance.three_classes(), y, schedule, seed=seed)
+    return guidance.guidance_sweep(guidance.three_classes(), y, schedule, seed=seed)
 
 
 @ui.fragment
 def guidance_view():
     ui.url_state("sf_gclass", GUIDE_CLASSES[0], ui.choice_param(GUIDE_CLASSES))
-    ui.url_state("sf_gscale", 3.0, ui.choice_param(sp.GUIDANCE_SCALES))
+    ui.url_state("sf_gscale", 3.0, ui.choice_param(guidance.GUIDANCE_SCALES))
     ui.url_state("sf_gt", 250, ui.choice_param(GUIDE_TS))
     c = st.columns([1.2, 3, 2])
     name = c[0].radio("Class y", GUIDE_CLASSES, key="sf_gclass", horizontal=True,
                       help="Which class the particles are asked to become.")
-    scale = c[1].select_slider("Guidance scale s", sp.GUIDANCE_SCALES, key="sf_gscale",
+    scale = c[1].select_slider("Guidance scale s", guidance.GUIDANCE_SCALES, key="sf_gscale",
                                help="0: ignore the class. 1: the class as it is. More: sharper, less varied.")
     t = c[2].select_slider("Arrows at t", GUIDE_TS, key="sf_gt",
                            help="The noise level at which the guided score and its density are drawn.")
@@ -477,8 +477,8 @@ def guidance_view():
         where += "Guidance moves them away from the other classes, out of the overlaps"
         where += (": past the class's own centre. Guidance extrapolates." if centre > own
                   else ".")
-    st.caption(where + f" {sp.GUIDANCE_PARTICLES} particles start as pure noise (sidebar seed) and follow the "
-               f"guided score along the probability-flow ODE in {sp.GUIDANCE_LEVELS} DDIM steps (deterministic, "
+    st.caption(where + f" {guidance.GUIDANCE_PARTICLES} particles start as pure noise (sidebar seed) and follow the "
+               f"guided score along the probability-flow ODE in {guidance.GUIDANCE_LEVELS} DDIM steps (deterministic, "
                "like the reverse page's DDIM and DPM-Solver++ samplers, which solve the same ODE).")
 
 

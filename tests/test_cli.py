@@ -102,7 +102,7 @@ def test_sample_errors_exit_1_with_a_message(tmp_path, capsys, monkeypatch, args
 
 
 def test_sample_without_weights_says_how_to_rebuild_them(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(models, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(pretrained, "MODELS_DIR", tmp_path)
     assert sample.main(["--n", "2", "--out", str(tmp_path / "d.png")]) == 1
     assert "python -m explainer.train mnist" in capsys.readouterr().err
 

@@ -6,7 +6,7 @@ import pytest
 
 from explainer.models import denoiser
 from explainer.core import elbo, objectives
-from explainer.lessons import figures
+from explainer.lessons import denoising_framesets, figures
 from explainer.models.mnist import load_bundled_digits
 from explainer.models.pretrained import load_pretrained
 from explainer.core.schedules import make_schedule
@@ -38,7 +38,7 @@ def test_training_frames_and_the_filled_in_loss(pre, digit):
     assert sf.loss[3] == pytest.approx(float(np.mean((sf.eps_hat[3] - eps) ** 2)), rel=1e-5)
     ab = pre.schedule.alpha_bars[ts[3]]
     np.testing.assert_allclose(sf.x_t[3], np.sqrt(ab) * x0 + np.sqrt(1 - ab) * eps, atol=1e-5)
-    data = _frames(denoiser.training_frameset(sf, pre.schedule, pre.model.null_label, "t",
+    data = _frames(denoising_framesets.training_frameset(sf, pre.schedule, pre.model.null_label, "t",
                                               {"own": sf.loss, "none": sf.loss * 2}))
     assert data["values"] == ts and len(data["panels"]) == 5 and len(data["charts"]) == 2
     assert f"= {sf.loss[3]:.4f}" in data["lines"][0][3] and f"t = {ts[3]}" in data["lines"][0][3]
@@ -51,7 +51,7 @@ def test_four_readings_convert_back_exactly(pre, digit):
     sf = denoiser.training_steps(pre, x0, denoiser.digit_noise(1), ts, label)
     r = denoiser.readings(sf, pre.schedule)
     assert denoiser.round_trip_error(r, sf.x_t, pre.schedule.alpha_bars[ts]).max() < 1e-9
-    data = _frames(denoiser.readings_frameset(sf, pre.schedule, "t"))
+    data = _frames(denoising_framesets.readings_frameset(sf, pre.schedule, "t"))
     assert len(data["panels"]) == 5 and len(data["lines"]) == 3
     assert data["lines"][1][2] == f"ŝ = −ε̂ / {np.sqrt(1 - pre.schedule.alpha_bars[ts[2]]):.4f}"
 
@@ -65,7 +65,7 @@ def test_the_model_needs_the_right_time(pre, digit):
         near = wt.eps_mse[int(np.argmin(np.abs(np.asarray(tps) - t)))]
         assert near < wt.eps_mse[0] and near < wt.eps_mse[-1]
         assert abs(wt.best_t_prime - t) <= 100
-    data = _frames(denoiser.wrong_time_frameset(wt, pre.schedule, "t'"))
+    data = _frames(denoising_framesets.wrong_time_frameset(wt, pre.schedule, "t'"))
     assert len(data["charts"]) == 2 and data["values"] == tps
 
 

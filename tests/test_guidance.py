@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from explainer.core import guidance as g
-from explainer.core import particles as sp
 from explainer.core.samplers import cfg_eps
 from explainer.core.schedules import make_schedule
 
@@ -95,7 +94,7 @@ def test_sample_and_bad_class():
 
 
 def test_guidance_sharpens_particles():
-    sweep = sp.guidance_sweep(MIX, 0, make_schedule("cosine", 1000), scales=(0.0, 1.0, 3.0, 8.0))
+    sweep = g.guidance_sweep(MIX, 0, make_schedule("cosine", 1000), scales=(0.0, 1.0, 3.0, 8.0))
     spread, conf = sweep["spread"], sweep["confidence"]
     # s = 0 ignores the class: the particles fill all three, about one third belongs to class 0
     assert spread[0] > 1.5 * spread[1] and conf[0] == pytest.approx(1 / 3, abs=0.06)
@@ -109,9 +108,9 @@ def test_guidance_sharpens_particles():
 
 def test_sweep_batch_equals_one_run_per_scale():
     sched = make_schedule("cosine", 1000)
-    sweep = sp.guidance_sweep(MIX, 1, sched, scales=(0.5, 4.0), seed=3, num_levels=20, n_particles=50)
+    sweep = g.guidance_sweep(MIX, 1, sched, scales=(0.5, 4.0), seed=3, num_levels=20, n_particles=50)
     for k, s in enumerate((0.5, 4.0)):
-        one = sp.guided_particles(MIX, 1, s, sched, num_levels=20, n_particles=50, seed=3)
+        one = g.guided_particles(MIX, 1, s, sched, num_levels=20, n_particles=50, seed=3)
         np.testing.assert_allclose(sweep["ends"][k], one, rtol=1e-12, atol=1e-12)
 
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import open_page, scrubber, set_scrubber, set_sidebar, warnings_text
 from explainer import ui
-from explainer.core.forward import sub
+from explainer.lessons.notation import sub
 from explainer.core.schedules import make_schedule, make_schedule_for_T
 from tests.corpus import noise_rgb, save
 

@@ -6,7 +6,6 @@ from streamlit.testing.v1 import AppTest
 from conftest import open_page
 
 from explainer.core import guidance
-from explainer.core import particles as sp
 from explainer.core.schedules import make_schedule
 
 
@@ -25,7 +24,7 @@ def test_guidance_section_numbers_follow_the_scale():
     at = _open()
     assert at.radio(key="sf_gclass").value == "A"
     assert at.select_slider(key="sf_gscale").value == 3.0
-    sweep = sp.guidance_sweep(guidance.three_classes(), 0, make_schedule("cosine", 1000))
+    sweep = guidance.guidance_sweep(guidance.three_classes(), 0, make_schedule("cosine", 1000))
     k, k1 = sweep["scales"].index(3.0), sweep["scales"].index(1.0)
     assert _metric(at, "spread of the particles").value == f"{sweep['spread'][k]:.3f}"
     lost = 1 - sweep["spread"][k] / sweep["spread"][k1]

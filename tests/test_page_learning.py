@@ -215,7 +215,7 @@ def _model_copy(folder: Path, monkeypatch) -> dict:
     card = json.loads((folder / "mnist.json").read_text())
     card["training"].pop("snapshots", None)
     (folder / "mnist.json").write_text(json.dumps(card))
-    monkeypatch.setattr(models, "MODELS_DIR", folder)
+    monkeypatch.setattr(pretrained, "MODELS_DIR", folder)
     return card
 
 

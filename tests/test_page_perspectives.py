@@ -103,7 +103,7 @@ def test_reverse_nearest_training_digits(generated):
 
 def test_reverse_guidance_section_without_measurements(monkeypatch):
     real = pretrained.load_card
-    monkeypatch.setattr(models, "load_card", lambda name, directory=None: {
+    monkeypatch.setattr(pretrained, "load_card", lambda name, directory=None: {
         k: v for k, v in real(name, directory).items() if k != "guidance_sweep"})
     ui.get_model.clear()
     try:
@@ -121,7 +121,7 @@ SWEEP = {"scales": [0.0, 1.0, 3.0], "diversity": [22.4, 19.4, 17.6], "confidence
 
 def test_reverse_guidance_section_plots_the_card(monkeypatch):
     real = pretrained.load_card
-    monkeypatch.setattr(models, "load_card", lambda name, directory=None: {**real(name, directory),
+    monkeypatch.setattr(pretrained, "load_card", lambda name, directory=None: {**real(name, directory),
                                                                            "guidance_sweep": SWEEP})
     ui.get_model.clear()
     try:

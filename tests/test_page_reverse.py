@@ -6,7 +6,7 @@ import torch
 from conftest import button, image_captions, open_page, scrubber, set_scrubber, set_sidebar, warnings_text
 from explainer.models import pretrained
 from explainer import ui
-from explainer.models.generate import step_equation
+from explainer.lessons.sampling_framesets import step_equation
 from explainer.core.samplers import make_timesteps
 from tests.corpus import handwritten_seven
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from explainer.core import forward
+from explainer.lessons import noising_framesets
 from explainer.core.schedules import make_schedule
 from explainer.lessons import images
 from explainer.lessons.framesets import (NOISE_STEP, FrameSet, blend_pixels, frame_indices, nearest_index,
@@ -39,7 +40,7 @@ def test_noising_frameset_numbers_follow_t():
     x0 = np.linspace(-1, 1, 8 * 8 * 3, dtype=np.float32).reshape(8, 8, 3)
     noise = np.random.default_rng(0).standard_normal(x0.shape).astype(np.float32)
     ts = [0, 250, 999]
-    msg = json.loads(forward.noising_frameset(sched, x0, noise, ts, "t").to_bytes())
+    msg = json.loads(noising_framesets.noising_frameset(sched, x0, noise, ts, "t").to_bytes())
     metrics = {m["label"]: m["values"] for m in msg["metrics"]}
     ab = sched.alpha_bars
     assert metrics["signal weight √ᾱₜ"] == [f"{math.sqrt(ab[t]):.4f}" for t in ts]
@@ -187,13 +188,14 @@ def test_heatmap_png_is_a_small_viridis_picture():
 
 def test_score_field_frameset_follows_t():
     from explainer.core import particles as sp, toy2d
+    from explainer.lessons import score_framesets
 
     sched = make_schedule("cosine", 1000)
     data = sp.make_data("moons", 300, 0)
-    ts = sp.field_ts(n=4)
+    ts = score_framesets.field_ts(n=4)
     assert ts[0] == 1 and ts[-1] == 999 and len(ts) == 4
     learned = lambda x, ab: -x  # noqa: E731 (the score of N(0, I))
-    msg = json.loads(sp.field_frameset(data, sched, "both", learned, ts).to_bytes())
+    msg = json.loads(score_framesets.field_frameset(data, sched, "both", learned, ts).to_bytes())
     metrics = {m["label"]: m["values"] for m in msg["metrics"]}
     assert metrics["ᾱₜ (signal left)"] == [f"{sched.alpha_bars[t]:.4f}" for t in ts]
     assert len(metrics["relative error of the learned score"]) == 4
@@ -204,9 +206,9 @@ def test_score_field_frameset_follows_t():
     assert np.abs(back - exact).max() <= c["fields"][0]["unit"][1]
     assert c["cap"][1] == pytest.approx(np.quantile(np.linalg.norm(exact, axis=1), 0.9), rel=1e-4)
     assert len(set(c["background"]["frames"])) == 4
-    err = json.loads(sp.field_frameset(data, sched, "error", learned, ts).to_bytes())["charts"][0]
+    err = json.loads(score_framesets.field_frameset(data, sched, "error", learned, ts).to_bytes())["charts"][0]
     assert [f["name"] for f in err["fields"]] == ["learned − exact"] and err["background"]["name"].startswith("error")
-    exact_only = json.loads(sp.field_frameset(data, sched, "exact", None, ts).to_bytes())
+    exact_only = json.loads(score_framesets.field_frameset(data, sched, "exact", None, ts).to_bytes())
     assert len(exact_only["metrics"]) == 2
     with pytest.raises(ValueError):
-        sp.field_frameset(data, sched, "learned", None, ts)
+        score_framesets.field_frameset(data, sched, "learned", None, ts)

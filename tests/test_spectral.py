@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from explainer.core import forward, spectral
-from explainer.lessons import images
+from explainer.lessons import images, spectrum_framesets
 from explainer.core.schedules import make_schedule
 from explainer.lessons.framesets import FrameSet, frame_indices
 from explainer.ui import ASSETS
@@ -125,7 +125,7 @@ def test_spectrum_frameset_payload(photo):
     x0, eps = photo
     s = make_schedule("cosine", 1000)
     ts = frame_indices(1000, 12)
-    fs = spectral.spectrum_frameset(s, x0, eps, ts, label="Timestep t")
+    fs = spectrum_framesets.spectrum_frameset(s, x0, eps, ts, label="Timestep t")
     body = json.loads(fs.to_bytes())
     chart = body["charts"][0]
     assert chart["kind"] == "curves" and chart["log_x"] and chart["log_y"]

@@ -1,7 +1,7 @@
-"""The numbers behind pages/score.py: data, density and score on grids, Tweedie, particles.
+"""2-D toy data seen through its exact score: density and score on grids, Tweedie, and particles run by
+`toy2d`'s samplers (which levels they visit, which steps to animate, how the cloud shrinks).
 
-No Streamlit here (the page caches these with small keys), and nothing that is
-not in `explainer.toy2d` already, only arranged for drawing: grids, the noised
+Nothing here that is not in `explainer.core.toy2d` already, only arranged for drawing: grids, the noised
 samples shown at a level, the particle runs and which of their steps to animate.
 
 The page works with the cosine schedule of T = 1000 steps, the schedule of the
@@ -17,8 +17,7 @@ import numpy as np
 from . import toy2d
 from .samplers import make_timesteps
 from .schedules import NoiseSchedule
-
-ScoreFn = Callable[[np.ndarray, float], np.ndarray]
+from .toy2d import ScoreFn
 
 SCHEDULE = "cosine"
 NUM_STEPS = 1000
@@ -86,73 +85,6 @@ def exact_score_fn(data: np.ndarray) -> ScoreFn:
 def field_points(extent: float = EXTENT, n: int = FIELD_N) -> np.ndarray:
     """The arrow tails, (n*n, 2), in toy2d.grid order."""
     return toy2d.grid(extent, n)[2]
-
-
-SCRUB_FRAMES = 32     # values of t the field scrubber precomputes
-BG_N = 72             # the scrubber's background pictures: BG_N x BG_N pixels
-FIELD_LABEL = "Timestep t (1 = almost clean, 999 = pure noise)"
-
-
-def field_ts(num_steps: int = NUM_STEPS, n: int = SCRUB_FRAMES) -> list[int]:
-    """n evenly spaced timesteps in [1, num_steps - 1]: t = 0 is no noise at all, so the field starts at 1."""
-    return sorted({int(round(v)) for v in np.linspace(1, num_steps - 1, n)})
-
-
-def field_frameset(data: np.ndarray, schedule: NoiseSchedule, view: str, learned_fn: ScoreFn | None,
-                   ts, seed: int = 0, label: str = FIELD_LABEL, error_n: int = 1000):
-    """The score field of `data` at every t in ts, for a scrubber (explainer.scrub.FrameSet).
-
-    view as in figures.SCORE_VIEWS: "exact" (white arrows over the density p_t), "learned" (orange),
-    "both" (white and orange), "error" (learned − exact as white arrows over its size |learned − exact|).
-    Arrows grow with |score| up to the 90th percentile of the exact field at that t (figures'
-    score_field_figure). The dots are the noised samples of `noised_samples(data, ᾱ, seed)`. Metrics:
-    ᾱ_t, the noise std √(1−ᾱ_t) and, with a learned field, its relative error (toy_models'
-    score_relative_error over error_n points from p_t, computed per t as the page did).
-    """
-    from ..lessons.figures import _EXACT_ARROWS, _LEARNED_ARROWS  # the colours of figures.score_field_figure
-    from ..lessons.framesets import FrameSet, heatmap_png_uri
-    from ..models.toy_models import score_relative_error
-
-    if view not in ("exact", "learned", "both", "error"):
-        raise ValueError(f"unknown view {view!r}")
-    if view != "exact" and learned_fn is None:
-        raise ValueError(f"the {view!r} view needs a learned score")
-    ts = [int(t) for t in ts]
-    pts = field_points()
-    abs_ = [float(schedule.alpha_bars[t]) for t in ts]
-    exact = [toy2d.empirical_score(data, pts, ab) for ab in abs_]
-    learned = None if view == "exact" else [np.asarray(learned_fn(pts, ab), dtype=np.float64) for ab in abs_]
-    caps = [float(np.quantile(np.linalg.norm(e, axis=1), 0.9)) or 1.0 for e in exact]
-    if view == "error":
-        diffs = [lv - e for lv, e in zip(learned, exact)]
-        fields = [{"name": "learned − exact", "color": _EXACT_ARROWS, "vectors": diffs}]
-        background = {"name": "error size |learned − exact| (bright = large)",
-                      "frames": [heatmap_png_uri(np.linalg.norm(d, axis=1).reshape(FIELD_N, FIELD_N))
-                                 for d in diffs]}
-    else:
-        fields = []
-        if view in ("exact", "both"):
-            fields.append({"name": "exact score", "color": _EXACT_ARROWS, "vectors": exact})
-        if view in ("learned", "both"):
-            fields.append({"name": "learned score", "color": _LEARNED_ARROWS, "vectors": learned})
-        background = {"name": "density pₜ(x) (bright = likely)",
-                      "frames": [heatmap_png_uri(density_grid(data, ab, n=BG_N)[2]) for ab in abs_]}
-    x0 = np.asarray(data[:MAX_SHOWN], dtype=np.float64)
-    eps = np.random.default_rng([seed, 1]).standard_normal(x0.shape)  # as noised_samples draws it
-    title = {"exact": "exact", "learned": "learned", "both": "both", "error": "error"}[view]
-    fs = FrameSet(label=label, values=ts)
-    fs.add_metric("ᾱₜ (signal left)", [f"{ab:.4f}" for ab in abs_])
-    fs.add_metric("noise std √(1−ᾱₜ)", [f"{math.sqrt(1 - ab):.3f}" for ab in abs_])
-    if learned_fn is not None and view != "exact":
-        errs = [score_relative_error(learned_fn, data, schedule, (t,), n=error_n)[t] for t in ts]
-        fs.add_metric("relative error of the learned score", [f"{e:.1%}" for e in errs],
-                      help="E‖s_learned − s_exact‖ / E‖s_exact‖ over 1,000 points drawn from pₜ: the error where "
-                           "the data is, not in empty corners.")
-    fs.add_vector_field(f"Score field at t = {{v}} ({title})", EXTENT, pts, fields, caps,
-                        background=background,
-                        dots={"name": "noised samples xₜ", "color": "rgba(255,255,255,0.45)", "x0": x0, "eps": eps,
-                              "a": [math.sqrt(ab) for ab in abs_], "b": [math.sqrt(1 - ab) for ab in abs_]})
-    return fs
 
 
 def tweedie(data: np.ndarray, point, alpha_bar: float) -> tuple[np.ndarray, np.ndarray]:
@@ -263,57 +195,3 @@ def frame_plan(sampler: str, timesteps, max_frames: int = 40) -> tuple[list[int]
         else:
             labels.append(f"t = {frame_t(sampler, ts, i)}")
     return idx, labels
-
-
-
-# ------------------------------------------------------------------ guidance on labelled toy data
-
-GUIDANCE_SCALES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
-GUIDANCE_PARTICLES = 500
-GUIDANCE_LEVELS = 50
-
-
-def guided_particles(mix, y: int, scale: float, schedule: NoiseSchedule, num_levels: int = GUIDANCE_LEVELS,
-                     n_particles: int = GUIDANCE_PARTICLES, seed: int = 0) -> np.ndarray:
-    """End points (M, 2) of particles from N(0, I) along the probability-flow ODE (DDIM steps) with the
-    exact guided score of class y at guidance scale s (`explainer.guidance.guided_score`)."""
-    from .guidance import guided_score_fn
-
-    traj, _ = run_particles("ode", guided_score_fn(mix, y, scale), schedule, num_levels,
-                            n_particles=n_particles, seed=seed)
-    return traj[-1]
-
-
-def guidance_sweep(mix, y: int, schedule: NoiseSchedule, scales=GUIDANCE_SCALES, seed: int = 0,
-                   num_levels: int = GUIDANCE_LEVELS, n_particles: int = GUIDANCE_PARTICLES) -> dict:
-    """For each scale: the particles' spread, their mean p(y | x) at the clean end, the distance of their
-    centre from the middle of the data (the mean of the class means), the spread of the exact
-    sharpened density p(x | y) p(y | x)^(s-1) (on a grid), and the particles' end points ("ends",
-    (M, 2) each); lists in the order of `scales`.
-
-    All scales run as one batch from the same starting noise, each block of particles with its own s:
-    the same numbers as `guided_particles` per scale, with one score evaluation per level instead of one
-    per level and scale.
-    """
-    from .guidance import (class_posterior, conditional_score, grid_spread, sharpened_density_grid, spread,
-                           unconditional_score)
-
-    mix.components_of(y)
-    _, abs_ = levels(schedule, num_levels)
-    x_T = np.random.default_rng([seed, 2]).standard_normal((n_particles, 2))  # as run_particles draws it
-    s_col = np.repeat(np.asarray(scales, dtype=np.float64), n_particles)[:, None]
-
-    def score_fn(x, alpha_bar):  # guidance.guided_score, with a scale per particle
-        uncond = unconditional_score(mix, x, alpha_bar)
-        return uncond + s_col * (conditional_score(mix, x, y, alpha_bar) - uncond)
-
-    ends = toy2d.probability_flow_ode(score_fn, np.tile(x_T, (len(scales), 1)), abs_)[-1]
-    ends = ends.reshape(len(scales), n_particles, 2)
-    centre = mix.means.mean(axis=0)  # the middle of the data
-    out = {"scales": [float(s) for s in scales], "ends": list(ends),
-           "spread": [spread(e) for e in ends],
-           "confidence": [float(class_posterior(mix, e)[:, y].mean()) for e in ends],
-           "centre_distance": [float(np.linalg.norm(e.mean(axis=0) - centre)) for e in ends],
-           "class_centre_distance": float(np.linalg.norm(mix.means[mix.components_of(y)].mean(axis=0) - centre)),
-           "target_spread": [grid_spread(sharpened_density_grid(mix, y, s, extent=5.0, n=81)) for s in scales]}
-    return out

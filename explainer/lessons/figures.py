@@ -147,6 +147,8 @@ def image_animation(frame_uris: list[str], labels: list[str], title: str, prefix
 # ------------------------------------------------------------------ noise schedules
 # (functions for pages/schedules.py go below this line)
 from ..core.schedules import SCHEDULE_NAMES  # noqa: E402  (kept in this section)
+from ..core.objectives import OBJECTIVES, eps_weights, error_factor, normalised
+from ..core.samplers import SAMPLER_LABELS
 
 # quantity -> (plot title, y-axis title, the hover label)
 SCHEDULE_QUANTITIES: dict[str, tuple[str, str, str]] = {
@@ -512,8 +514,6 @@ def loss_over_t(curve: dict, schedule: NoiseSchedule, space: str = "eps", axis: 
     space: the loss in eps-, x0- or v-space: the eps loss times objectives.error_factor (exact).
     axis: 't' or 'log_snr'.
     """
-    from ..core.objectives import error_factor
-
     ts = np.asarray(curve["t"], dtype=int)
     x = ts if axis == "t" else schedule.log_snr[ts]
     factor = error_factor(space, schedule.alpha_bars[ts])
@@ -542,8 +542,6 @@ def objective_weights(schedule: NoiseSchedule, axis: str = "t", curve: dict | No
     Without `curve`: the weights w_t alone. With the model's loss curve: w_t times its eps loss at t,
     i.e. where each objective's value actually comes from for this model.
     """
-    from ..core.objectives import OBJECTIVES, eps_weights, normalised
-
     if curve is None:
         ts = np.arange(schedule.num_steps)
     else:
@@ -794,7 +792,6 @@ def quality_vs_network_calls(result: dict, height: int = 340) -> go.Figure:
     """
     from plotly.subplots import make_subplots
 
-    from ..core.samplers import SAMPLER_LABELS
 
     fig = make_subplots(rows=1, cols=3, subplot_titles=[p[1] for p in QUALITY_PANELS], horizontal_spacing=0.08)
     rows = result["rows"]

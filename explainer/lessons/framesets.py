@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+from .images import png_data_uri
 
 
 def frame_indices(num_steps: int, n: int) -> list[int]:
@@ -48,8 +49,6 @@ def quantise_noise(eps: np.ndarray) -> np.ndarray:
 
 def noise_png_uri(eps_q: np.ndarray) -> str:
     """A quantised noise array as a PNG of bytes k = 128 + eps / NOISE_STEP (lossless)."""
-    from .images import png_data_uri
-
     k = np.clip(np.rint(np.asarray(eps_q, dtype=np.float64) / NOISE_STEP) + 128, 0, 255).astype(np.uint8)
     return png_data_uri(k)
 

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import mnist
+
 BUNDLE = Path(__file__).resolve().parents[2] / "assets" / "mnist_digits.npz"
 
 
@@ -55,10 +57,8 @@ def write_bundle(path: Path = BUNDLE, seed: int = 0) -> Path:
     The bundled model was trained on `load_digits("train", seed=0)` (its card's training seed), so
     seed 0 gives exactly the 4,500 digits it saw.
     """
-    from .mnist import load_digits
-
-    train_x, train_y = load_digits("train", seed=seed)
-    held_x, held_y = load_digits("heldout", seed=seed)
+    train_x, train_y = mnist.load_digits("train", seed=seed)
+    held_x, held_y = mnist.load_digits("heldout", seed=seed)
     path = Path(path)
     np.savez_compressed(path, train_images=to_uint8(train_x), train_labels=train_y.astype(np.uint8),
                         heldout_images=to_uint8(held_x), heldout_labels=held_y.astype(np.uint8))

