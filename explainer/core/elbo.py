@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .forward import posterior_coefficients
 from .schedules import NoiseSchedule
 
 VARIANCES = {"beta_tilde": "σ² = β̃ₜ (the true posterior's)", "beta": "σ² = βₜ"}
@@ -162,10 +163,9 @@ def step_coefficients(schedule: NoiseSchedule, t: int) -> StepCoefficients:
     ab = float(schedule.alpha_bars[t - 1])
     ab_prev = 1.0 if t == 1 else float(schedule.alpha_bars[t - 2])
     beta = float(schedule.betas[t - 1])
-    return StepCoefficients(alpha_bar=ab, alpha_bar_prev=ab_prev, beta=beta,
-                            beta_tilde=(1 - ab_prev) / (1 - ab) * beta,
-                            c0=math.sqrt(ab_prev) * beta / (1 - ab),
-                            ct=math.sqrt(1 - beta) * (1 - ab_prev) / (1 - ab))
+    c0, ct, beta_tilde = posterior_coefficients(ab, ab_prev, beta)
+    return StepCoefficients(alpha_bar=ab, alpha_bar_prev=ab_prev, beta=beta, beta_tilde=float(beta_tilde),
+                            c0=float(c0), ct=float(ct))
 
 
 def gaussian_kl(m1, v1, m2, v2):
@@ -231,8 +231,7 @@ def kl_terms(mix: Mixture1D, schedule: NoiseSchedule, variance: str = "beta_tild
     if len(ab) < 2:
         return np.zeros(0)
     ab_t, ab_prev, beta = ab[1:], ab[:-1], schedule.betas[1:]      # t = 2 ... T
-    beta_tilde = (1 - ab_prev) / (1 - ab_t) * beta                  # Ho et al. 2020, Eq. 7
-    c0 = np.sqrt(ab_prev) * beta / (1 - ab_t)
+    c0, _, beta_tilde = posterior_coefficients(ab_t, ab_prev, beta)  # Ho et al. 2020, Eq. 7
     if variance == "beta_tilde":
         s2 = beta_tilde
     elif variance == "beta":

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import torch
 
-from .schedules import NoiseSchedule
+from .schedules import NoiseSchedule, evenly_spaced
 
 
 def _coef(values: np.ndarray, t, like: torch.Tensor) -> torch.Tensor:
@@ -56,22 +56,34 @@ def markov_chain(schedule: NoiseSchedule, x0: torch.Tensor, t: int, generator=No
     return x
 
 
-def posterior_variance(schedule: NoiseSchedule) -> np.ndarray:
-    """beta_tilde_t = (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) * beta_t (Ho et al. 2020, Eq. 7).
+def posterior_coefficients(alpha_bar, alpha_bar_prev, beta=None):
+    """The numbers of q(x_{t-1} | x_t, x_0) = N(c0 x_0 + ct x_t, beta_tilde) (Ho et al. 2020, Eq. 6-7):
 
-    With alpha_bar_{-1} = 1, beta_tilde_0 = 0: at the last step x_0 is fixed.
+        c0         = sqrt(alpha_bar_prev) beta / (1 - alpha_bar)
+        ct         = sqrt(1 - beta) (1 - alpha_bar_prev) / (1 - alpha_bar)
+        beta_tilde = (1 - alpha_bar_prev) / (1 - alpha_bar) beta
+
+    for alpha_bar = alpha_bar_t and alpha_bar_prev = alpha_bar_{t-1} (numbers or arrays). beta defaults to
+    1 - alpha_bar / alpha_bar_prev, the beta of the step between the two levels, which is also the
+    right one when a sampler skips steps (as diffusers' DDPMScheduler); a schedule's own betas may be
+    passed for adjacent steps. Returns (c0, ct, beta_tilde).
     """
-    ab = schedule.alpha_bars
-    ab_prev = np.concatenate([[1.0], ab[:-1]])
-    return (1.0 - ab_prev) / (1.0 - ab) * schedule.betas
+    if beta is None:
+        beta = 1.0 - alpha_bar / alpha_bar_prev
+    c0 = np.sqrt(alpha_bar_prev) * beta / (1.0 - alpha_bar)
+    ct = np.sqrt(1.0 - beta) * (1.0 - alpha_bar_prev) / (1.0 - alpha_bar)
+    return c0, ct, (1.0 - alpha_bar_prev) / (1.0 - alpha_bar) * beta
+
+
+def posterior_variance(schedule: NoiseSchedule) -> np.ndarray:
+    """beta_tilde_t of `posterior_coefficients` at every t; with alpha_bar_{-1} = 1, beta_tilde_0 = 0: at the
+    last step x_0 is fixed."""
+    return posterior_coefficients(schedule.alpha_bars, schedule.alpha_bars_prev, schedule.betas)[2]
 
 
 def posterior_mean_coefs(schedule: NoiseSchedule) -> tuple[np.ndarray, np.ndarray]:
-    """The two weights of mu_tilde(x_t, x_0) = c0 * x_0 + ct * x_t (Ho et al. 2020, Eq. 7)."""
-    ab = schedule.alpha_bars
-    ab_prev = np.concatenate([[1.0], ab[:-1]])
-    c0 = np.sqrt(ab_prev) * schedule.betas / (1.0 - ab)
-    ct = np.sqrt(schedule.alphas) * (1.0 - ab_prev) / (1.0 - ab)
+    """The two weights of mu_tilde(x_t, x_0) = c0 * x_0 + ct * x_t at every t (`posterior_coefficients`)."""
+    c0, ct, _ = posterior_coefficients(schedule.alpha_bars, schedule.alpha_bars_prev, schedule.betas)
     return c0, ct
 
 
@@ -88,7 +100,7 @@ def q_posterior(schedule: NoiseSchedule, x0: torch.Tensor, x_t: torch.Tensor, t)
 
 def evenly_spaced_timesteps(num_steps: int, n: int) -> list[int]:
     """n timesteps from 0 to T-1 inclusive, for filmstrips."""
-    return sorted({int(round(v)) for v in np.linspace(0, num_steps - 1, n)})
+    return evenly_spaced(0, num_steps - 1, n)
 
 
 def noised(schedule: NoiseSchedule, x0: np.ndarray, t: int, noise: np.ndarray) -> np.ndarray:

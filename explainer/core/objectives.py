@@ -38,7 +38,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .forward import q_sample
+from .forward import posterior_variance, q_sample
 from .schedules import NoiseSchedule
 
 PARAMETERISATIONS = ("eps", "x0", "score", "v")
@@ -130,6 +130,17 @@ def simple_loss(eps: torch.Tensor, eps_hat: torch.Tensor) -> torch.Tensor:
     return per_sample_mse(eps, eps_hat)
 
 
+def predict_noise(eps_model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], schedule: NoiseSchedule,
+                  x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Lines 2-5 of Ho et al. 2020, Algorithm 1 for given t and eps: x_t by Eq. 4, and eps_model(x_t, t).
+
+    The loss on the pair is L_simple (Eq. 14). Training (`explainer.models.training`) draws t and eps and
+    takes the gradient; `training_step` shows the same pass without it.
+    """
+    x_t = q_sample(schedule, x0, t, eps)
+    return x_t, eps_model(x_t, t)
+
+
 @torch.inference_mode()
 def training_step(eps_fn: EpsFn, schedule: NoiseSchedule, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tensor,
                   labels: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -137,8 +148,7 @@ def training_step(eps_fn: EpsFn, schedule: NoiseSchedule, x0: torch.Tensor, t: t
 
     x0 (N, 1, H, W) real images, t (N,) timesteps, eps (N, 1, H, W) ~ N(0, I), labels (N,).
     """
-    x_t = q_sample(schedule, x0, t, eps)
-    eps_hat = eps_fn(x_t, t, labels)
+    x_t, eps_hat = predict_noise(lambda x, tt: eps_fn(x, tt, labels), schedule, x0, t, eps)
     return {"x_t": x_t, "eps_hat": eps_hat, "loss": simple_loss(eps, eps_hat)}
 
 
@@ -206,10 +216,9 @@ def elbo_eps_weights(schedule: NoiseSchedule, variance: str = "beta_tilde") -> n
     an eps-MSE (beta_tilde_0 = 0), so the weight is NaN there.
     """
     ab = schedule.alpha_bars
-    ab_prev = np.concatenate([[1.0], ab[:-1]])
     beta, alpha = schedule.betas, schedule.alphas
     if variance == "beta_tilde":
-        sigma2 = (1 - ab_prev) / (1 - ab) * beta
+        sigma2 = posterior_variance(schedule)
     elif variance == "beta":
         sigma2 = beta.copy()
     else:

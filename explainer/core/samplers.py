@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
+from .forward import posterior_coefficients
 from .schedules import NoiseSchedule
 
 EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -55,17 +56,16 @@ def ddpm_step(schedule: NoiseSchedule, x_t: torch.Tensor, t: int, eps: torch.Ten
     ab_t, ab_prev = schedule.alpha_bar_at(t), schedule.alpha_bar_at(t_prev)
     alpha_t = ab_t / ab_prev
     beta_t = 1.0 - alpha_t
+    c0, ct, beta_tilde = posterior_coefficients(ab_t, ab_prev)
     if clip_x0:
         x0_hat = predict_x0(schedule, x_t, t, eps).clamp(-1.0, 1.0)
-        c0 = np.sqrt(ab_prev) * beta_t / (1.0 - ab_t)
-        ct = np.sqrt(alpha_t) * (1.0 - ab_prev) / (1.0 - ab_t)
         mean = _scalar(c0, x_t) * x0_hat + _scalar(ct, x_t) * x_t
     else:
         mean = (x_t - _scalar(beta_t / np.sqrt(1.0 - ab_t), x_t) * eps) / _scalar(np.sqrt(alpha_t), x_t)
     if t_prev < 0 or noise is None:
         return mean
     if variance == "fixed_small":
-        var = (1.0 - ab_prev) / (1.0 - ab_t) * beta_t
+        var = beta_tilde
     elif variance == "fixed_large":
         var = beta_t
     else:
@@ -328,11 +328,10 @@ def step_coefficients(schedule: NoiseSchedule, t: int, t_prev: int, sampler: str
         sigma = ddim_sigma(schedule, t, t_prev, eta)
         out.update(c_x0=np.sqrt(ab_prev), c_eps=np.sqrt(max(1.0 - ab_prev - sigma**2, 0.0)), sigma=sigma)
     else:
-        alpha = ab_t / ab_prev
-        beta = 1.0 - alpha
-        var = (1.0 - ab_prev) / (1.0 - ab_t) * beta if variance == "fixed_small" else beta
-        out.update(c_x0=np.sqrt(ab_prev) * beta / (1.0 - ab_t), c_xt=np.sqrt(alpha) * (1.0 - ab_prev) / (1.0 - ab_t),
-                   sigma=float(np.sqrt(var)) if t_prev >= 0 else 0.0, beta=beta)
+        beta = 1.0 - ab_t / ab_prev
+        c0, ct, beta_tilde = posterior_coefficients(ab_t, ab_prev)
+        var = beta_tilde if variance == "fixed_small" else beta
+        out.update(c_x0=c0, c_xt=ct, sigma=float(np.sqrt(var)) if t_prev >= 0 else 0.0, beta=beta)
     return {k: float(v) for k, v in out.items()}
 
 

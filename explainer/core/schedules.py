@@ -71,6 +71,11 @@ class NoiseSchedule:
         return np.cumprod(self.alphas)
 
     @property
+    def alpha_bars_prev(self) -> np.ndarray:
+        """alpha_bar of the step before each t: [1, alpha_bars[0], ..., alpha_bars[T-2]] (alpha_bar_{-1} = 1)."""
+        return np.concatenate([[1.0], self.alpha_bars[:-1]])
+
+    @property
     def snr(self) -> np.ndarray:
         """Signal-to-noise ratio alpha_bar / (1 - alpha_bar) (Kingma et al. 2021)."""
         ab = self.alpha_bars
@@ -185,6 +190,12 @@ def schedule_from_alpha_bar(alpha_bar_fn: Callable[[float], float], num_steps: i
     """A schedule from any decreasing alpha_bar(u) on [0, 1] with alpha_bar(0) = 1."""
     return NoiseSchedule(name=name, betas=betas_from_alpha_bar(alpha_bar_fn, int(num_steps), max_beta),
                          params={"max_beta": max_beta})
+
+
+def evenly_spaced(first: int, last: int, n: int) -> list[int]:
+    """At most n integers from first to last inclusive, evenly spaced (rounded, duplicates dropped): the
+    timesteps of a filmstrip or a scrubber, or which steps of a run to keep."""
+    return sorted({int(round(v)) for v in np.linspace(first, last, n)})
 
 
 def snr_crossing(schedule: NoiseSchedule) -> int:

@@ -44,6 +44,8 @@ from typing import Callable
 
 import numpy as np
 
+from .forward import posterior_coefficients
+
 DATASETS = ("swiss_roll", "moons", "gaussian_mixture", "circles", "checkerboard", "spiral")
 
 ScoreFn = Callable[[np.ndarray, float], np.ndarray]
@@ -361,7 +363,7 @@ def reverse_sde_step(x, score, alpha_bar, alpha_bar_prev, z=None, variance="beta
     if variance == "beta":
         sigma2 = beta
     elif variance == "beta_tilde":
-        sigma2 = (1.0 - alpha_bar_prev) / (1.0 - alpha_bar) * beta
+        sigma2 = posterior_coefficients(alpha_bar, alpha_bar_prev, beta)[2]
     else:
         raise ValueError(f"variance must be 'beta' or 'beta_tilde', got {variance!r}")
     return mean + math.sqrt(sigma2) * z

@@ -22,13 +22,16 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+from PIL import Image
+
+from ..core.schedules import evenly_spaced
 from .images import png_data_uri
 
 
 def frame_indices(num_steps: int, n: int) -> list[int]:
     """At most n distinct, evenly spaced integers in [0, num_steps - 1], both ends included."""
     n = max(2, min(n, num_steps))
-    return sorted({int(round(v)) for v in np.linspace(0, num_steps - 1, n)})
+    return evenly_spaced(0, num_steps - 1, n)
 
 
 #: The noise of a blended panel travels as one byte per value: eps = (k - 128) * NOISE_STEP, k = 0..255.
@@ -347,8 +350,6 @@ def heatmap_png_uri(z, zmax: float | None = None, levels: int = 64) -> str:
     of a density at small t), in `levels` steps: a palette PNG of one byte per pixel, a third of the size
     of an RGB one. The browser smooths it when it scales the picture up.
     """
-    from PIL import Image
-
     z = np.asarray(z, dtype=np.float64)
     if zmax is None:
         zmax = float(np.quantile(z, 0.99))

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..core import particles, toy2d
-from ..core.schedules import NoiseSchedule
+from ..core.schedules import NoiseSchedule, evenly_spaced
 from ..core.toy2d import ScoreFn
 from ..models.toy_models import score_relative_error
 from .figures import _EXACT_ARROWS, _LEARNED_ARROWS  # the colours of figures.score_field_figure
@@ -20,7 +20,7 @@ FIELD_LABEL = "Timestep t (1 = almost clean, 999 = pure noise)"
 
 def field_ts(num_steps: int = particles.NUM_STEPS, n: int = SCRUB_FRAMES) -> list[int]:
     """n evenly spaced timesteps in [1, num_steps - 1]: t = 0 is no noise at all, so the field starts at 1."""
-    return sorted({int(round(v)) for v in np.linspace(1, num_steps - 1, n)})
+    return evenly_spaced(1, num_steps - 1, n)
 
 
 def field_frameset(data: np.ndarray, schedule: NoiseSchedule, view: str, learned_fn: ScoreFn | None,

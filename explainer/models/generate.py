@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from ..core.forward import q_sample
-from .pretrained import Pretrained
 from ..core.samplers import guided_eps_model, make_timesteps, sample_loop
+from ..core.schedules import evenly_spaced
+from .pretrained import Pretrained
 
 
 # Steps when none is asked for, for a sampler other than the card's recommended one. The
@@ -101,7 +102,7 @@ def generate(pre: Pretrained, labels: np.ndarray, sampler: str = "ddim", steps: 
     gen = torch.Generator().manual_seed(int(seed) + 1)  # the per-step noise, independent of x_T
     eps_model = guided_eps_model(model, torch.as_tensor(labels), model.null_label, float(guidance))
     keep = {"x_t": [], "eps_hat": [], "x0_hat": [], "x_prev": []}
-    kept = sorted({int(round(v)) for v in np.linspace(0, len(timesteps) - 1, min(max_frames, len(timesteps)))})
+    kept = evenly_spaced(0, len(timesteps) - 1, min(max_frames, len(timesteps)))
     kept_set = set(kept)
     x = x_T.to(dev)
     if dev.type == "cuda":

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..core.forward import q_sample
+from ..core.objectives import predict_noise
 from ..core.schedules import NoiseSchedule, make_schedule
 from ..core.toy2d import make_dataset
 from . import mnist  # mnist.load_digits, looked up at call time (the tests put made-up digits there)
@@ -70,11 +70,14 @@ def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float):
 
 def diffusion_loss(model, schedule: NoiseSchedule, x0: torch.Tensor, generator: torch.Generator,
                    **cond) -> torch.Tensor:
-    """Ho et al. 2020, Eq. 14: MSE between the true and predicted noise at a uniform random t."""
+    """Ho et al. 2020, Algorithm 1 (Eq. 14): MSE between the true and predicted noise at a uniform random t.
+
+    Draws t, then eps, from `generator`; the rest is `objectives.predict_noise`.
+    """
     t = torch.randint(0, schedule.num_steps, (x0.shape[0],), generator=generator).to(x0.device)
     noise = torch.randn(x0.shape, generator=generator).to(x0.device)
-    x_t = q_sample(schedule, x0, t, noise)
-    return F.mse_loss(model(x_t, t, **cond), noise)
+    _, eps_hat = predict_noise(lambda x_t, tt: model(x_t, tt, **cond), schedule, x0, t, noise)
+    return F.mse_loss(eps_hat, noise)
 
 
 # ---------------------------------------------------------------- MNIST
