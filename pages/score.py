@@ -244,13 +244,13 @@ UPDATE_RULES = {
 def particles_view():
     sources = learned_sources()
     options = ["exact"] + list(sources)
-    ui.url_state("sf_sampler", "ode", ui.choice_param(sp.SAMPLERS))
+    ui.url_state("sf_sampler", "ode", ui.choice_param(sp.PARTICLE_SAMPLERS))
     ui.url_state("sf_psource", "exact", ui.choice_param(["exact", *SOURCE_LABELS]))
     ui.url_state("sf_levels", 50, ui.choice_param(LEVEL_CHOICES))
     if st.session_state["sf_psource"] not in options:
         st.session_state["sf_psource"] = "exact"
     c = st.columns([3, 2, 2])
-    sampler = c[0].radio("Sampler", list(sp.SAMPLERS), key="sf_sampler", format_func=SAMPLER_SHORT.get,
+    sampler = c[0].radio("Sampler", list(sp.PARTICLE_SAMPLERS), key="sf_sampler", format_func=SAMPLER_SHORT.get,
                          horizontal=True)
     source = c[1].radio("Score used", options, key="sf_psource", horizontal=True,
                         format_func=lambda s: "exact" if s == "exact" else SOURCE_LABELS[s],
@@ -271,7 +271,7 @@ def particles_view():
         st.caption(f"Press the button to move {sp.N_PARTICLES} particles (a few seconds with the exact score, "
                    f"longer for Langevin, which takes {sp.LANGEVIN_INNER} steps per level).")
         return
-    bar = st.progress(0.0, text=f"Moving {sp.N_PARTICLES} particles with {sp.SAMPLERS[sampler]} ...")
+    bar = st.progress(0.0, text=f"Moving {sp.N_PARTICLES} particles with {sp.PARTICLE_SAMPLERS[sampler]} ...")
     traj, ts = ui.cached_run(key, lambda: sp.run_particles(
         sampler, score_fn, schedule, int(L), seed=int(st.session_state.get("seed", 0)),
         progress=lambda f: bar.progress(f, text=f"Moving {sp.N_PARTICLES} particles: {f:.0%}")),
@@ -279,7 +279,7 @@ def particles_view():
     bar.empty()
     idx, labels = sp.frame_plan(sampler, ts)
     score_name = "exact score" if source == "exact" else SOURCE_LABELS[source]
-    title = sp.SAMPLERS[sampler]
+    title = sp.PARTICLE_SAMPLERS[sampler]
     left, right = st.columns([3, 2])
     with left:
         ui.plot(figures.particles_animation(traj[idx], data[:sp.MAX_SHOWN], labels,

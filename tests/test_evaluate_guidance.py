@@ -23,7 +23,7 @@ def setup():
 
 def test_guidance_sweep_numbers_are_those_of_the_digits(setup):
     pre, clf, real = setup
-    sweep = evaluate.guidance_sweep(pre, clf, real, scales=(0.0, 3.0), per_class=2, seed=4, settings=FAST)
+    sweep = evaluate.digit_guidance_sweep(pre, clf, real, scales=(0.0, 3.0), per_class=2, seed=4, settings=FAST)
     assert sweep["scales"] == [0.0, 3.0] and len(sweep["diversity"]) == len(sweep["confidence"]) == 2
     labels = np.repeat(np.arange(10), 2)
     gen = evaluate.sample_many(pre, labels, 4, guidance=3.0, **FAST)

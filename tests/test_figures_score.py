@@ -164,7 +164,7 @@ def test_levels_and_frame_plan(schedule):
     ts, abs_ = sp.levels(schedule, 50)
     assert ts[0] == 999 and len(ts) == 50 and np.all(np.diff(ts) < 0)
     assert np.all(np.diff(abs_) >= 0) and abs_.min() >= sp.AB_FLOOR and abs_.max() < 1
-    for sampler in sp.SAMPLERS:
+    for sampler in sp.PARTICLE_SAMPLERS:
         idx, labels = sp.frame_plan(sampler, ts, max_frames=40)
         assert idx[0] == 0 and idx[-1] == 50 and len(idx) <= 40
         assert labels[0] == "start: noise" and labels[-1] == "end: clean" and len(set(labels)) == len(labels)
@@ -174,7 +174,7 @@ def test_levels_and_frame_plan(schedule):
     assert labels[1] == f"t = {ts[idx[1] - 1]}"
 
 
-@pytest.mark.parametrize("sampler", list(sp.SAMPLERS))
+@pytest.mark.parametrize("sampler", list(sp.PARTICLE_SAMPLERS))
 def test_particles_reach_the_data(data, schedule, sampler):
     calls = []
     traj, ts = sp.run_particles(sampler, sp.exact_score_fn(data), schedule, 20, n_particles=60, seed=1,

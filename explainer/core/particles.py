@@ -25,7 +25,7 @@ EXTENT = 3.0          # the plots show [-EXTENT, EXTENT]^2; the data sets have R
 DENSITY_N = 80        # heatmap resolution
 FIELD_N = 24          # arrows per side
 MAX_SHOWN = 1000      # noised samples drawn on the plot
-SAMPLERS = {
+PARTICLE_SAMPLERS = {
     "langevin": "annealed Langevin dynamics",
     "sde": "reverse SDE (DDPM)",
     "ode": "probability-flow ODE (DDIM)",
@@ -140,7 +140,7 @@ def run_particles(sampler: str, score_fn: ScoreFn, schedule: NoiseSchedule, num_
     elif sampler == "ode":
         traj = toy2d.probability_flow_ode(_counting(score_fn, len(ts), progress), x_T, abs_)
     else:
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(PARTICLE_SAMPLERS)}")
     return traj, ts
 
 

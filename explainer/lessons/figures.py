@@ -94,28 +94,6 @@ def chain_vs_closed_form(chain: np.ndarray, closed: np.ndarray, x0_value: float,
     return _layout(fig, "Same distribution: many small steps or one closed-form jump", height, hovermode="closest")
 
 
-def resolution_snr_plot(schedule: NoiseSchedule, sides: list[int], base: int, t: int,
-                        height: int = 320) -> go.Figure:
-    """log-SNR seen at the scale of the whole object, for images of different sizes.
-
-    Averaging a k x k block of pixels keeps the (smooth) signal but divides the
-    noise variance by k^2, so an image with k times more pixels per side keeps
-    an SNR k^2 higher at the coarse scale where its shapes live (Hoogeboom et
-    al. 2023, 'simple diffusion', Sec. 3; Chen 2023).
-    """
-    ts = np.arange(schedule.num_steps)
-    fig = go.Figure()
-    for i, side in enumerate(sides):
-        shift = 2 * math.log(side / base)
-        fig.add_scatter(x=ts, y=schedule.log_snr + shift, name=f"{side}×{side} image",
-                        line=dict(color=PALETTE[i % len(PALETTE)], width=3))
-    fig.add_hline(y=0, line=dict(color="grey", dash="dot"), annotation_text="signal = noise")
-    fig.add_vline(x=t, line=dict(color="grey", dash="dash"))
-    fig.update_xaxes(title="timestep t")
-    fig.update_yaxes(title=f"log-SNR at the {base}×{base} scale")
-    return _layout(fig, "Bigger images keep their shapes longer under the same schedule", height)
-
-
 def play_controls(frame_names: list[str], prefix: str, duration_ms: int = 250) -> dict:
     """Play/pause buttons and a frame slider for a Plotly animation (layout keyword arguments)."""
     anim = dict(frame=dict(duration=duration_ms, redraw=True), transition=dict(duration=0), fromcurrent=True)
@@ -470,23 +448,6 @@ def score_error_by_t(errors: dict[str, dict[int, float]], height: int = 320) -> 
 # ------------------------------------------------------------------ reverse sampling
 # (functions for pages/reverse.py go below this line)
 
-def visited_timesteps(schedule: NoiseSchedule, timesteps: list[int], current: int, height: int = 260) -> go.Figure:
-    """The noise level sqrt(1 - alpha_bar_t) over t, with the sampler's visited steps and the current one."""
-    ts = np.arange(schedule.num_steps)
-    noise = np.sqrt(1 - schedule.alpha_bars)
-    fig = go.Figure()
-    fig.add_scatter(x=ts, y=noise, name="noise level √(1−ᾱₜ)", line=dict(color=PALETTE[5], width=2))
-    v = np.asarray(timesteps)
-    fig.add_scatter(x=v, y=noise[v], mode="markers", name=f"the {len(v)} visited steps",
-                    marker=dict(color=PALETTE[0], size=7))
-    fig.add_scatter(x=[v[current]], y=[noise[v[current]]], mode="markers", name="this step",
-                    marker=dict(color=PALETTE[3], size=15, symbol="diamond"))
-    fig.update_xaxes(title="timestep t", autorange="reversed")
-    fig.update_yaxes(title="noise level", range=[0, 1.05])
-    return _layout(fig, "Where the sampler steps: from pure noise (left) to clean (right)", height,
-                   hovermode="closest")
-
-
 # ------------------------------------------------------------------ learning to denoise
 # (functions for pages/learning.py)
 
@@ -618,18 +579,6 @@ def reverse_step_densities(x: np.ndarray, curves: dict[str, np.ndarray], x_t: fl
     fig.update_yaxes(title="density", rangemode="tozero")
     return _layout(fig, f"One reverse step, t = {t} → {t - 1}", height, hovermode="closest")
 
-
-def class_losses(ts, losses: dict[str, np.ndarray], height: int = 320) -> go.Figure:
-    """One digit's loss over t for each label the model is told (right class, none, a wrong class)."""
-    fig = go.Figure()
-    colours = [PALETTE[0], PALETTE[1], PALETTE[3], PALETTE[4]]
-    for (name, y), colour in zip(losses.items(), colours):
-        fig.add_scatter(x=list(ts), y=np.maximum(np.asarray(y, dtype=np.float64), 1e-6), mode="lines", name=name,
-                        line=dict(color=colour, width=2.5), hovertemplate="t = %{x}: %{y:.4f}<extra>" + name
-                                                                          + "</extra>")
-    fig.update_xaxes(title="timestep t")
-    fig.update_yaxes(title="loss ‖ε − ε̂‖²", type="log")
-    return _layout(fig, "The same digit and noise, told different classes", height, hovermode="x unified")
 
 # ------------------------------------------------------------------ perspectives: guidance, spectra, copies
 
