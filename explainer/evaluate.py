@@ -289,6 +289,7 @@ def judge(seed: int = 0):
 
 
 STEP_SAMPLERS = ("ddim", "ddpm", "dpm++2m")
+REFERENCE_RUN = ("ddim", 50)  # the run every other is compared with ("matches DDIM-50")
 STEP_COUNTS = (5, 10, 15, 20, 25, 50)
 # "Matches DDIM-50": no more than this far below its figures. With 500-1,000 digits the binomial
 # standard error of an accuracy near 99.5 % is 0.2-0.3 points: half a point is about two of them.
@@ -343,7 +344,7 @@ def quality_vs_steps(per_class: int = 100, seed: int = 0, directory: Path | None
                          "nearest_training_l2_median": round(float(np.median(nearest_distances(gen, train_x))), 3),
                          "seconds": round(seconds, 2)})
             print(f"{sampler} {k} steps: {rows[-1]}", file=sys.stderr)
-    reference = next((r for r in rows if r["sampler"] == "ddim" and r["steps"] == 50), None)
+    reference = next((r for r in rows if (r["sampler"], r["steps"]) == REFERENCE_RUN), None)
     result = {
         "settings": {"guidance": guidance, "spacing": rec["spacing"], "clip_x0": rec["clip_x0"], "eta": 0.0,
                      "generated_per_class": per_class, "device": str(pre.device)},

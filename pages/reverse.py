@@ -4,13 +4,15 @@ import time
 import numpy as np
 import streamlit as st
 
-from explainer.lessons import figures, images
 from explainer import ui
-from explainer.models import memorisation
 from explainer.core import spectral
-from explainer.models.generate import generate, parse_labels, sdedit
+from explainer.core.samplers import SAMPLER_LABELS, SAMPLERS
+from explainer.core.schedules import evenly_spaced
+from explainer.lessons import figures, images
+from explainer.lessons.sampler_equations import EQUATIONS
 from explainer.lessons.sampling_framesets import sdedit_frameset
-from explainer.core.samplers import SAMPLER_LABELS, SAMPLERS, dpmpp_2m_latex
+from explainer.models import memorisation
+from explainer.models.generate import generate, parse_labels, sdedit
 
 ui.page_setup()
 
@@ -53,7 +55,7 @@ with ui.controls():
                             f"T = {T} noise levels.")
     c = st.columns([2, 2, 3])
     c[0].slider("DDIM η (0 = deterministic)", 0.0, 1.0, step=0.1, key="rv_eta",
-                disabled=st.session_state["rv_sampler"] != "ddim",
+                disabled=not SAMPLERS[st.session_state["rv_sampler"]].uses_eta,
                 help="How much fresh noise DDIM adds per step. η = 1 behaves like DDPM.")
     c[1].select_slider("Number of digits", N_CHOICES, key="rv_n")
     c[2].caption(f"Seed **{st.session_state['seed']}** and device **{device.type.upper()}** come from the sidebar. "
@@ -61,7 +63,7 @@ with ui.controls():
 ui.write_url("rv_class", "rv_guidance", "rv_sampler", "rv_steps", "rv_eta", "rv_n")
 
 settings = dict(sampler=st.session_state["rv_sampler"], steps=int(st.session_state["rv_steps"]),
-                eta=float(st.session_state["rv_eta"]) if st.session_state["rv_sampler"] == "ddim" else 0.0,
+                eta=float(st.session_state["rv_eta"]) if SAMPLERS[st.session_state["rv_sampler"]].uses_eta else 0.0,
                 guidance=float(st.session_state["rv_guidance"]), seed=int(st.session_state["seed"]),
                 spacing=rec["spacing"], clip_x0=rec["clip_x0"])
 n = int(st.session_state["rv_n"])
@@ -127,17 +129,9 @@ def step_through():
     d = c[0].number_input("Which digit", 0, len(res.images) - 1, key="rv_digit")
     ui.write_url("rv_digit")
     s = res.settings
-    if s["sampler"] == "ddim":
-        st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
-                 r"x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + \sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\hat\varepsilon"
-                 r" + \sigma z \quad\text{(DDIM, Eq. 12)}")
-    elif s["sampler"] == "dpm++2m":
-        for line in dpmpp_2m_latex(pre.schedule, res.timesteps[1], res.timesteps[2], res.timesteps[0])[:2]:
-            st.latex(line)
-    else:
-        st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
-                 r"x_{t'} = \frac{\sqrt{\bar\alpha_{t'}}\,\beta}{1-\bar\alpha_t}\hat x_0 + "
-                 r"\frac{\sqrt{\alpha}\,(1-\bar\alpha_{t'})}{1-\bar\alpha_t}x_t + \sigma z \quad\text{(DDPM, Eq. 7/11)}")
+    eq = EQUATIONS[s["sampler"]]
+    for line in eq.general(pre.schedule, res.timesteps):
+        st.latex(line)
     label = "Step (0 = the start, pure noise)"
     if k < len(res.timesteps):
         c[1].caption(f"{k} of the {len(res.timesteps)} steps are kept for viewing, evenly spaced.")
@@ -145,19 +139,15 @@ def step_through():
                                   _schedule=pre.schedule)
     ui.scrubber("rv_step", frames, list(range(k)), default=0)
     st.caption("t′ is the next visited timestep (−1 means the clean end, ᾱ = 1). "
-               + ("Here α = ᾱ_t/ᾱ_{t′} and β = 1 − α: the α and β of the whole jump from t to t′ (the usual αₜ "
-                  "and βₜ when no step is skipped). " if s["sampler"] == "ddpm" else "")
-               + (("x̂₀ is clipped to [−1, 1], as pixel values must be"
-                   + (", and the step then uses the noise re-derived from the clipped x̂₀, ε = (x_t − √ᾱ_t·x̂₀) / "
-                      "√(1 − ᾱ_t), not the raw ε̂ pictured." if s["sampler"] == "ddim" else "."))
-                  if s["clip_x0"] else ""))
+               + eq.jump_note
+               + ("x̂₀ is clipped to [−1, 1], as pixel values must be" + eq.clip_note if s["clip_x0"] else ""))
 
 
 step_through()
 
 if result is not None and result.x_t is not None:
     st.header("The trajectory as a filmstrip")
-    idx = sorted({int(round(v)) for v in np.linspace(0, len(result.kept_steps) - 1, 8)})
+    idx = evenly_spaced(0, len(result.kept_steps) - 1, 8)
     d = int(st.session_state.get("rv_digit", 0)) % len(result.images)
     rows = [result.x_t[j, d] for j in idx] + [result.images[d]]
     rows0 = [result.x0_hat[j, d] for j in idx] + [result.images[d]]

@@ -6,7 +6,8 @@ import pytest
 import torch
 from diffusers import DPMSolverMultistepScheduler
 
-from explainer.core.samplers import (dpm_lambda, dpmpp_2m_coefficients, dpmpp_2m_latex, dpmpp_2m_step, make_timesteps,
+from explainer.lessons.sampler_equations import dpmpp_2m_latex
+from explainer.core.samplers import (dpm_lambda, dpmpp_2m_coefficients, dpmpp_2m_step, make_timesteps,
                                 predict_x0, sample, sample_loop, step_coefficients, ddim_step)
 from explainer.core.schedules import make_schedule
 

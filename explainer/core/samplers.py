@@ -7,7 +7,10 @@ One function per update rule, named after its paper and equation:
     ddim_step      generalised step with eta in [0, 1]                              (DDIM Eq. 12, 16)
     dpmpp_2m_step  second-order multistep ODE solver in lambda = log(alpha/sigma)   (Lu et al. 2022, Alg. 2)
 
-Index convention: t = 0 ... T-1 as in `explainer.schedules`; `t_prev = -1`
+`SAMPLERS` is the registry: name -> `Sampler` (label, order, when it adds noise, its update and its
+coefficients), so that no caller branches on a sampler's name; `sample_loop` runs any of them.
+
+Index convention: t = 0 ... T-1 as in `explainer.core.schedules`; `t_prev = -1`
 stands for the clean end, where alpha_bar = 1.
 """
 from __future__ import annotations
@@ -23,8 +26,6 @@ from .schedules import NoiseSchedule
 
 EpsModel = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
-SAMPLERS = ("ddim", "ddpm", "dpm++2m")
-SAMPLER_LABELS = {"ddim": "DDIM", "ddpm": "DDPM", "dpm++2m": "DPM-Solver++(2M)"}
 
 
 def _scalar(value: float, like: torch.Tensor) -> torch.Tensor:
@@ -273,29 +274,21 @@ def sample_loop(eps_model: EpsModel, schedule: NoiseSchedule, x_T: torch.Tensor,
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {', '.join(SAMPLERS)}, not {sampler!r}")
+    rule = SAMPLERS[sampler]
     ts = [int(t) for t in timesteps]
     x = x_T
-    prev = None  # DPM-Solver++(2M): (t, x0_hat) of the step before
+    prev = None  # (t, x0_hat) of the step before: what a multistep rule (DPM-Solver++(2M)) extrapolates from
     for i, t in enumerate(ts):
         t_prev = ts[i + 1] if i + 1 < len(ts) else -1
         with torch.inference_mode():
             t_batch = torch.full((x.shape[0],), t, dtype=torch.long, device=x.device)
             eps = eps_model(x, t_batch)
             x0_hat = predict_x0(schedule, x, t, eps)
-            needs_noise = t_prev >= 0 and (sampler == "ddpm" or (sampler == "ddim" and eta > 0))
             noise = (torch.randn(x.shape, generator=generator, dtype=torch.float32).to(x.device, x.dtype)
-                     if needs_noise else None)
-            if sampler == "ddpm":
-                x_prev = ddpm_step(schedule, x, t, eps, noise, variance=variance, t_prev=t_prev,
-                                   clip_x0=clip_x0)
-            elif sampler == "dpm++2m":
-                if clip_x0:
-                    # Static thresholding: diffusers' `thresholding=True, sample_max_value=1.0`.
-                    x0_hat = x0_hat.clamp(-1.0, 1.0)
-                x_prev = dpmpp_2m_step(schedule, x, t, t_prev, x0_hat, prev)
-                prev = (t, x0_hat)
-            else:
-                x_prev = ddim_step(schedule, x, t, t_prev, eps, eta=eta, noise=noise, clip_x0=clip_x0)
+                     if t_prev >= 0 and rule.needs_noise(eta) else None)
+            x_prev, x0_hat = rule.update(schedule, x, t, t_prev, eps, x0_hat, noise, prev, eta=eta, variance=variance,
+                                         clip_x0=clip_x0)
+            prev = (t, x0_hat)
         yield StepRecord(index=i, t=t, t_prev=t_prev, x_t=x, eps_hat=eps,
                          x0_hat=x0_hat.clamp(-1, 1) if clip_x0 else x0_hat, x_prev=x_prev)
         x = x_prev
@@ -310,63 +303,89 @@ def sample(eps_model: EpsModel, schedule: NoiseSchedule, x_T: torch.Tensor, time
     return x
 
 
-def step_coefficients(schedule: NoiseSchedule, t: int, t_prev: int, sampler: str, eta: float = 0.0,
-                      variance: str = "fixed_small", t_last: int | None = None) -> dict[str, float]:
-    """The numbers in one update, for display: x_prev = c_x0 * x0_hat + c_other * (eps or x_t) + sigma * z.
+# ------------------------------------------------------------------ the registry: one entry per sampler
 
-    DDIM (Eq. 12): c_x0 = sqrt(ab_prev), c_eps = sqrt(1 - ab_prev - sigma^2).
-    DDPM (Eq. 7, the posterior mean around x0_hat, equal to Eq. 11):
-    c_x0 = sqrt(ab_prev) beta / (1 - ab_t), c_xt = sqrt(alpha) (1 - ab_prev) / (1 - ab_t).
-    DPM-Solver++(2M): c_xt, c_x0 and c_x0_last (on the previous step's x0_hat, visited at
-    `t_last`; None on the first step) of `dpmpp_2m_coefficients`; sigma = 0.
-    """
-    if sampler == "dpm++2m":
-        return {**dpmpp_2m_coefficients(schedule, t, t_prev, t_last), "sigma": 0.0}
+def ddim_coefficients(schedule: NoiseSchedule, t: int, t_prev: int, eta: float = 0.0, **_) -> dict[str, float]:
+    """DDIM's numbers (Song et al. 2021, Eq. 12): x_prev = c_x0 x0_hat + c_eps eps + sigma z, with
+    c_x0 = sqrt(ab_prev), c_eps = sqrt(1 - ab_prev - sigma^2) and sigma from Eq. 16."""
     ab_t, ab_prev = schedule.alpha_bar_at(int(t)), schedule.alpha_bar_at(int(t_prev))
-    out = {"alpha_bar_t": ab_t, "alpha_bar_prev": ab_prev}
-    if sampler == "ddim":
-        sigma = ddim_sigma(schedule, t, t_prev, eta)
-        out.update(c_x0=np.sqrt(ab_prev), c_eps=np.sqrt(max(1.0 - ab_prev - sigma**2, 0.0)), sigma=sigma)
-    else:
-        beta = 1.0 - ab_t / ab_prev
-        c0, ct, beta_tilde = posterior_coefficients(ab_t, ab_prev)
-        var = beta_tilde if variance == "fixed_small" else beta
-        out.update(c_x0=c0, c_xt=ct, sigma=float(np.sqrt(var)) if t_prev >= 0 else 0.0, beta=beta)
+    sigma = ddim_sigma(schedule, t, t_prev, eta)
+    out = {"alpha_bar_t": ab_t, "alpha_bar_prev": ab_prev, "c_x0": np.sqrt(ab_prev),
+           "c_eps": np.sqrt(max(1.0 - ab_prev - sigma**2, 0.0)), "sigma": sigma}
     return {k: float(v) for k, v in out.items()}
 
 
-def _tex_number(v: float) -> str:
-    """A coefficient for LaTeX: four significant digits, powers of ten written out."""
-    if v == 0 or 1e-3 <= abs(v) < 1e4:
-        return f"{v:.4g}" if abs(v) >= 1 else f"{v:.4f}"
-    mantissa, exponent = f"{v:.3e}".split("e")
-    return rf"{mantissa}\times 10^{{{int(exponent)}}}"
+def ddpm_coefficients(schedule: NoiseSchedule, t: int, t_prev: int, variance: str = "fixed_small",
+                      **_) -> dict[str, float]:
+    """DDPM's numbers (Ho et al. 2020, Eq. 7, the posterior mean around x0_hat, equal to Eq. 11):
+    x_prev = c_x0 x0_hat + c_xt x_t + sigma z, with beta = 1 - ab_t / ab_prev (the whole jump) and
+    sigma^2 = beta_tilde ("fixed_small") or beta ("fixed_large"); sigma = 0 on the last step."""
+    ab_t, ab_prev = schedule.alpha_bar_at(int(t)), schedule.alpha_bar_at(int(t_prev))
+    beta = 1.0 - ab_t / ab_prev
+    c0, ct, beta_tilde = posterior_coefficients(ab_t, ab_prev)
+    var = beta_tilde if variance == "fixed_small" else beta
+    out = {"alpha_bar_t": ab_t, "alpha_bar_prev": ab_prev, "c_x0": c0, "c_xt": ct,
+           "sigma": float(np.sqrt(var)) if t_prev >= 0 else 0.0, "beta": beta}
+    return {k: float(v) for k, v in out.items()}
 
 
-def dpmpp_2m_latex(schedule: NoiseSchedule, t: int, t_prev: int, t_last: int | None = None) -> list[str]:
-    """LaTeX lines of one DPM-Solver++(2M) update, general and with this step's numbers filled in.
+def dpmpp_2m_display_coefficients(schedule: NoiseSchedule, t: int, t_prev: int, t_last: int | None = None,
+                                  **_) -> dict[str, float]:
+    """`dpmpp_2m_coefficients` with sigma = 0 (the solver adds no noise)."""
+    return {**dpmpp_2m_coefficients(schedule, t, t_prev, t_last), "sigma": 0.0}
 
-    `t_last` is the timestep visited before t (None on the first step). The first step and the
-    step to the clean end (t_prev = -1) are first order, as `dpmpp_2m_step` does them.
+
+def _ddim_update(schedule, x_t, t, t_prev, eps, x0_hat, noise, prev, *, eta, variance, clip_x0):
+    return ddim_step(schedule, x_t, t, t_prev, eps, eta=eta, noise=noise, clip_x0=clip_x0), x0_hat
+
+
+def _ddpm_update(schedule, x_t, t, t_prev, eps, x0_hat, noise, prev, *, eta, variance, clip_x0):
+    return ddpm_step(schedule, x_t, t, eps, noise, variance=variance, t_prev=t_prev, clip_x0=clip_x0), x0_hat
+
+
+def _dpmpp_2m_update(schedule, x_t, t, t_prev, eps, x0_hat, noise, prev, *, eta, variance, clip_x0):
+    if clip_x0:
+        # Static thresholding: diffusers' `thresholding=True, sample_max_value=1.0`.
+        x0_hat = x0_hat.clamp(-1.0, 1.0)
+    return dpmpp_2m_step(schedule, x_t, t, t_prev, x0_hat, prev), x0_hat
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """One reverse-process sampler: everything the library knows about it, so no caller branches on its name.
+
+    update(schedule, x_t, t, t_prev, eps, x0_hat, noise, prev, *, eta, variance, clip_x0) -> (x_prev, x0_hat):
+    one step, where prev = (t, x0_hat) of the step before (None on the first) and the returned x0_hat is
+    the one the step used. coefficients(schedule, t, t_prev, *, eta, variance, t_last) -> the numbers of
+    that step (for display). Its equations, general and filled in, are in `explainer.lessons.sampler_equations`.
     """
-    t, t_prev = int(t), int(t_prev)
-    first_order = t_last is None or t_prev < 0
-    c = dpmpp_2m_coefficients(schedule, t, t_prev, None if first_order else t_last)
-    update = (r"x_{t'} = \frac{\sigma_{t'}}{\sigma_t}\,x_t + \alpha_{t'}\,(1 - e^{-h})\,D"
-              r"\quad\text{(DPM-Solver++(2M), Lu et al. 2022, Alg. 2)}")
-    terms = (r"D = \Bigl(1 + \frac{1}{2r}\Bigr)\hat x_0 - \frac{1}{2r}\,\hat x_0^{\mathrm{last}},\quad "
-             r"h = \lambda_{t'} - \lambda_t,\quad r = \frac{\lambda_t - \lambda_{\mathrm{last}}}{h},\quad "
-             r"\alpha = \sqrt{\bar\alpha},\ \sigma = \sqrt{1-\bar\alpha}")
-    general = [update, terms]
-    lam = rf"\lambda = \log\frac{{\alpha}}{{\sigma}}:\quad \lambda_{{{t}}} = {c['lambda_t']:.3f}"
-    if t_prev < 0:
-        return [*general, lam + r",\ \lambda_{-1} = \infty\ (\sigma = 0)",
-                rf"x_{{-1}} = \hat x_0^{{({t})}}\quad\text{{(last step: first order, returns }}\hat x_0)"]
-    lam += rf",\ \lambda_{{{t_prev}}} = {c['lambda_prev']:.3f},\ h = {c['h']:.3f}"
-    filled = rf"x_{{{t_prev}}} = {_tex_number(c['c_xt'])}\,x_{{{t}}} + {_tex_number(c['c_x0'])}\,\hat x_0^{{({t})}}"
-    if first_order:
-        return [*general, lam, filled + r"\quad\text{(first step: first order, } D = \hat x_0 \text{, as DDIM)}"]
-    lam += rf",\ \lambda_{{{int(t_last)}}} = {dpm_lambda(schedule, int(t_last)):.3f},\ r = {c['r']:.3f}"
-    sign = "-" if c["c_x0_last"] < 0 else "+"
-    filled += rf" {sign} {_tex_number(abs(c['c_x0_last']))}\,\hat x_0^{{({int(t_last)})}}"
-    return [*general, lam, filled]
+
+    name: str
+    label: str
+    order: int                 # 1: uses this step's x0_hat only; 2: also the previous step's (multistep)
+    noise: str                 # when fresh noise enters a step: "always", "if eta > 0" or "never"
+    update: Callable
+    coefficients: Callable
+    runs_every_step: bool = False  # its default number of steps is T (ancestral DDPM)
+
+    @property
+    def uses_eta(self) -> bool:
+        return self.noise == "if eta > 0"
+
+    def needs_noise(self, eta: float = 0.0) -> bool:
+        """Whether a step (not the last) draws fresh noise z."""
+        return self.noise == "always" or (self.uses_eta and eta > 0)
+
+
+SAMPLERS: dict[str, Sampler] = {
+    "ddim": Sampler("ddim", "DDIM", 1, "if eta > 0", _ddim_update, ddim_coefficients),
+    "ddpm": Sampler("ddpm", "DDPM", 1, "always", _ddpm_update, ddpm_coefficients, runs_every_step=True),
+    "dpm++2m": Sampler("dpm++2m", "DPM-Solver++(2M)", 2, "never", _dpmpp_2m_update, dpmpp_2m_display_coefficients),
+}
+SAMPLER_LABELS = {name: s.label for name, s in SAMPLERS.items()}
+
+
+def step_coefficients(schedule: NoiseSchedule, t: int, t_prev: int, sampler: str, eta: float = 0.0,
+                      variance: str = "fixed_small", t_last: int | None = None) -> dict[str, float]:
+    """The numbers in one update of `sampler`, for display (its registry entry's `coefficients`)."""
+    return SAMPLERS[sampler].coefficients(schedule, t, t_prev, eta=eta, variance=variance, t_last=t_last)

@@ -6,31 +6,12 @@ import numpy as np
 import torch
 
 from ..core.forward import q_sample
-from ..core.samplers import dpmpp_2m_coefficients, step_coefficients
 from ..models.generate import SampleResult, starting_noise
 from .figures import PALETTE
 from .framesets import FrameSet
 from .images import png_data_uri
 from .notation import sub
-
-
-def step_equation(schedule, t: int, t_prev: int, sampler: str, eta: float = 0.0, t_last: int | None = None) -> str:
-    """The update of one step with its numbers filled in, as plain text (DDIM Eq. 12; DDPM Eq. 7/11;
-    DPM-Solver++(2M), Lu et al. 2022 Alg. 2, where t_last is the step visited before t)."""
-    out = f"x{sub(t_prev)}" if t_prev >= 0 else "x₀"
-    if sampler == "dpm++2m":
-        if t_prev < 0:
-            return f"x₀ = x̂₀{sub(t)}   (last step: first order, returns x̂₀)"
-        co = dpmpp_2m_coefficients(schedule, t, t_prev, t_last)
-        text = f"{out} = {co['c_xt']:.4f}·x{sub(t)} + {co['c_x0']:.4f}·x̂₀{sub(t)}"
-        if t_last is None:
-            return text + "   (first step: first order, as DDIM)"
-        sign = "−" if co["c_x0_last"] < 0 else "+"
-        return text + f" {sign} {abs(co['c_x0_last']):.4f}·x̂₀{sub(t_last)}   (h = {co['h']:.3f}, r = {co['r']:.3f})"
-    co = step_coefficients(schedule, t, t_prev, sampler, eta)
-    if sampler == "ddim":
-        return f"{out} = {co['c_x0']:.4f}·x̂₀ + {co['c_eps']:.4f}·ε̂ + {co['sigma']:.4f}·z"
-    return f"{out} = {co['c_x0']:.4f}·x̂₀ + {co['c_xt']:.4f}·x{sub(t)} + {co['sigma']:.4f}·z"
+from .sampler_equations import step_equation
 
 
 def trajectory_frameset(schedule, res: SampleResult, digit: int, label: str) -> FrameSet:

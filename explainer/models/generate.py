@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..core.forward import q_sample
-from ..core.samplers import guided_eps_model, make_timesteps, sample_loop
+from ..core.samplers import SAMPLERS, guided_eps_model, make_timesteps, sample_loop
 from ..core.schedules import evenly_spaced
 from .pretrained import Pretrained
 
@@ -26,10 +26,10 @@ FALLBACK_STEPS = {"ddim": 50, "dpm++2m": 15}
 
 
 def default_steps(pre: Pretrained, sampler: str) -> int:
-    """DDPM: all T steps; the card's recommended sampler: its steps; otherwise the fewest steps whose
+    """A sampler that runs every step (DDPM): all T steps; the card's recommended sampler: its steps; otherwise the fewest steps whose
     quality matched DDIM-50 in the card's measurement (evaluate --only steps), else FALLBACK_STEPS."""
     rec = pre.card["recommended"]
-    if sampler == "ddpm":
+    if SAMPLERS[sampler].runs_every_step:
         return pre.schedule.num_steps
     if sampler == rec["sampler"]:
         return int(rec["steps"])
