@@ -235,7 +235,7 @@ def _weighting_text(schedule, curve: dict, times_loss: bool, axis: str) -> str:
     parts.append(f"The ELBO has no ε-term at t = 0 (its term there is the decoder L₀). The loss curve: "
                  f"{curve['digits']} held-out digits, {len(curve['t'])} values of t, seed {curve['seed']}; "
                  f"recompute it with `{curve['command']}`.")
-    return " ".join(p for p in parts if p)
+    return "\n\n".join(p for p in parts if p)  # one paragraph each: the clip, the shares, the axis, the data
 
 
 noise_levels_section()
