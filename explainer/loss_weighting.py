@@ -115,7 +115,8 @@ def last_step_sentence(schedule: NoiseSchedule) -> str:
         clip = (f"At its last step, t = {T - 1}, β = {betas[-1]:.3g} and the signal-to-noise ratio falls "
                 f"{drop:.3g}-fold, from {snr[-2]:.2g} to {snr[-1]:.2g}. ")
     rest = np.nanmax(w[:-1]) if T > 2 else float("nan")
-    return (clip + f"The ELBO's weight there is (SNR{_sub(T - 2)}/SNR{_sub(T - 1)} − 1)/2 = {w[-1]:.3g}, against at most "
+    return (clip + f"The ELBO's weight there is (SNR{_sub(T - 2)}/SNR{_sub(T - 1)} − 1)/2 = {w[-1]:.3g}, "
+            "against at most "
             f"{rest:.3g} at any other step, so t = {T - 1} alone carries {_pct(s.last)} of the ELBO's weight.")
 
 
@@ -143,8 +144,8 @@ def x0_error_sentence(schedule: NoiseSchedule, t: int, eps_loss: float, x0_loss:
     """Why the x0-error derived from eps_hat is huge at high noise, and what samplers and v-prediction do about it."""
     ab = float(schedule.alpha_bars[t])
     factor = float(error_factor("x0", ab))
-    return (f"That number does not mean the network draws nothing like a digit: x̂₀ = (x_t − √(1−ᾱ)ε̂)/√ᾱ is derived from "
-            f"ε̂, so its error ({x0_loss:.4g}) is the ε-error ({eps_loss:.2g}) times 1/SNR = (1−ᾱ)/ᾱ = {factor:.3g} "
+    return ("That number does not mean the network draws nothing like a digit: x̂₀ = (x_t − √(1−ᾱ)ε̂)/√ᾱ is derived "
+            f"from ε̂, so its error ({x0_loss:.4g}) is the ε-error ({eps_loss:.2g}) times 1/SNR = (1−ᾱ)/ᾱ = {factor:.3g} "
             f"at t = {t}. "
             f"Pixels lie in [−1, 1]: guessing the mean held-out digit scores {mean_digit_mse:.2f}, and an x̂₀ "
             "clipped to [−1, 1] can never be off by more than 4 per pixel. That is why samplers clip x̂₀ "

@@ -355,8 +355,8 @@ def bound_section():
     kl_here = elbo.gaussian_kl(m_q, v_q, m_p, v_p)
     st.markdown(
         f"At t = {t} and x_t = {x_t:.2f}: the true reverse step has {modes} mode{'s' if modes != 1 else ''} on "
-        f"this plot, p (the best mean at its fixed variance) has mean {m_p:.3f} and variance {v_p:.4f}, and KL(q(xₜ₋₁ | x_t, x₀) "
-        f"‖ p) = {kl_here:.4f} nats for this x₀. Lₜ₋₁ is that KL averaged over every x₀ and x_t: "
+        f"this plot, p (the best mean at its fixed variance) has mean {m_p:.3f} and variance {v_p:.4f}, and "
+        f"KL(q(xₜ₋₁ | x_t, x₀) ‖ p) = {kl_here:.4f} nats for this x₀. Lₜ₋₁ is that KL averaged over every x₀ and x_t: "
         f"{bound.L_t[t - 2]:.4f}. When one step is large next to the gaps between the data's modes, the true "
         "reverse step can have several modes and no Gaussian fits it (T = 10, t = 2 shows it). "
         + _step_sizes(schedule))

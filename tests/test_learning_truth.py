@@ -181,7 +181,7 @@ def test_loss_at_every_t_is_the_measured_loss_between_its_points(curve):
 
 
 def test_weight_times_loss_counts_every_step(curve):
-    """Each step's share is w_t times the loss at t, over all T steps: not 100 sampled points standing for one step each."""
+    """Each step's share is w_t times the loss at t, over all T steps, not 100 sampled points standing for one each."""
     s = make_schedule("cosine", 1000)
     ts, loss = list(curve["t"]), list(curve["eps_mse"]["class"])
     every = np.array([_geometric_between(ts, loss, t) for t in range(1000)])
@@ -239,7 +239,7 @@ def test_x0_error_sentence_numbers(curve):
 
 
 def test_the_conversions_the_x0_sentence_states():
-    """eps-error -> x0-error grows by 1/SNR; v-error -> x0-error shrinks by (1 - alpha_bar) <= 1 (Salimans & Ho 2022)."""
+    """eps-error -> x0-error grows by 1/SNR; v-error -> x0-error shrinks by 1 - alpha_bar <= 1 (Salimans & Ho 2022)."""
     rng = np.random.default_rng(0)
     x0, eps, err = rng.standard_normal((3, 5000))
     for ab in (1 - 1e-4, 0.5, 2.4e-9):
