@@ -11,7 +11,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from conftest import scrubber
+from conftest import assert_no_crash, open_page, scrubber
 from explainer import figures, forward, images, toy2d, ui
 from explainer import score_page as sp
 from explainer.schedule_tables import (CUSTOM_PRESETS, PURE_NOISE_ALPHA_BAR, custom_alpha_bar, custom_schedule,
@@ -229,13 +229,7 @@ def test_training_loss_is_the_mean_squared_error_per_coordinate():
 # ------------------------------------------------------------------ the pages show the computed numbers
 
 def _open(page: str, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page, query, timeout=120)  # the one AppTest opener (tests/conftest.py)
 
 
 def _text(at: AppTest) -> str:
@@ -282,7 +276,7 @@ def test_score_page_states_computed_facts():
     assert f"{sp.LANGEVIN_INNER} small steps" in text and "100 steps at each of their 10 levels" in text
     assert "half the weight" in text and "the same steps without noise" not in text
     next(b for b in at.button if b.label == "Run the particles").click().run()
-    assert not at.exception
+    assert_no_crash(at)
     text = _text(at)
     assert "just shrinks" not in text
     data = sp.make_data("moons", 500, 0)
@@ -300,19 +294,18 @@ def test_reverse_page_defines_its_symbols_and_says_what_clipping_does():
     text = _text(at)
     assert "deterministic at η = 0" in text and "roughly the same picture" in text
     next(b for b in at.button if b.label == "Generate").click().run()
-    assert not at.exception
+    assert_no_crash(at)
     captions = " ".join(c.value for c in at.caption)
     assert "re-derived from the clipped x̂₀" in captions  # DDIM with the card's clipping
     at.radio(key="rv_sampler").set_value("ddpm").run()
     next(b for b in at.button if b.label == "Generate").click().run()
-    assert not at.exception
+    assert_no_crash(at)
     captions = " ".join(c.value for c in at.caption)
     assert "α = ᾱ_t/ᾱ_{t′} and β = 1 − α" in captions and "re-derived" not in captions
 
 
 def test_home_page_claims_are_hedged():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
+    at = open_page(None, timeout=120)  # the home page
     text = _text(at)
     assert "usually one that is not in the training data" in text
     assert "this computer's CPU" not in text and "about a second" not in text
