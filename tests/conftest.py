@@ -16,6 +16,7 @@ Markers (pytest.ini): ``slow`` (over ~20 s, or real servers) and ``browser`` (te
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,55 @@ def open_page(page: str | None = None, query: dict | None = None, *, timeout: fl
     assert_no_crash(at)
     return at
 
+
+# ------------------------------------------------------------------ browser tests expected (CI)
+
+#: Where the browser tests live. Without Playwright they are not collected and without Chromium they skip
+#: (tests/browser/conftest.py), which keeps a run green with none of them run: fine on a laptop, not in CI.
+BROWSER_DIR = ROOT / "tests" / "browser"
+#: Set to 1 by .ci/run; CI=true (as most CI services set it) does the same.
+REQUIRE_BROWSER_ENV = "REQUIRE_BROWSER_TESTS"
+_browser_runs = {"ran": 0, "skipped": []}
+
+
+def browser_tests_expected(config) -> bool:
+    """Whether this run must run browser tests: in CI (REQUIRE_BROWSER_TESTS=1 or CI=true), when the run's
+    paths include tests/browser (the plain ``python -m pytest`` does) and ``-m`` does not leave them out."""
+    if os.environ.get(REQUIRE_BROWSER_ENV) != "1" and os.environ.get("CI", "").lower() != "true":
+        return False
+    if "not browser" in (config.option.markexpr or ""):
+        return False
+    paths = [Path(str(a).split("::")[0]).resolve() for a in config.args]
+    return any(p == BROWSER_DIR or p in BROWSER_DIR.parents or BROWSER_DIR in p.parents for p in paths)
+
+
+def pytest_runtest_logreport(report):
+    if BROWSER_DIR not in Path(str(report.fspath)).resolve().parents:
+        return
+    if report.when == "call":
+        _browser_runs["ran"] += 1
+    elif report.skipped and "browser test skipped" in str(report.longrepr):
+        _browser_runs["skipped"].append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI, a run whose browser tests were left out or skipped for want of Playwright or Chromium fails."""
+    if not browser_tests_expected(session.config) or exitstatus not in (0, 5):
+        return
+    ran, skipped = _browser_runs["ran"], _browser_runs["skipped"]
+    if ran and not skipped:
+        return
+    why = (f"{len(skipped)} browser test(s) skipped for want of Playwright or Chromium" if skipped
+           else "no browser test ran")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"FAILED: {why}, but this run expects them ({REQUIRE_BROWSER_ENV}=1 or CI=true; "
+                            f"tests/conftest.py). Install playwright (requirements-dev.txt) and /usr/bin/chromium.",
+                            red=True, bold=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# ------------------------------------------------------------------ fixtures
 
 @pytest.fixture
 def small_digits(monkeypatch):

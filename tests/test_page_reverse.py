@@ -3,10 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_no_crash, assert_ok, button, image_captions, open_page, scrubber, set_scrubber, set_sidebar, warnings_text
-from explainer import models, ui
+from conftest import (assert_no_crash, assert_ok, button, chart_array, chart_titles, charts, image_captions, open_page,
+                      scrubber, set_scrubber, set_sidebar, warnings_text)
+from explainer import figures, models, ui
 from explainer.generate import step_equation
-from explainer.samplers import make_timesteps
+from explainer.samplers import SAMPLER_LABELS, make_timesteps
 from tests.corpus import handwritten_seven
 
 FAST = {"rv_n": "4", "rv_steps": "10"}
@@ -200,4 +201,15 @@ def test_quality_against_steps_from_the_card():
     captions = " ".join(c.value for c in at.caption)
     assert (f"makes {default['network_passes_per_digit']} network passes per digit against DDIM-50's "
             f"{ref['network_passes_per_digit']}: accuracy {default['accuracy']:.1%}") in captions
-    assert any("Quality" in c.proto.spec or "network" in c.proto.spec for c in at.get("plotly_chart"))
+    # The chart plots the card's rows: each point (passes, value) of each sampler's line in each panel.
+    k = chart_titles(at).index(next(t for t in chart_titles(at) if t.startswith("Quality against network")))
+    points = set()
+    for tr in charts(at)[k]["data"]:
+        if "customdata" not in tr:
+            continue  # the dotted real-digit lines
+        sampler = next(s for s, label in SAMPLER_LABELS.items() if label == tr["name"])
+        panel = figures.QUALITY_PANELS[int(tr.get("xaxis", "x")[1:] or 1) - 1][0]
+        for x, y, steps in zip(chart_array(tr["x"]), chart_array(tr["y"]), chart_array(tr["customdata"])):
+            points.add((sampler, int(steps), panel, float(x), round(float(y), 6)))
+    assert points == {(r["sampler"], r["steps"], p[0], float(r["network_passes_per_digit"]), round(float(r[p[0]]), 6))
+                      for r in rows.values() for p in figures.QUALITY_PANELS}
