@@ -5,10 +5,10 @@ import math
 import numpy as np
 import streamlit as st
 
-from explainer.core import elbo, objectives
+from explainer import ui
+from explainer.core import elbo, loss_weighting, objectives
 from explainer.lessons import figures, images
 from explainer.models import pretrained
-from explainer import ui
 from explainer.models.denoiser import class_label
 
 ui.page_setup()
@@ -138,8 +138,8 @@ st.markdown(
     "The network outputs $\\hat\\varepsilon$, but since $x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + "
     "\\sqrt{1-\\bar\\alpha_t}\\,\\varepsilon$ is known, the same output is also a guess of the clean digit "
     "$\\hat x_0$, of the score $\\hat s = \\nabla_x \\log q(x_t)$, and of the velocity $\\hat v$ "
-    "(Salimans & Ho 2022). They are one prediction written four ways; which one a network is trained to "
-    "output only changes which mistakes the loss punishes most (section 3)."
+    "(Salimans & Ho 2022). " + ui.shared(("ln_readings_text", T, pre.schedule.name),
+                                          lambda: loss_weighting.readings_sentence(pre.schedule))
 )
 st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
          r"\hat s = -\frac{\hat\varepsilon}{\sqrt{1-\bar\alpha_t}},\qquad "
@@ -165,7 +165,8 @@ readings_section()
 
 st.header("3. Which noise levels are hard")
 st.markdown(
-    "Training draws t uniformly, so L_simple weighs every noise level the same. Here is the bundled model's "
+    "Training draws t uniformly, so L_simple puts the same weight on every timestep (per unit of log-SNR it "
+    "does not: see below the plots). Here is the bundled model's "
     "loss at each t on the held-out digits, and how other objectives would weigh the same errors "
     "(Kingma & Gao 2023): each is L_simple with a weight w_t on the ε-error at each noise level."
 )
@@ -213,15 +214,31 @@ def noise_levels_section():
         f"t = {hard_x0} (x₀-loss {x0_err.max():.4g}) and best at t = {ts[np.argmin(x0_err)]} "
         f"({x0_err.min():.2g}).{why} Knowing the class helps most at t = {ts[k]}: ε-loss {none[k]:.4f} without "
         f"it, {cls[k]:.4f} with it.")
-    w_elbo = objectives.normalised(objectives.eps_weights(pre.schedule, "elbo"))
-    w_x0 = objectives.normalised(objectives.eps_weights(pre.schedule, "x0"))
-    tenth = T // 10
-    st.caption(
-        f"Weights alone: the ELBO puts {np.nansum(w_elbo[:tenth]):.0%} of its weight on the {tenth} least noisy "
-        f"steps (t < {tenth}), x₀-MSE {np.nansum(w_x0[:tenth]):.0%}, L_simple {tenth / T:.0%}. The right-hand "
-        "plot multiplies each weight by this model's loss: where each objective's value actually comes from. "
-        f"The curve: {curve['digits']} held-out digits, {len(ts)} values of t, seed {curve['seed']}; "
-        f"recompute it with `{curve['command']}`.")
+    worst = int(np.argmax(x0_err))
+    mean_mse = ui.shared(("mean_digit_mse", N_DIGITS), lambda: float(np.mean((digits - digits.mean(0)) ** 2)))
+    st.markdown(loss_weighting.x0_error_sentence(pre.schedule, hard_x0, float(cls[worst]), float(x0_err[worst]),
+                                                 mean_mse))
+    times_loss = st.session_state["ln_weigh"] == "times_loss"
+    # Computed once per schedule and curve for every session: sums over all T steps.
+    text = ui.shared(("ln_weighting_text", pre.schedule.name, T, curve["command"], curve["seed"], times_loss, axis),
+                     lambda: _weighting_text(pre.schedule, curve, times_loss, axis))
+    st.caption(text)
+
+
+def _weighting_text(schedule, curve: dict, times_loss: bool, axis: str) -> str:
+    parts = [loss_weighting.last_step_sentence(schedule), loss_weighting.shares_sentence(schedule, "the weights")]
+    if times_loss:
+        loss = loss_weighting.loss_at_every_t(curve["t"], curve["eps_mse"]["class"], schedule.num_steps)
+        parts.append("The right-hand plot multiplies each weight by this model's loss: where each objective's value "
+                     f"comes from. The loss is measured at {len(curve['t'])} values of t and interpolated (linear in "
+                     "log-loss) to every t, so that each step counts once, as in training. "
+                     + loss_weighting.shares_sentence(schedule, "weight × loss", loss))
+    if axis == "log_snr":
+        parts.append(loss_weighting.lambda_axis_sentence(schedule))
+    parts.append(f"The ELBO has no ε-term at t = 0 (its term there is the decoder L₀). The loss curve: "
+                 f"{curve['digits']} held-out digits, {len(curve['t'])} values of t, seed {curve['seed']}; "
+                 f"recompute it with `{curve['command']}`.")
+    return "\n\n".join(p for p in parts if p)  # one paragraph each: the clip, the shares, the axis, the data
 
 
 noise_levels_section()
@@ -265,16 +282,20 @@ if ui.on_demand("ln_show_wrong", "Tell the model a wrong t",
 st.header("5. The bound, exactly: diffusion as a hierarchical VAE")
 st.markdown(
     "Seen as a VAE, the forward chain is a fixed encoder and the reverse chain a decoder with T layers of "
-    "latents. The negative log-likelihood is bounded by a sum of terms (Ho et al. 2020, Eq. 5):"
+    "latents. The negative log-likelihood, averaged over the data, is bounded by the expectation of a sum of "
+    "terms over the forward chain $q(x_{0:T}) = q(x_0)\\,q(x_{1:T}|x_0)$ (Ho et al. 2020, Eq. 5; each term "
+    "depends on $x_0$ and $x_t$):"
 )
-st.latex(r"-\log p(x_0) \le \underbrace{D_\mathrm{KL}(q(x_T|x_0)\,\|\,p(x_T))}_{L_T}"
+st.latex(r"\mathbb E_{q(x_0)}\big[-\log p(x_0)\big] \le \mathbb E_{q(x_{0:T})}\Big["
+         r"\underbrace{D_\mathrm{KL}(q(x_T|x_0)\,\|\,p(x_T))}_{L_T}"
          r" + \sum_{t=2}^{T}\underbrace{D_\mathrm{KL}(q(x_{t-1}|x_t,x_0)\,\|\,p(x_{t-1}|x_t))}_{L_{t-1}}"
-         r" \underbrace{-\log p(x_0|x_1)}_{L_0}")
+         r" \underbrace{-\log p(x_0|x_1)}_{L_0}\Big]")
 st.markdown(
     "For images these terms need a trained network. For 1-D data drawn from a mixture of Gaussians every "
-    "term is exact: the forward posterior q(xₜ₋₁ | x_t, x₀) is Gaussian (Eq. 7), and the best Gaussian "
-    "reverse step p(xₜ₋₁ | x_t) = N(μ*(x_t), σₜ²), the one a perfect network would learn, has a mean "
-    "we can compute. No training, just formulas (cosine schedule)."
+    "term is exact: the forward posterior q(xₜ₋₁ | x_t, x₀) is Gaussian (Eq. 7), and the reverse step "
+    "p(xₜ₋₁ | x_t) = N(μ*(x_t), σₜ²) with its variance fixed (β̃ₜ or βₜ) has a best mean μ*(x_t), the one a "
+    "perfect network would learn, that we can compute. It is the best mean at that variance, not the best "
+    "Gaussian: σₜ² is chosen, not learned. No training, just formulas (cosine schedule)."
 )
 T_CHOICES = [2, 3, 4, 5, 10, 20, 50, 100, 200, 500, 1000]
 
@@ -302,7 +323,8 @@ def bound_section():
         f"With T = {T_b} and {elbo.VARIANCES[var]}: L_T = {bound.L_T:.3g}, the {len(bound.L_t)} KL terms add up "
         f"to {bound.kl_sum:.4f}, L₀ = {bound.L_0:.4f}; the bound is {bound.total:.4f} nats, {bound.gap:.4f} above "
         f"the data's entropy ({bound.entropy:.4f}). With {elbo.VARIANCES[other_var]} it would be "
-        f"{other.total:.4f}. All in nats; L₀ is a log-density, so it can be negative.")
+        f"{other.total:.4f}: {_better_variance(bound, other)} All in nats; L₀ is a negative log-density of a "
+        "continuous variable, so it can be negative.")
 
     mix = elbo.MIXTURES[mix_name]
     schedule = ui.get_schedule("cosine", T_b)
@@ -336,11 +358,30 @@ def bound_section():
     kl_here = elbo.gaussian_kl(m_q, v_q, m_p, v_p)
     st.markdown(
         f"At t = {t} and x_t = {x_t:.2f}: the true reverse step has {modes} mode{'s' if modes != 1 else ''} on "
-        f"this plot, the best Gaussian p has mean {m_p:.3f} and variance {v_p:.4f}, and KL(q(xₜ₋₁ | x_t, x₀) "
-        f"‖ p) = {kl_here:.4f} nats for this x₀. Lₜ₋₁ is that KL averaged over every x₀ and x_t: "
+        f"this plot, p (the best mean at its fixed variance) has mean {m_p:.3f} and variance {v_p:.4f}, and "
+        f"KL(q(xₜ₋₁ | x_t, x₀) ‖ p) = {kl_here:.4f} nats for this x₀. Lₜ₋₁ is that KL averaged over every x₀ and x_t: "
         f"{bound.L_t[t - 2]:.4f}. When one step is large next to the gaps between the data's modes, the true "
-        "reverse step has several modes and no Gaussian fits it (T = 10, t = 2 shows it); with T = 1000 "
-        "every step is small and the true reverse step is close to a Gaussian.")
+        "reverse step can have several modes and no Gaussian fits it (T = 10, t = 2 shows it). "
+        + _step_sizes(schedule))
+
+
+def _better_variance(bound, other) -> str:
+    """Which reverse variance gives the lower bound here, by how much, and what Ho et al. say about the two."""
+    best, worse = (bound, other) if bound.total <= other.total else (other, bound)
+    return (f"on these data and this T, {elbo.VARIANCES[best.variance]} gives the lower (better) bound, by "
+            f"{worse.total - best.total:.4f} nats. Ho et al. (2020, §3.2) note that σ² = βₜ is optimal for "
+            "x₀ ~ N(0, 1) and σ² = β̃ₜ for x₀ fixed at one point; β̃ₜ is the variance of q(xₜ₋₁ | x_t, x₀), which "
+            "knows x₀, not of the true reverse step q(xₜ₋₁ | x_t).")
+
+
+def _step_sizes(schedule) -> str:
+    """How many of the cosine schedule's steps are large at this T: more steps do not make every step small."""
+    b = schedule.betas
+    T_b = len(b)
+    last = (f"the last, t = {T_b}, is clipped at β = {b[-1]:g}"
+            if T_b - 1 in loss_weighting.clipped_steps(schedule) else f"the last has β = {b[-1]:.3g}")
+    return (f"More steps make most steps small: at T = {T_b}, {int(np.sum(b < 0.01))} of the {T_b} steps have "
+            f"β < 0.01. Not all of them: {int(np.sum(b > 0.1))} have β > 0.1, and {last}.")
 
 
 bound_section()

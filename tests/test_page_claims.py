@@ -4,6 +4,7 @@ The library tests compute each claim the way the page does and would fail if the
 false; the AppTest tests check that the page shows the computed number, not a typed one.
 """
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from conftest import scrubber
+from conftest import assert_no_crash, open_page, scrubber
 from explainer.lessons import figures, images
 from explainer.core import forward, toy2d
 from explainer import ui
@@ -107,6 +108,23 @@ def test_linear_destroys_the_image_earlier_than_cosine(T):
     assert snr_crossing(make_schedule_for_T("linear", T)) < snr_crossing(make_schedule_for_T("cosine", T))
 
 
+NUMBER = r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+
+
+def number_after(text: str, phrase: str) -> float:
+    """The whole number written right after ``phrase`` in ``text`` (never a substring of a longer number:
+    "T = 100" is not in "T = 1000")."""
+    m = re.search(re.escape(phrase) + r"\s*(" + NUMBER + r")(?![\d.])", text)
+    assert m, f"no number after {phrase!r} in {text!r}"
+    return float(m.group(1))
+
+
+def test_number_after_reads_whole_numbers():
+    assert number_after("With linear and T = 1000, ...", "T =") == 1000
+    assert number_after("multiplied by 1000/T = 0.5, as", "1000/T =") == 0.5
+    assert number_after("x 2.4e-09)", "x") == 2.4e-09
+
+
 @pytest.mark.parametrize("T", T_CHOICES)
 @pytest.mark.parametrize("name", SCHEDULE_NAMES)
 def test_end_sentence_says_when_the_last_step_is_not_noise(name, T):
@@ -114,18 +132,19 @@ def test_end_sentence_says_when_the_last_step_is_not_noise(name, T):
     ab = float(s.alpha_bars[-1])
     text = end_sentence(s)
     assert ("**not** pure noise" in text) == (ab >= PURE_NOISE_ALPHA_BAR) == (not is_pure_noise(s))
-    assert f"T = {T}" in text
+    assert number_after(text, f"With {name} and T =") == T
     if is_pure_noise(s):
         t0 = pure_noise_from(s)
-        assert f"from t = {t0} on" in text
+        assert number_after(text, "pure noise from t =") == t0
         assert s.alpha_bars[t0] < PURE_NOISE_ALPHA_BAR and (t0 == 0 or s.alpha_bars[t0 - 1] >= PURE_NOISE_ALPHA_BAR)
     else:
-        assert f"{math.sqrt(ab):.1%}" in text
+        assert number_after(text, "with weight √ᾱ =") == round(100 * math.sqrt(ab), 1)
     scaled = scaling_sentence([s])
     if name in BETA_DEFINED and T != 1000:
-        assert f"{1000 / T:g}" in scaled
+        assert number_after(scaled, "multiplied by 1000/T =") == pytest.approx(1000 / T, rel=1e-3)
         capped = int(np.sum(s.betas >= BETA_CAP))
-        assert (f"{capped} of the {T} steps" in scaled) == (capped > 0)
+        m = re.search(r"the cap is reached at (\d+) of the (\d+) steps", scaled)
+        assert (int(m.group(1)), int(m.group(2))) == (capped, T) if capped else m is None
     else:
         assert scaled is None
 
@@ -231,13 +250,7 @@ def test_training_loss_is_the_mean_squared_error_per_coordinate():
 # ------------------------------------------------------------------ the pages show the computed numbers
 
 def _open(page: str, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_page(page, query, timeout=120)  # the one AppTest opener (tests/conftest.py)
 
 
 def _text(at: AppTest) -> str:
@@ -284,7 +297,7 @@ def test_score_page_states_computed_facts():
     assert f"{sp.LANGEVIN_INNER} small steps" in text and "100 steps at each of their 10 levels" in text
     assert "half the weight" in text and "the same steps without noise" not in text
     next(b for b in at.button if b.label == "Run the particles").click().run()
-    assert not at.exception
+    assert_no_crash(at)
     text = _text(at)
     assert "just shrinks" not in text
     data = sp.make_data("moons", 500, 0)
@@ -302,19 +315,18 @@ def test_reverse_page_defines_its_symbols_and_says_what_clipping_does():
     text = _text(at)
     assert "deterministic at η = 0" in text and "roughly the same picture" in text
     next(b for b in at.button if b.label == "Generate").click().run()
-    assert not at.exception
+    assert_no_crash(at)
     captions = " ".join(c.value for c in at.caption)
     assert "re-derived from the clipped x̂₀" in captions  # DDIM with the card's clipping
     at.radio(key="rv_sampler").set_value("ddpm").run()
     next(b for b in at.button if b.label == "Generate").click().run()
-    assert not at.exception
+    assert_no_crash(at)
     captions = " ".join(c.value for c in at.caption)
     assert "α = ᾱ_t/ᾱ_{t′} and β = 1 − α" in captions and "re-derived" not in captions
 
 
 def test_home_page_claims_are_hedged():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
+    at = open_page(None, timeout=120)  # the home page
     text = _text(at)
     assert "usually one that is not in the training data" in text
     assert "this computer's CPU" not in text and "about a second" not in text

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conftest import assert_no_crash, chart_titles, clear_caches, count_calls
+from conftest import open_page as _open_page
 from explainer.models import memorisation, pretrained
 from explainer.core import spectral
 from explainer import ui
@@ -14,14 +16,8 @@ from explainer.core.schedules import make_schedule
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
-def open_page(page: str, query: dict | None = None, timeout: int = 300) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=timeout)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+def open_page(page: str, query: dict | None = None) -> AppTest:
+    return _open_page(page, query, timeout=300)  # the one AppTest opener (tests/conftest.py)
 
 
 def scrubber_payload(at: AppTest, key: str) -> dict:
@@ -54,30 +50,34 @@ def test_forward_spectral_view_follows_t_and_states_when_rings_drown():
     assert drown[-1] < drown[0] and "The finest waves go first" in text
     # another schedule: a new frame set, other numbers
     at.selectbox(key="fw_schedule").set_value("cosine").run()
-    assert not at.exception
+    assert_no_crash(at)
     assert scrubber_payload(at, "fw_spec_t")["set"]["id"] != frames["id"]
 
 
 @pytest.fixture(scope="module")
 def generated():
-    at = open_page("pages/reverse.py", {"rv_n": "4", "rv_steps": "10"})
-    assert "How the picture forms" not in [h.value for h in at.header]
-    next(b for b in at.button if b.label == "Generate").click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    # The spectra wait for their toggle: the header and the toggle are there, the figures are not.
-    assert "How the picture forms: coarse to fine" in [h.value for h in at.header]
-    assert not any("Spectrum of x̂₀" in c.proto.spec for c in at.get("plotly_chart"))
-    at.toggle(key="rv_show_spec").set_value(True).run()
-    assert not at.exception, [e.value for e in at.exception]
+    with pytest.MonkeyPatch.context() as mp:
+        spectra = count_calls(mp, spectral, "radial_power_spectra")
+        clear_caches()  # the page caches the spectra: ones left by an earlier test would not be counted
+        at = open_page("pages/reverse.py", {"rv_n": "4", "rv_steps": "10"})
+        assert "How the picture forms" not in [h.value for h in at.header]
+        next(b for b in at.button if b.label == "Generate").click().run()
+        assert_no_crash(at)
+        # The spectra wait for their toggle: the header and the toggle are there; nothing is computed or drawn.
+        assert "How the picture forms: coarse to fine" in [h.value for h in at.header]
+        assert spectra == [] and not any("Spectrum of x̂₀" in t for t in chart_titles(at))
+        at.toggle(key="rv_show_spec").set_value(True).run()
+        assert_no_crash(at)
+        assert spectra  # computed once asked (settle_steps computes spectra too)
     return at
 
 
 def test_reverse_spectra_of_x0_hat(generated):
     at = generated
     assert "How the picture forms: coarse to fine" in [h.value for h in at.header]
-    specs = [c.proto.spec for c in at.get("plotly_chart")]
-    assert any("Spectrum of x̂₀ for digit #0, step by step" in s for s in specs)
-    assert any("When each frequency of x̂₀ settles" in s for s in specs)
+    titles = chart_titles(at)
+    assert "Spectrum of x̂₀ for digit #0, step by step" in titles
+    assert any(t.startswith("When each frequency of x̂₀ settles") for t in titles)
     res = at.session_state["rv_result"]
     _, settle = spectral.settle_steps(res.x0_hat[:, 0], res.images[0])
     assert (f"settle at step {settle[0]} of {len(res.kept_steps) - 1}, the finest (f = 0.50, 2-pixel detail) at "
@@ -127,7 +127,7 @@ def test_reverse_guidance_section_plots_the_card(monkeypatch):
     try:
         at = open_page("pages/reverse.py", {"rv_guidance": "2.5"})
         assert not any("no guidance measurements" in i.value for i in at.info)
-        assert any("Guidance: confidence up, variety down" in c.proto.spec for c in at.get("plotly_chart"))
+        assert any(t.startswith("Guidance: confidence up, variety down") for t in chart_titles(at))
         text = markdown(at)
         assert "From s = 1 to s = 3 the classifier's mean confidence in the asked digit goes from 74.3% to 99.9%" in text
         assert "Your setting s = 2.5 is closest to the measured s = 3: confidence 99.9%, diversity 17.6" in text

@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import open_page, warnings_text
+from conftest import assert_no_crash, open_page, warnings_text
 from explainer.lessons.reading import APP_PAGES, KINDS, READINGS, Reading, by_kind
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def page():
 
 
 def test_page_shows_all_ten(page):
-    assert not page.exception
+    assert_no_crash(page)
     assert page.title[0].value == "Further reading"
     text = _markdown(page)
     for r in READINGS:
@@ -94,7 +94,7 @@ def test_page_shows_all_ten(page):
 
 def test_filter_by_kind(page):
     page.segmented_control(key="reading_kind").set_value("paper").run()
-    assert not page.exception
+    assert_no_crash(page)
     text = _markdown(page)
     assert "[Denoising Diffusion Probabilistic Models](https://arxiv.org/abs/2006.11239)" in text
     assert "lilianweng.github.io" not in text and "youtube.com" not in text

@@ -2,10 +2,14 @@
 
 Kept small for a busy CPU: the live training runs 300 steps on 500 points.
 """
+import numpy as np
 import pytest
+import torch
 
-from conftest import assert_ok, button, open_page, scrubber, set_scrubber
+from conftest import assert_ok, button, chart_titles, open_page, scrubber, set_scrubber
 from explainer.models import pretrained
+from explainer.core import particles as sp
+from explainer.core.schedules import make_schedule_for_T
 
 
 def _open(**query):
@@ -14,8 +18,54 @@ def _open(**query):
 
 def _charts(at) -> list:
     """The page's charts above the guidance section (which always shows two of its own)."""
-    return [c for c in at.get("plotly_chart")
-            if "the guided score at t" not in c.proto.spec and "What guidance trades" not in c.proto.spec]
+    return [title for title in chart_titles(at)
+            if "the guided score at t" not in title and "What guidance trades" not in title]
+
+
+def _field(sc, name: str) -> np.ndarray:
+    """The vectors of the scrubber's field ``name`` at every t, (positions, arrows, 2), decoded from the
+    integers they travel as (k · unit, one unit per position)."""
+    f = next(f for f in sc.frames["charts"][0]["fields"] if f["name"] == name)
+    return np.array([np.asarray(k, dtype=float).reshape(-1, 2) * u for k, u in zip(f["v"], f["unit"])])
+
+
+def _exact_score(data: np.ndarray, x: np.ndarray, alpha_bar: float) -> np.ndarray:
+    """∇ log p_t(x) of p_t = (1/N) Σ N(√ᾱ xᵢ, (1 − ᾱ) I), written out here: Σ wᵢ (√ᾱ xᵢ − x) / (1 − ᾱ),
+    with wᵢ the posterior weights of the bumps (a softmax of −|x − √ᾱ xᵢ|² / 2(1 − ᾱ))."""
+    mu, var = np.sqrt(alpha_bar) * data, 1.0 - alpha_bar
+    logw = -((x[:, None, :] - mu[None]) ** 2).sum(-1) / (2 * var)
+    w = np.exp(logw - logw.max(axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    return (w[:, :, None] * (mu[None] - x[:, None, :])).sum(1) / var
+
+
+def _learned_score(pre, x: np.ndarray, t: int) -> np.ndarray:
+    """The bundled ε-model's score, −ε̂(x, t)/√(1 − ᾱₜ) (the model run here, not through the page's helper)."""
+    with torch.inference_mode():
+        eps = pre.model(torch.as_tensor(x, dtype=torch.float32), torch.full((len(x),), t)).double().numpy()
+    return -eps / np.sqrt(1.0 - float(pre.schedule.alpha_bars[t]))
+
+
+def _check_field(sc, view: str, dataset: str = "swiss_roll", n: int = 2000, seed: int = 0):
+    """Each field the scrubber sends for ``view`` holds the right vectors (at three t; not the first, t = 1,
+    where a grid point halfway between two data points flips with the last digit of a distance)."""
+    data = sp.make_data(dataset, n, seed)
+    pre = pretrained.load_pretrained(f"toy2d_{dataset}", "cpu") if view != "exact" else None
+    schedule = make_schedule_for_T(sp.SCHEDULE, sp.NUM_STEPS)  # the page's
+    pts = np.asarray(sc.frames["charts"][0]["points"], dtype=float).reshape(-1, 2)
+    for i in (len(sc.values) // 4, len(sc.values) // 2, len(sc.values) - 1):
+        t = sc.values[i]
+        ab = float(schedule.alpha_bars[t])
+        exact = _exact_score(data, pts, ab)
+        want = {"exact score": exact}
+        if pre is not None:
+            learned = _learned_score(pre, pts, t)
+            want.update({"learned score": learned, "learned − exact": learned - exact})
+        for f in sc.frames["charts"][0]["fields"]:
+            got = _field(sc, f["name"])[i]
+            unit = f["unit"][i]  # vectors travel rounded to one unit
+            np.testing.assert_allclose(got, want[f["name"]], rtol=1e-3, atol=unit,
+                                       err_msg=f"view {view}, field {f['name']}, t = {t}")
 
 
 def _latex(at) -> str:
@@ -48,6 +98,7 @@ def test_field_controls_and_tweedie():
         assert_ok(at)
         if any(r.key == "sf_source" for r in at.radio):  # a bundled model: the learned views show it
             assert [f["name"] for f in scrubber(at, "sf_t").frames["charts"][0]["fields"]] == names[view]
+            _check_field(scrubber(at, "sf_t"), view)
     assert len(_charts(at)) == 1
     assert at.session_state["sf_t"] == t  # a new frame set keeps the released t
 

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from explainer.core import forward
-from explainer.lessons import noising_framesets
 from explainer.core.schedules import make_schedule
-from explainer.lessons import images
+from explainer.lessons import images, noising_framesets, score_framesets
 from explainer.lessons.framesets import (NOISE_STEP, FrameSet, blend_pixels, frame_indices, nearest_index,
                              noise_png_uri, quantise_noise)
 
@@ -27,7 +26,11 @@ def test_frameset_checks_lengths_and_serialises_once():
     fs = FrameSet(label="t", values=[0, 1, 2]).add_panel("x", ["a", "b", "c"]).add_metric("m", ["1", "2", "3"])
     msg = json.loads(fs.to_bytes())
     assert msg["values"] == [0, 1, 2] and len(msg["id"]) == 16
-    assert fs.to_bytes() == fs.to_bytes()  # same set, same bytes (and id): shared by every session
+    # The same set built again (as another session would) gives the same bytes and id: browsers keep what they have.
+    twin = FrameSet(label="t", values=[0, 1, 2]).add_panel("x", ["a", "b", "c"]).add_metric("m", ["1", "2", "3"])
+    assert twin.to_bytes() == fs.to_bytes()
+    other = FrameSet(label="t", values=[0, 1, 2]).add_panel("x", ["a", "b", "c"]).add_metric("m", ["1", "2", "4"])
+    assert json.loads(other.to_bytes())["id"] != msg["id"]  # one changed value: a new id
     with pytest.raises(ValueError):
         FrameSet(label="t", values=[0, 1]).add_metric("m", ["1"]).to_bytes()
     with pytest.raises(ValueError):
@@ -188,7 +191,6 @@ def test_heatmap_png_is_a_small_viridis_picture():
 
 def test_score_field_frameset_follows_t():
     from explainer.core import particles as sp, toy2d
-    from explainer.lessons import score_framesets
 
     sched = make_schedule("cosine", 1000)
     data = sp.make_data("moons", 300, 0)
@@ -201,13 +203,23 @@ def test_score_field_frameset_follows_t():
     assert len(metrics["relative error of the learned score"]) == 4
     c = msg["charts"][0]
     assert [f["name"] for f in c["fields"]] == ["exact score", "learned score"]
-    exact = toy2d.empirical_score(data, sp.field_points(), float(sched.alpha_bars[ts[1]]))
-    back = np.asarray(c["fields"][0]["v"][1], dtype=float).reshape(-1, 2) * c["fields"][0]["unit"][1]
-    assert np.abs(back - exact).max() <= c["fields"][0]["unit"][1]
+    pts = sp.field_points()
+    exact = toy2d.empirical_score(data, pts, float(sched.alpha_bars[ts[1]]))
+
+    def back(chart, j):  # field j at position 1, decoded from the integers it travels as
+        f = chart["fields"][j]
+        return np.asarray(f["v"][1], dtype=float).reshape(-1, 2) * f["unit"][1], f["unit"][1]
+
+    got, unit = back(c, 0)
+    assert np.abs(got - exact).max() <= unit
+    got, unit = back(c, 1)
+    assert np.abs(got - (-pts)).max() <= unit  # the learned field is the learned function's, not the exact one
     assert c["cap"][1] == pytest.approx(np.quantile(np.linalg.norm(exact, axis=1), 0.9), rel=1e-4)
     assert len(set(c["background"]["frames"])) == 4
     err = json.loads(score_framesets.field_frameset(data, sched, "error", learned, ts).to_bytes())["charts"][0]
     assert [f["name"] for f in err["fields"]] == ["learned − exact"] and err["background"]["name"].startswith("error")
+    got, unit = back(err, 0)
+    assert np.abs(got - (-pts - exact)).max() <= unit  # learned − exact, not exact − learned
     exact_only = json.loads(score_framesets.field_frameset(data, sched, "exact", None, ts).to_bytes())
     assert len(exact_only["metrics"]) == 2
     with pytest.raises(ValueError):

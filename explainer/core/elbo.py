@@ -10,11 +10,15 @@ and the negative log-likelihood is bounded by (Ho et al. 2020, Eq. 3 and Eq. 5)
     L_0     = -log p(x_0 | x_1).
 
 Here the data are 1-D and Gaussian-mixture distributed, so everything is exact:
-q(x_t) is again a Gaussian mixture, the posterior q(x_0 | x_t) too, and the best
-Gaussian reverse step p(x_{t-1} | x_t) = N(mu*(x_t), sigma_t^2) with fixed sigma_t^2
-(beta_t or beta_tilde_t, Ho et al. 2020, Sec. 3.2) has the mean
+q(x_t) is again a Gaussian mixture, the posterior q(x_0 | x_t) too. The reverse step is
+p(x_{t-1} | x_t) = N(mu*(x_t), sigma_t^2) with sigma_t^2 fixed (beta_t or beta_tilde_t,
+Ho et al. 2020, Sec. 3.2) and the best mean for that variance,
 mu*(x_t) = E[mu_tilde(x_t, x_0) | x_t] (Ho et al. 2020, Eq. 7 averaged over q(x_0 | x_t)),
-the mean a perfectly trained network would output. Then
+the mean a perfectly trained network would output. It is the best Gaussian at that fixed
+variance, not the best Gaussian: the variance is chosen, not fitted. beta_tilde_t is the variance
+of the forward posterior q(x_{t-1} | x_t, x_0), not of the true reverse step q(x_{t-1} | x_t);
+Ho et al. note that sigma^2 = beta_t is optimal for x_0 ~ N(0, I) and beta_tilde_t for x_0 a
+single point, and which gives the lower bound depends on the data and on T. Then
 
     L_{t-1} = (1/2) (beta_tilde/sigma^2 - 1 - log(beta_tilde/sigma^2))
               + c0^2 / (2 sigma^2) E_{x_t ~ q}[Var(x_0 | x_t)]
@@ -38,7 +42,7 @@ import numpy as np
 from .forward import posterior_coefficients
 from .schedules import NoiseSchedule
 
-VARIANCES = {"beta_tilde": "σ² = β̃ₜ (the true posterior's)", "beta": "σ² = βₜ"}
+VARIANCES = {"beta_tilde": "σ² = β̃ₜ (the variance of q(xₜ₋₁ | xₜ, x₀))", "beta": "σ² = βₜ"}
 _HERMITE = np.polynomial.hermite.hermgauss(64)  # nodes and weights for E over N(m, v); 96 changes no 5th digit
 
 

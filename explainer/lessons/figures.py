@@ -127,6 +127,7 @@ def image_animation(frame_uris: list[str], labels: list[str], title: str, prefix
 from ..core.schedules import SCHEDULE_NAMES  # noqa: E402  (kept in this section)
 from ..core.objectives import OBJECTIVES, eps_weights, error_factor, normalised
 from ..core.samplers import SAMPLER_LABELS
+from ..core.loss_weighting import clipped_steps, loss_at_every_t, shares
 
 # quantity -> (plot title, y-axis title, the hover label)
 SCHEDULE_QUANTITIES: dict[str, tuple[str, str, str]] = {
@@ -462,10 +463,23 @@ def _legend_below(fig: go.Figure) -> go.Figure:
 
 
 def _snr_axis(fig: go.Figure, axis: str):
+    """The x-axis of the learning plots: t, or log-SNR reversed so that both axes run from clean (left) to noisy.
+
+    The direction and the label are set together here, so that they cannot disagree.
+    """
     if axis == "log_snr":
-        fig.update_xaxes(title="log-SNR λ = log(ᾱ/(1−ᾱ))  (noisy ← → clean)")
+        fig.update_xaxes(title="log-SNR λ = log(ᾱ/(1−ᾱ))  (clean ← → noisy)", autorange="reversed")
     else:
         fig.update_xaxes(title="timestep t  (clean ← → noisy)")
+
+
+def _flag_last_step(fig: go.Figure, schedule: NoiseSchedule, axis: str, note: str):
+    """A dotted line and a note at t = T-1, the step that dominates sums over t when beta is clipped there."""
+    T = schedule.num_steps
+    x = T - 1 if axis == "t" else float(schedule.log_snr[-1])
+    fig.add_vline(x=x, line=dict(color="grey", dash="dot", width=1.5))
+    fig.add_annotation(x=x, y=1, xref="x", yref="paper", yanchor="bottom", xanchor="right", showarrow=False,
+                       text=note, font=dict(size=11))
 
 
 def loss_over_t(curve: dict, schedule: NoiseSchedule, space: str = "eps", axis: str = "t",
@@ -490,36 +504,36 @@ def loss_over_t(curve: dict, schedule: NoiseSchedule, space: str = "eps", axis: 
                                       + "</extra>")
     fig.update_yaxes(title=f"loss in {LOSS_SPACES[space]}-space (mean per pixel)", type="log")
     _snr_axis(fig, axis)
-    if axis == "log_snr":
-        fig.update_xaxes(autorange="reversed")
     _layout(fig, f"The model's loss on {curve['digits']} held-out digits (±2 s.e.)", height, hovermode="closest")
     return _legend_below(fig)
 
 
 def objective_weights(schedule: NoiseSchedule, axis: str = "t", curve: dict | None = None,
                       height: int = 360) -> go.Figure:
-    """The share of each objective that each noise level carries (objectives.eps_weights, normalised).
+    """The share of each objective that each timestep carries (objectives.eps_weights, normalised).
 
-    Without `curve`: the weights w_t alone. With the model's loss curve: w_t times its eps loss at t,
-    i.e. where each objective's value actually comes from for this model.
+    Without `curve`: the weights w_t alone. With the model's loss curve: w_t times its eps loss at
+    every t (loss_weighting.loss_at_every_t: the card's ~100 measured t, interpolated), so that each
+    step counts once, as in training. One point per timestep on either axis (a share, not Kingma &
+    Gao's w(lambda)). t = T-1 is flagged with its ELBO share: when beta is clipped there it dominates.
     """
-    if curve is None:
-        ts = np.arange(schedule.num_steps)
-    else:
-        ts = np.asarray(curve["t"], dtype=int)
-    x = ts if axis == "t" else schedule.log_snr[ts]
+    T = schedule.num_steps
+    ts = np.arange(T)
+    loss = None if curve is None else loss_at_every_t(curve["t"], curve["eps_mse"]["class"], T)
+    x = ts if axis == "t" else schedule.log_snr
     fig = go.Figure()
     for key, name in OBJECTIVES.items():
-        w = eps_weights(schedule, key)[ts]
-        if curve is not None:
-            w = w * np.asarray(curve["eps_mse"]["class"])
+        w = eps_weights(schedule, key)
+        if loss is not None:
+            w = w * loss
         share = normalised(w)
         fig.add_scatter(x=x, y=share, mode="lines", name=name, line=dict(color=OBJECTIVE_COLOURS[key], width=2.5),
                         customdata=ts, hovertemplate="t = %{customdata}: %{y:.3g}<extra>" + name + "</extra>")
-    fig.update_yaxes(title="share of the objective", type="log", exponentformat="power")
+    elbo_w = eps_weights(schedule, "elbo") * (1 if loss is None else loss)
+    clipped = " (β clipped)" if T - 1 in clipped_steps(schedule) else ""
+    _flag_last_step(fig, schedule, axis, f"t = {T - 1}{clipped}: {shares(elbo_w).last:.0%} of the ELBO")
+    fig.update_yaxes(title="share of the objective (per timestep)", type="log", exponentformat="power")
     _snr_axis(fig, axis)
-    if axis == "log_snr":
-        fig.update_xaxes(autorange="reversed")
     title = "Each objective's share: weight × this model's loss" if curve is not None else \
         "Each objective's weight on the ε-error (normalised)"
     _layout(fig, title, height, hovermode="closest")
@@ -559,14 +573,15 @@ def bound_per_t(bound, t: int | None = None, height: int = 340) -> go.Figure:
 
 def reverse_step_densities(x: np.ndarray, curves: dict[str, np.ndarray], x_t: float, x0: float, t: int,
                            height: int = 360) -> go.Figure:
-    """q(x_{t-1} | x_t, x_0), the true reverse q(x_{t-1} | x_t), the best Gaussian p and the data, on one axis."""
+    """q(x_{t-1} | x_t, x_0), the true reverse q(x_{t-1} | x_t), the model p (best mean at its fixed variance)
+    and the data, on one axis."""
     styles = {"data": dict(color="grey", dash="dot", width=2),
               "posterior": dict(color=PALETTE[2], width=3),
               "true": dict(color=PALETTE[1], width=3),
               "model": dict(color=PALETTE[0], width=3, dash="dash")}
     names = {"data": "the data q(x₀)", "posterior": f"q(x_{t - 1} | x_{t}, x₀): knows x₀",
              "true": f"q(x_{t - 1} | x_{t}): the true reverse step",
-             "model": f"p(x_{t - 1} | x_{t}): the best Gaussian"}
+             "model": f"p(x_{t - 1} | x_{t}): the best mean, σ² fixed"}
     fig = go.Figure()
     for key, y in curves.items():
         fig.add_scatter(x=x, y=y, mode="lines", name=names[key], line=styles[key],

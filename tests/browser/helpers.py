@@ -265,19 +265,22 @@ def _server_log(page: Page) -> Path:
 
 
 def assert_no_exception(page: Page) -> None:
-    """Fail if the page shows any ``st.exception`` box (``[data-testid="stException"]``).
+    """Fail if the page crashed: it shows an ``st.exception`` box (``[data-testid="stException"]``), or
+    the box of app.py's or ``ui.fragment``'s safety net ("Sorry, this page hit a problem (...)", see
+    tests/safety_net.py), which catch a page's exception and show that instead.
 
     The message holds the text of each box and the last traceback in the
     server's log (the app's ``client.showErrorDetails = "none"`` redacts the
     error in the page itself).
     """
-    boxes = page.locator(EXCEPTION)
-    n = boxes.count()
-    if n:
-        texts = "\n---\n".join(t.strip() for t in boxes.all_inner_texts())
+    from safety_net import crash_boxes  # tests/, on sys.path as the folder of tests/conftest.py
+
+    texts = [t.strip() for t in page.locator(EXCEPTION).all_inner_texts()] + crash_boxes(alert_texts(page, "error"))
+    if texts:
         log = _server_log(page)
         tb = _last_traceback(log)
-        raise AssertionError(f"{n} exception(s) shown on {page.url}:\n{texts}"
+        raise AssertionError(f"{len(texts)} exception(s) or crash message(s) shown on {page.url}:\n"
+                             + "\n---\n".join(texts)
                              + (f"\n\nLast traceback in {log}:\n{tb}" if tb else f"\n\nServer log: {log}"))
 
 

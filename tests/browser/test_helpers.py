@@ -101,3 +101,29 @@ def test_console_errors_are_caught_and_only_known_ones_allowed(app):
     assert console_problems([allowed]) == []
     assert console_problems([allowed.replace("/forward/_stcore/health", "/_stcore/health")]) != []
     app.console_log.clear()  # these were made on purpose: do not fail this test at teardown
+
+
+def test_assert_no_exception_sees_the_safety_net(tmp_path, browser):
+    """app.py itself, with a crash planted at the end of one page: the safety net shows its box instead of
+    an exception, and assert_no_exception must still fail."""
+    import shutil
+
+    from .conftest import new_page
+    from .helpers import REPO_ROOT
+
+    shutil.copy(REPO_ROOT / "app.py", tmp_path / "app.py")
+    shutil.copytree(REPO_ROOT / "pages", tmp_path / "pages")
+    with open(tmp_path / "pages" / "schedules.py", "a", encoding="utf-8") as f:
+        f.write('\nraise RuntimeError("planted by test_assert_no_exception_sees_the_safety_net")\n')
+    for folder in ("explainer", "assets"):  # the library and its files, as they are
+        (tmp_path / folder).symlink_to(REPO_ROOT / folder, target_is_directory=True)
+    with start_streamlit(tmp_path / "app.py", ARTIFACTS / "streamlit-planted-crash.log") as url:
+        page = new_page(browser)
+        try:
+            open_page(page, url, "schedules", timeout=60)
+            with pytest.raises(AssertionError, match=r"Sorry, this page hit a problem \(RuntimeError\)"):
+                assert_no_exception(page)
+            open_page(page, url, "forward", timeout=60)  # another page of the same app: no crash
+            assert_no_exception(page)
+        finally:
+            page.context.close()

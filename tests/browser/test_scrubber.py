@@ -95,8 +95,16 @@ def test_scrubber_keyboard_and_reload_keep_the_position(app_server, page):
     wait_idle(page)
     assert _sends(page) <= sends + 1  # key presses that follow each other are sent once
     t = scrub.get_attribute("data-value")
-    assert parse_qs(urlsplit(page.url).query)["fw_t"] == [t]
+    assert t != str(t0) and parse_qs(urlsplit(page.url).query)["fw_t"] == [t]
     assert scrub.locator(".dx-range").get_attribute("aria-valuetext").endswith(f"= {t}")
+    # A reload opens the address the release wrote: the scrubber comes back where it was left.
+    page.reload(wait_until="domcontentloaded")
+    wait_idle(page)
+    scrub = page.locator(".dx-scrub").first
+    scrub.wait_for(state="attached")
+    assert scrub.get_attribute("data-value") == t
+    assert scrub.locator(".dx-range").get_attribute("aria-valuetext").endswith(f"= {t}")
+    assert_no_exception(page)
 
 
 def test_reverse_step_scrubber(app_server, page):
