@@ -770,7 +770,9 @@ def settle_figure(freqs: np.ndarray, settle: np.ndarray, num_steps: int, height:
     fig.update_xaxes(title="frequency (cycles per pixel)", type="log",
                      tickvals=_log_ticks(float(np.min(freqs)), float(np.max(freqs))))
     fig.update_yaxes(title="step", range=[-0.5, max(num_steps, int(np.max(settle))) + 0.5])
-    return _layout(fig, "When each frequency of x̂₀ settles: coarse first", height, hovermode="closest")
+    from .spectral import settle_order
+
+    return _layout(fig, f"When each frequency of x̂₀ settles: {settle_order(settle)}", height, hovermode="closest")
 
 
 def nearest_distance_figure(reference: np.ndarray, distances: np.ndarray, labels: list[str] | None = None,
