@@ -313,6 +313,28 @@ def fewest_matching_steps(rows: list[dict], reference: dict) -> dict[str, int]:
     return out
 
 
+
+def recommendation_reason(result: dict, sampler: str, steps: int) -> str:
+    """The card's recommended["why"]: the recommended sampler and steps against DDIM-50, in quality_vs_steps' numbers.
+
+    The rule is one-sided (no more than MATCH_* *below* DDIM-50), so the sentence gives both runs' figures
+    rather than "within" anything; `--only steps` rewrites it with each new measurement.
+    """
+    rows = {(r["sampler"], r["steps"]): r for r in result["rows"]}
+    label, row, ref = SAMPLER_LABELS[sampler], rows.get((sampler, steps)), rows.get(("ddim", 50))
+    if row is None or ref is None:
+        return f"{label} at {steps} steps: not measured against DDIM-50 in quality_vs_steps."
+    rule = (f"quality_vs_steps' rule: accuracy at most {MATCH_ACCURACY * 100:g} points and diversity / real at most "
+            f"{MATCH_DIVERSITY:g} below DDIM-50's")
+    fewest = result.get("fewest_steps_matching_ddim50", {}).get(sampler)
+    verdict = (f"the fewest steps of {label} whose quality matches DDIM-50's ({rule})" if fewest == steps else
+               f"matches DDIM-50's quality ({rule}), as {fewest} steps already do" if fewest is not None
+               and fewest < steps else f"does not match DDIM-50's quality ({rule})")
+    return (f"{label} at {steps} steps: {verdict}. Accuracy {row['accuracy']:.1%} against DDIM-50's "
+            f"{ref['accuracy']:.1%}; diversity {row['diversity_vs_real']:.3f} times real digits' against DDIM-50's "
+            f"{ref['diversity_vs_real']:.3f}; {row['network_passes_per_digit']} network passes per digit instead of "
+            f"{ref['network_passes_per_digit']}.")
+
 def quality_vs_steps(per_class: int = 100, seed: int = 0, directory: Path | None = None, device: str = "cpu",
                      samplers=None, step_counts=None, guidance: float = 3.0, write_card: bool = True) -> dict:
     """Quality against network calls: each sampler at each step count, guided, the same digits asked for.
@@ -363,6 +385,7 @@ def quality_vs_steps(per_class: int = 100, seed: int = 0, directory: Path | None
         card_path = directory / "mnist.json"
         card = json.loads(card_path.read_text())
         card["quality_vs_steps"] = result
+        card["recommended"]["why"] = recommendation_reason(result, rec["sampler"], int(rec["steps"]))
         card_path.write_text(json.dumps(card, indent=2) + "\n")
     return result
 

@@ -208,14 +208,11 @@ def spectral_steps():
                           lambda: figures.settle_figure(sp["freqs"], sp["settle"], k - 1, height=380)))
     f, settle = sp["freqs"], sp["settle"]
     coarse, fine = int(settle[0]), int(settle[-1])
-    order = ("coarse waves first, fine ones last" if coarse < fine else
-             "here the coarse waves do not settle before the fine ones" if coarse > fine else
-             "coarse and fine waves at the same step here")
     st.markdown(
         f"**Settled** means: what is still missing at that frequency is under 10 % of the final digit's power "
         f"there, from that step on. For digit #{d}: the coarsest waves (f = {f[0]:.3f} cycles/pixel, the size of "
         f"the digit) settle at step {coarse} of {k - 1}, the finest (f = {f[-1]:.2f}, 2-pixel detail) at step "
-        f"{fine}: {order}.")
+        f"{fine}: {spectral.settle_order(settle)}.")
 
 
 spectral_steps()
@@ -294,10 +291,7 @@ def memorisation_view():
 
     st.dataframe(ui.shared(("rv_nn_table", result_key), table), hide_index=True, height=200)
     s = memorisation.summary(dist[:, 0], reference)
-    verdict = ("None of them is closer to a training digit than the closest 1 % of real new digits: no sign of "
-               "copying." if s["n_below_low"] == 0 else
-               f"{s['n_below_low']} of them {'is' if s['n_below_low'] == 1 else 'are'} closer than the closest 1 % "
-               "of real new digits: look at those groups above, they may be near-copies.")
+    verdict = memorisation.copy_verdict(s)
     st.markdown(
         f"**What the numbers mean.** Distances are L2 over the 784 pixels in [−1, 1]: a copy is at 0, and an "
         f"all-black and an all-white image are {2 * 28:.0f} apart. These {n} generated digits lie "

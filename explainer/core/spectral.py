@@ -173,3 +173,16 @@ def settle_steps(x0_hats: np.ndarray, final: np.ndarray, tol: float = 0.1) -> tu
     # last step that is still bad, + 1; a ring never bad settles at step 0
     last_bad = np.where(bad.any(axis=0), k - 1 - np.argmax(bad[::-1], axis=0), -1)
     return freqs, last_bad + 1
+
+
+def settle_order(settle: np.ndarray) -> str:
+    """Which settles first, the coarsest ring (settle[0]) or the finest (settle[-1]), in words.
+
+    A picture that forms coarse to fine settles its coarsest ring first; this says what this one did.
+    """
+    coarse, fine = int(settle[0]), int(settle[-1])
+    if coarse < fine:
+        return "the coarsest waves settle before the finest"
+    if coarse > fine:
+        return "the finest waves settle before the coarsest"
+    return "the coarsest and the finest waves settle at the same step"

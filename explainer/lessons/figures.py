@@ -128,6 +128,7 @@ from ..core.schedules import SCHEDULE_NAMES  # noqa: E402  (kept in this section
 from ..core.objectives import OBJECTIVES, eps_weights, error_factor, normalised
 from ..core.samplers import SAMPLER_LABELS
 from ..core.loss_weighting import clipped_steps, loss_at_every_t, shares
+from ..core.spectral import settle_order
 
 # quantity -> (plot title, y-axis title, the hover label)
 SCHEDULE_QUANTITIES: dict[str, tuple[str, str, str]] = {
@@ -717,7 +718,7 @@ def settle_figure(freqs: np.ndarray, settle: np.ndarray, num_steps: int, height:
     fig.update_xaxes(title="frequency (cycles per pixel)", type="log",
                      tickvals=_log_ticks(float(np.min(freqs)), float(np.max(freqs))))
     fig.update_yaxes(title="step", range=[-0.5, max(num_steps, int(np.max(settle))) + 0.5])
-    return _layout(fig, "When each frequency of x̂₀ settles: coarse first", height, hovermode="closest")
+    return _layout(fig, f"When each frequency of x̂₀ settles: {settle_order(settle)}", height, hovermode="closest")
 
 
 def nearest_distance_figure(reference: np.ndarray, distances: np.ndarray, labels: list[str] | None = None,

@@ -130,6 +130,21 @@ def summary(distances, reference: np.ndarray, low_quantile: float = 0.01) -> dic
             "median_share_closer": float(np.median(share_closer(distances, reference)))}
 
 
+
+def copy_verdict(s: dict) -> str:
+    """What a page says about copying, from `summary`, and the test it rests on.
+
+    The test is pixel L2 to the nearest training digit against the same for real digits the model never
+    saw. It finds pixel-for-pixel copies only: a training digit moved by one pixel passes it (tests check both).
+    """
+    k, low = s["n_below_low"], f"the closest {100 * s['low_quantile']:g} % of real new digits"
+    if k == 0:
+        return (f"None of them is closer to a training digit than {low}: by this test (L2 over the pixels to the "
+                "nearest training digit), no sign of copying. It finds pixel-for-pixel copies only; a training "
+                "digit moved by one pixel would pass it.")
+    return (f"{k} of them {'is' if k == 1 else 'are'} closer than {low}: look at those groups above, they may be "
+            "near-copies.")
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m explainer.memorisation",
                                 description="Write the bundled MNIST digits (needs requirements-train.txt).")
