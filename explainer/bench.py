@@ -24,7 +24,8 @@ from .core import elbo, guidance, particles as sp, spectral
 from .core.forward import noised
 from .core.schedules import make_schedule, make_schedule_for_T
 from .core.toy2d import empirical_score, grid, make_dataset
-from .lessons import denoising_framesets, figures, framesets, images, score_framesets, spectrum_framesets
+from .lessons import (denoising_framesets, forward_figures, framesets, images, objective_figures, sampling_figures,
+                      score_figures, score_framesets, spectrum_framesets)
 from .lessons.framesets import frame_indices
 from .models import denoiser, memorisation
 from .models.generate import default_steps, generate, parse_labels
@@ -77,8 +78,8 @@ def bench_forward_slider(repeat: int) -> dict:
         for a in (x0, np.clip(eps / 3, -1, 1), x_t):
             # What st.image(..., output_format="JPEG") does; Streamlit's default quality is 75.
             Image.fromarray(images.to_uint8(a)).save(io.BytesIO(), format="JPEG", quality=75)
-        figures.weights_plot(s, t).to_json()
-        figures.histogram_vs_normal(x_t, t, x0=x0).to_json()
+        forward_figures.weights_plot(s, t).to_json()
+        forward_figures.histogram_vs_normal(x_t, t, x0=x0).to_json()
 
     return {"forward_page_t_move_server_ms": round(1000 * timeit(move, repeat), 1),
             "forward_page_t_move_target_ms": 150, "upload_1024_decode_ms": round(decode_ms, 1)}
@@ -228,16 +229,16 @@ def bench_learning_page(repeat: int) -> dict:
     curve = pre.card.get("loss_curve")
 
     def loss_radios():  # section 3: both figures to JSON
-        figures.loss_over_t(curve, pre.schedule, "x0", "log_snr").to_json()
-        figures.objective_weights(pre.schedule, "log_snr", curve).to_json()
+        objective_figures.loss_over_t(curve, pre.schedule, "x0", "log_snr").to_json()
+        objective_figures.objective_weights(pre.schedule, "log_snr", curve).to_json()
 
     mix = elbo.MIXTURES["two Gaussians"]
     sched = make_schedule("cosine", 1000)
 
     def bound_T_1000():  # section 5: T slider to 1000, with both variances (the page states both totals)
         b = elbo.variational_bounds(mix, sched)["beta"]
-        figures.bound_bars(b).to_json()
-        figures.bound_per_t(b, 500).to_json()
+        objective_figures.bound_bars(b).to_json()
+        objective_figures.bound_per_t(b, 500).to_json()
 
     b = elbo.variational_bound(mix, sched, "beta")
     xts = iter(np.linspace(-2, 2, 1000))
@@ -249,9 +250,9 @@ def bench_learning_page(repeat: int) -> dict:
         m_p, v_p = elbo.best_reverse(mix, sched, 300, x_t, "beta")
         curves = {"data": mix.pdf(xs), "posterior": elbo.gaussian_pdf(xs, m_q, v_q),
                   "true": elbo.true_reverse(mix, sched, 300, x_t).pdf(xs), "model": elbo.gaussian_pdf(xs, m_p, v_p)}
-        figures.reverse_step_densities(xs, curves, x_t, 0.6, 300).to_json()
-        figures.bound_per_t(b, 300).to_json()
-        figures.bound_bars(b).to_json()
+        objective_figures.reverse_step_densities(xs, curves, x_t, 0.6, 300).to_json()
+        objective_figures.bound_per_t(b, 300).to_json()
+        objective_figures.bound_bars(b).to_json()
 
     out = {"learning_new_digit_frames_ms": round(1000 * timeit(new_digit, repeat), 1),
            "learning_true_t_move_ms": round(1000 * timeit(new_true_t, repeat), 1),
@@ -278,8 +279,8 @@ def bench_guidance_toy(repeat: int) -> dict:
         field = guidance.guided_score(mix, pts, y, s, ab)
         density = guidance.sharpened_density_grid(mix, y, s, ab, extent=4.0)
         end = sweeps[y]["ends"][sweeps[y]["scales"].index(s)]
-        figures.guidance_field_figure(pts, field, density, end, data, labels, mix.names, y, extent=4.0).to_json()
-        figures.guidance_sweep_figure(sweeps[y]["scales"], sweeps[y]["spread"], sweeps[y]["confidence"],
+        score_figures.guidance_field_figure(pts, field, density, end, data, labels, mix.names, y, extent=4.0).to_json()
+        sampling_figures.guidance_sweep_figure(sweeps[y]["scales"], sweeps[y]["spread"], sweeps[y]["confidence"],
                                       current=s, extra={"name": "target", "y": sweeps[y]["target_spread"]}).to_json()
 
     return {"guidance_toy_move_server_ms": round(1000 * timeit(move, repeat), 1),
@@ -304,8 +305,8 @@ def bench_spectral(repeat: int) -> dict:
         freqs, spectra = spectral.radial_power_spectra(traj)
         _, final = spectral.radial_power_spectrum(traj[-1])
         _, settle = spectral.settle_steps(traj, traj[-1])
-        figures.spectra_over_steps_figure(freqs, spectra, [f"step {k}" for k in range(60)], final).to_json()
-        figures.settle_figure(freqs, settle, 59).to_json()
+        sampling_figures.spectra_over_steps_figure(freqs, spectra, [f"step {k}" for k in range(60)], final).to_json()
+        sampling_figures.settle_figure(freqs, settle, 59).to_json()
 
     return {"spectral_frameset_224_48_frames_ms": round(1000 * build, 1),
             "spectral_frameset_kb": round(payload / 1024, 1),
@@ -325,7 +326,7 @@ def bench_memorisation(repeat: int) -> dict:
 
     def view():
         _, dist = memorisation.nearest(gen, digits.train, 3)
-        figures.nearest_distance_figure(reference, dist[:, 0]).to_json()
+        sampling_figures.nearest_distance_figure(reference, dist[:, 0]).to_json()
 
     return {"digits_bundle_load_ms": round(1000 * load, 1),
             "heldout_reference_500_vs_4500_ms": round(1000 * ref, 1),

@@ -27,7 +27,7 @@ import streamlit as st
 from PIL import Image
 import torch
 
-from .lessons import figures, images, framesets
+from .lessons import framesets, images, style
 from .core import elbo, forward
 from .lessons import denoising_framesets, noising_framesets, sampling_framesets
 from .models import denoiser, pretrained
@@ -661,7 +661,7 @@ def shared(key: tuple, build: Callable[[], Any]):
     if hit is None:
         hit = build()
         if isinstance(hit, go.Figure):
-            hit = figures.SharedFigure(hit)  # its dict, which st.plotly_chart sends, is made once
+            hit = style.SharedFigure(hit)  # its dict, which st.plotly_chart sends, is made once
         cache.put(key, hit)
     return hit
 

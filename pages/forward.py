@@ -7,7 +7,7 @@ import streamlit as st
 from explainer import ui
 from explainer.core import forward, spectral
 from explainer.core.schedules import DESCRIPTIONS, SCHEDULE_NAMES, snr_crossing
-from explainer.lessons import figures, framesets, images, schedule_facts, spectrum_framesets
+from explainer.lessons import forward_figures, framesets, images, schedule_facts, spectrum_framesets
 
 ui.page_setup()
 
@@ -99,7 +99,7 @@ if st.toggle("Play it as an animation", key="fw_play", help="An animation of x_t
     uris = [images.jpeg_data_uri(f) for f in ui.noising_frames(img_id, st.session_state["fw_schedule"], T,
                                                                 int(st.session_state["fw_seed"]), tuple(anim_ts),
                                                                 _img=img, side=192)]
-    ui.plot(figures.image_animation(uris, [str(t) for t in anim_ts], "The forward process, step by step",
+    ui.plot(forward_figures.image_animation(uris, [str(t) for t in anim_ts], "The forward process, step by step",
                                     height=480))
 
 
@@ -169,7 +169,7 @@ def chain_demo():
                                    int(st.session_state["fw_seed"]))
     ab = float(schedule.alpha_bars[t])
     ui.plot(ui.shared(("fw_chain", st.session_state["fw_schedule"], T, x0_value, t, int(st.session_state["fw_seed"])),
-                      lambda: figures.chain_vs_closed_form(chain, jump, x0_value, t, height=320)))
+                      lambda: forward_figures.chain_vs_closed_form(chain, jump, x0_value, t, height=320)))
     st.markdown(
         f"| | mean | variance |\n|---|---|---|\n"
         f"| {t + 1} Markov steps | {chain.mean():+.4f} | {chain.var():.4f} |\n"

@@ -7,7 +7,7 @@ import streamlit as st
 
 from explainer import ui
 from explainer.core import elbo, loss_weighting, objectives
-from explainer.lessons import figures, images
+from explainer.lessons import images, objective_figures
 from explainer.models import pretrained
 from explainer.models.denoiser import class_label
 
@@ -193,12 +193,12 @@ def noise_levels_section():
     space, axis = st.session_state["ln_space"], st.session_state["ln_axis"]
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(ui.shared(("ln_loss", space, axis), lambda: figures.loss_over_t(curve, pre.schedule, space, axis,
+        ui.plot(ui.shared(("ln_loss", space, axis), lambda: objective_figures.loss_over_t(curve, pre.schedule, space, axis,
                                                                                 height=400)), key="ln_loss")
     with p2:
         with_loss = curve if st.session_state["ln_weigh"] == "times_loss" else None
         ui.plot(ui.shared(("ln_weights", axis, with_loss is not None),
-                          lambda: figures.objective_weights(pre.schedule, axis, with_loss, height=400)),
+                          lambda: objective_figures.objective_weights(pre.schedule, axis, with_loss, height=400)),
                 key="ln_weights")
     ts = np.asarray(curve["t"])
     cls = np.asarray(curve["eps_mse"]["class"])
@@ -317,7 +317,7 @@ def bound_section():
     bound, other = bounds[var], bounds[other_var]
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(ui.shared(("ln_bars", mix_name, T_b, var), lambda: figures.bound_bars(bound, height=360)),
+        ui.plot(ui.shared(("ln_bars", mix_name, T_b, var), lambda: objective_figures.bound_bars(bound, height=360)),
                 key="ln_bars")
     st.markdown(
         f"With T = {T_b} and {elbo.VARIANCES[var]}: L_T = {bound.L_T:.3g}, the {len(bound.L_t)} KL terms add up "
@@ -342,7 +342,7 @@ def bound_section():
     x0_value = c[2].slider("x₀ (known to q, not to p)", -1.2, 1.2, step=0.05, key="ln_x0")
     ui.write_url("ln_bt", "ln_xt", "ln_x0")
     with p2:
-        ui.plot(ui.shared(("ln_per_t", mix_name, T_b, var, t), lambda: figures.bound_per_t(bound, t, height=360)),
+        ui.plot(ui.shared(("ln_per_t", mix_name, T_b, var, t), lambda: objective_figures.bound_per_t(bound, t, height=360)),
                 key="ln_per_t")
     xs = np.linspace(-2.5, 2.5, 501)
     m_q, v_q = elbo.forward_posterior(schedule, t, x_t, x0_value)
@@ -351,7 +351,7 @@ def bound_section():
     curves = {"data": mix.pdf(xs), "posterior": elbo.gaussian_pdf(xs, m_q, v_q), "true": true.pdf(xs),
               "model": elbo.gaussian_pdf(xs, m_p, v_p)}
     ui.plot(ui.shared(("ln_dens", mix_name, T_b, var, t, x_t, x0_value),
-                      lambda: figures.reverse_step_densities(xs, curves, x_t, x0_value, t, height=380)),
+                      lambda: objective_figures.reverse_step_densities(xs, curves, x_t, x0_value, t, height=380)),
             key="ln_dens")
     dens = curves["true"]
     modes = int(np.sum((dens[1:-1] > dens[:-2]) & (dens[1:-1] > dens[2:]) & (dens[1:-1] > 1e-3 * dens.max())))
@@ -406,7 +406,7 @@ def snapshots_section():
                 icon=":material/info:")
         history = training.get("loss_history", [])
         if history:
-            ui.plot(figures.loss_curve(history, height=300), key="ln_history")
+            ui.plot(objective_figures.training_loss_figure(history, height=300), key="ln_history")
         return
     snaps = training.get("snapshots", {})
     if snaps.get("source") == "re-run":

@@ -8,7 +8,7 @@ from explainer import ui
 from explainer.core import spectral
 from explainer.core.samplers import SAMPLER_LABELS, SAMPLERS
 from explainer.core.schedules import evenly_spaced
-from explainer.lessons import figures, images
+from explainer.lessons import images, sampling_figures
 from explainer.lessons.sampler_equations import EQUATIONS
 from explainer.lessons.sampling_framesets import sdedit_frameset
 from explainer.models import memorisation
@@ -200,12 +200,12 @@ def spectral_steps():
     k = len(sp["spectra"])
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(ui.shared(("rv_spectra", result_key, d), lambda: figures.spectra_over_steps_figure(
+        ui.plot(ui.shared(("rv_spectra", result_key, d), lambda: sampling_figures.spectra_over_steps_figure(
             sp["freqs"], sp["spectra"], sp["labels"], sp["final"],
             title=f"Spectrum of x̂₀ for digit #{d}, step by step", height=380)))
     with right:
         ui.plot(ui.shared(("rv_settle", result_key, d),
-                          lambda: figures.settle_figure(sp["freqs"], sp["settle"], k - 1, height=380)))
+                          lambda: sampling_figures.settle_figure(sp["freqs"], sp["settle"], k - 1, height=380)))
     f, settle = sp["freqs"], sp["settle"]
     coarse, fine = int(settle[0]), int(settle[-1])
     st.markdown(
@@ -278,7 +278,7 @@ def memorisation_view():
         st.image(ui.shared(("rv_neighbours", result_key), neighbour_grid), width="stretch",
                  caption="Each group: a generated digit (orange frame), then its three nearest training digits.")
     with right:
-        ui.plot(ui.shared(("rv_nn_hist", result_key), lambda: figures.nearest_distance_figure(
+        ui.plot(ui.shared(("rv_nn_hist", result_key), lambda: sampling_figures.nearest_distance_figure(
             reference, dist[:, 0], [f"digit #{i}" for i in range(n)], height=340)))
     def table():  # an Arrow table: a rerun then sends it without converting a dict again
         import pyarrow as pa
@@ -407,7 +407,7 @@ if quality_steps is None:
             "--only steps` makes it.", icon=":material/info:")
 else:
     ui.plot(ui.shared(("rv_quality_steps", quality_steps["command"], len(quality_steps["rows"])),
-                      lambda: figures.quality_vs_network_calls(quality_steps)))
+                      lambda: sampling_figures.quality_vs_network_calls(quality_steps)))
     rows = {(r["sampler"], r["steps"]): r for r in quality_steps["rows"]}
     ref, default = rows.get(("ddim", 50)), rows.get((rec["sampler"], int(rec["steps"])))
     if ref and default:
@@ -438,7 +438,7 @@ def guidance_tradeoff():
     current = float(settings["guidance"])
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(ui.shared(("rv_guidance_sweep", sweep["command"], current), lambda: figures.guidance_sweep_figure(
+        ui.plot(ui.shared(("rv_guidance_sweep", sweep["command"], current), lambda: sampling_figures.guidance_sweep_figure(
             scales, sweep["diversity"], sweep["confidence"], current=current,
             diversity_ref=sweep["diversity_real_heldout"],
             diversity_name="diversity (mean pairwise L2 in a class)",

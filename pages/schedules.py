@@ -3,7 +3,7 @@ import math
 
 import streamlit as st
 
-from explainer.lessons import figures
+from explainer.lessons import schedule_figures
 from explainer import ui
 from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_MEANING, check_params, custom_schedule,
                                        landmark_rows, not_pure_noise_sentence, pure_noise_from, scaling_sentence)
@@ -192,12 +192,12 @@ def curves_view():
     # Only the open tab's figure is sent: every rerun would otherwise hash and send all five. Picking
     # a tab reruns this part of the page alone.
     tabs = st.tabs(TAB_NAMES, key="sc_tab", on_change="rerun")
-    for tab, quantity in zip(tabs, figures.SCHEDULE_QUANTITIES):
+    for tab, quantity in zip(tabs, schedule_figures.SCHEDULE_QUANTITIES):
         if tab.open:
             with tab:
                 st.caption(TAB_TEXT[quantity])
                 ui.plot(ui.shared(("sc_curves", sched_keys, quantity, x_axis),
-                                  lambda: figures.schedule_curves(schedules, quantity, x_axis=x_axis, height=400)),
+                                  lambda: schedule_figures.schedule_curves(schedules, quantity, x_axis=x_axis, height=400)),
                         key=f"sc_fig_{quantity}")
 
 

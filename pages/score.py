@@ -8,7 +8,7 @@ import streamlit as st
 from explainer import ui
 from explainer.core import guidance, toy2d
 from explainer.core import particles as sp
-from explainer.lessons import figures, framesets, score_framesets
+from explainer.lessons import framesets, objective_figures, sampling_figures, score_figures, score_framesets
 from explainer.models import pretrained
 from explainer.models.toy_models import learned_score_fn, score_relative_error
 
@@ -131,7 +131,7 @@ st.markdown(
 
 @ui.fragment
 def field_view():
-    ui.url_state("sf_view", "exact", ui.choice_param(figures.SCORE_VIEWS))
+    ui.url_state("sf_view", "exact", ui.choice_param(score_figures.SCORE_VIEWS))
     ui.url_state("sf_source", "bundled", ui.choice_param(SOURCE_LABELS))
     sources = learned_sources()
     if st.session_state.pop("sf_source_next", None) in sources:
@@ -139,7 +139,7 @@ def field_view():
         if st.session_state["sf_view"] == "exact":
             st.session_state["sf_view"] = "both"  # show the new model's field against the exact one
     c = st.columns([3, 2])
-    view = c[0].segmented_control("Show the score", figures.SCORE_VIEWS, key="sf_view", required=True,
+    view = c[0].segmented_control("Show the score", score_figures.SCORE_VIEWS, key="sf_view", required=True,
                                   format_func=VIEW_LABELS.get,
                                   help="exact: computed from the data. learned: the neural network's. "
                                        "both: on top of each other. error: learned − exact.")
@@ -206,7 +206,7 @@ def field_view():
         st.caption("At small t the guess lands on the data near your point; at large t almost nothing of the "
                    "signal is left, and the best guess is the mean of the whole data set, near (0, 0).")
     with fig_col:
-        ui.plot(ui.shared(("sf_tweedie", data_key, t, px, py), lambda: figures.tweedie_figure(
+        ui.plot(ui.shared(("sf_tweedie", data_key, t, px, py), lambda: score_figures.tweedie_figure(
             density, data[:sp.MAX_SHOWN], (px, py), score, x0_hat, ab, extent=sp.EXTENT, height=560)))
 
 
@@ -282,7 +282,7 @@ def particles_view():
     title = sp.PARTICLE_SAMPLERS[sampler]
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(figures.particles_animation(traj[idx], data[:sp.MAX_SHOWN], labels,
+        ui.plot(score_figures.particles_animation(traj[idx], data[:sp.MAX_SHOWN], labels,
                                             f"{title[0].upper()}{title[1:]}, {score_name}, L = {L}",
                                             extent=sp.EXTENT, height=620))
     with right:
@@ -353,9 +353,9 @@ def training_view():
         errors[label] = relative_error_at(source_id, *data_key, sp.ERROR_TS, score_fn)
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(figures.loss_curve(trained["history"], height=320))
+        ui.plot(objective_figures.training_loss_figure(trained["history"], height=320))
     with p2:
-        ui.plot(figures.score_error_by_t(errors, height=320))
+        ui.plot(score_figures.score_error_by_t(errors, height=320))
     st.caption("The loss stays well above 0: even a perfect model cannot guess the noise exactly, only its "
                "average given x_t. Small t is the hardest part: there the exact score is sharp and large near "
                "the data. The relative error is E‖s_learned − s_exact‖ / E‖s_exact‖ over points drawn "
@@ -432,7 +432,7 @@ def guidance_view():
     data_pts, data_labels = labelled_data(0)
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(ui.shared(("sf_guidance", y, float(scale), int(t), seed), lambda: figures.guidance_field_figure(
+        ui.plot(ui.shared(("sf_guidance", y, float(scale), int(t), seed), lambda: score_figures.guidance_field_figure(
             sp.field_points(GUIDE_EXTENT), field, density, particles, data_pts, data_labels, GUIDE_CLASSES, y,
             extent=GUIDE_EXTENT, title=f"Class {name}, s = {scale:g}: the guided score at t = {t}", height=600)))
     with right:
@@ -465,7 +465,7 @@ def guidance_view():
             + (f"The particles end {'tighter' if spread < target else 'wider'} than that ({spread:.3f}): "
                "guidance applied at every noise level is not exactly sampling the sharpened clean density "
                f"(Bradley & Nakkiran 2024){', it overshoots' if spread < target else ''}." if scale > 1 else ""))
-        ui.plot(ui.shared(("sf_guidance_sweep", y, float(scale), seed), lambda: figures.guidance_sweep_figure(
+        ui.plot(ui.shared(("sf_guidance_sweep", y, float(scale), seed), lambda: sampling_figures.guidance_sweep_figure(
             sweep["scales"], sweep["spread"], sweep["confidence"], current=float(scale),
             diversity_ref=spread1, diversity_name="spread of the particles",
             confidence_name="mean p(y | x)", ref_name="s = 1",

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import pytest
 
 from explainer import evaluate as ev
-from explainer.lessons import figures
+from explainer.lessons import sampling_figures
 from explainer.models.mnist import classify, load_digits, train_classifier
 from explainer.models.pretrained import MODELS_DIR, load_pretrained
 
@@ -90,7 +90,7 @@ def test_steps_section_through_the_command(model_dir, monkeypatch, capsys, quick
     assert len(lines) == 2 + len(rows) + 1 and lines[2].startswith("| DDIM | 3 | 6 |")
     assert "| DPM-Solver++(2M) | 50 | 100 |" in table
 
-    fig = figures.quality_vs_network_calls(result)
+    fig = sampling_figures.quality_vs_network_calls(result)
     assert isinstance(fig, go.Figure)
     lines_dpm = [tr for tr in fig.data if tr.legendgroup == "dpm++2m"]
     assert len(lines_dpm) == 3 and list(lines_dpm[0].x) == [6, 100]

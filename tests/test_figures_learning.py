@@ -4,9 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from explainer.models.pretrained import denoiser
+from explainer.models import denoiser
 from explainer.core import elbo, objectives
-from explainer.lessons import denoising_framesets, figures
+from explainer.lessons import denoising_framesets, objective_figures
 from explainer.models.mnist import load_bundled_digits
 from explainer.models.pretrained import load_pretrained
 from explainer.core.schedules import make_schedule
@@ -80,29 +80,29 @@ def test_class_label_choice():
 
 def test_loss_figures_from_the_card(pre):
     curve = pre.card["loss_curve"]
-    for space in figures.LOSS_SPACES:
+    for space in objective_figures.LOSS_SPACES:
         for axis in ("t", "log_snr"):
-            fig = figures.loss_over_t(curve, pre.schedule, space, axis)
+            fig = objective_figures.loss_over_t(curve, pre.schedule, space, axis)
             assert len(fig.data) == 2 and fig.layout.yaxis.type == "log"
-    fig = figures.loss_over_t(curve, pre.schedule, "x0", "t")
+    fig = objective_figures.loss_over_t(curve, pre.schedule, "x0", "t")
     ts = np.asarray(curve["t"])
     np.testing.assert_allclose(fig.data[0].y, np.asarray(curve["eps_mse"]["class"]) / pre.schedule.snr[ts])
-    fig = figures.objective_weights(pre.schedule, "log_snr")
+    fig = objective_figures.objective_weights(pre.schedule, "log_snr")
     assert [tr.name for tr in fig.data] == list(objectives.OBJECTIVES.values())
     assert np.nansum(fig.data[1].y) == pytest.approx(1.0)
-    fig = figures.objective_weights(pre.schedule, "t", curve)
+    fig = objective_figures.objective_weights(pre.schedule, "t", curve)
     assert list(fig.data[0].x) == list(range(pre.schedule.num_steps))  # every step (values: test_learning_truth)
 
 
 def test_bound_figures():
     s = make_schedule("cosine", 10)
     b = elbo.variational_bound(elbo.MIXTURES["two Gaussians"], s, "beta")
-    bars = figures.bound_bars(b)
+    bars = objective_figures.bound_bars(b)
     assert list(bars.data[0].y) == pytest.approx([b.L_T, b.kl_sum, b.L_0, b.total])
-    per_t = figures.bound_per_t(b, t=4)
+    per_t = objective_figures.bound_per_t(b, t=4)
     assert list(per_t.data[0].x) == list(range(2, 11)) and per_t.data[1].x[0] == 4
     xs = np.linspace(-2, 2, 11)
-    fig = figures.reverse_step_densities(xs, {"data": xs * 0, "model": xs * 0 + 1}, 0.3, 0.6, 4)
+    fig = objective_figures.reverse_step_densities(xs, {"data": xs * 0, "model": xs * 0 + 1}, 0.3, 0.6, 4)
     assert len(fig.data) == 2 and "t = 4 → 3" in fig.layout.title.text
 
 

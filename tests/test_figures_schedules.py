@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explainer.lessons import figures
+from explainer.lessons import schedule_figures, style
 from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, check_params, custom_alpha_bar, custom_schedule,
                                        landmark_rows, snr_db, worst_terminal)
 from explainer.core.schedules import DEFAULT_PARAMS, SCHEDULE_NAMES, make_schedule, snr_crossing, terminal_kl
@@ -20,9 +20,9 @@ def scheds():
 
 # ------------------------------------------------------------------ figures
 
-@pytest.mark.parametrize("quantity", list(figures.SCHEDULE_QUANTITIES))
+@pytest.mark.parametrize("quantity", list(schedule_figures.SCHEDULE_QUANTITIES))
 def test_one_trace_per_schedule_with_the_schedule_values(scheds, quantity):
-    fig = figures.schedule_curves(scheds, quantity)
+    fig = schedule_figures.schedule_curves(scheds, quantity)
     assert isinstance(fig, go.Figure)
     assert [tr.name for tr in fig.data] == list(SCHEDULE_NAMES)
     expected = {
@@ -38,7 +38,7 @@ def test_one_trace_per_schedule_with_the_schedule_values(scheds, quantity):
 
 
 def test_x_as_a_fraction_of_T(scheds):
-    fig = figures.schedule_curves(scheds, "alpha_bar", x_axis="t/T")
+    fig = schedule_figures.schedule_curves(scheds, "alpha_bar", x_axis="t/T")
     for tr in fig.data:
         np.testing.assert_allclose(np.asarray(tr.x, dtype=float), (np.arange(T) + 1) / T)
     assert fig.data[0].x[-1] == pytest.approx(1.0)
@@ -46,7 +46,7 @@ def test_x_as_a_fraction_of_T(scheds):
 
 
 def test_schedules_with_different_T_share_the_fraction_axis():
-    fig = figures.schedule_curves({"a": make_schedule("linear", 10), "b": make_schedule("linear", 1000)},
+    fig = schedule_figures.schedule_curves({"a": make_schedule("linear", 10), "b": make_schedule("linear", 1000)},
                                   "log_snr", x_axis="t/T")
     assert len(fig.data[0].x) == 10 and len(fig.data[1].x) == 1000
     assert fig.data[0].x[-1] == pytest.approx(fig.data[1].x[-1]) == pytest.approx(1.0)
@@ -54,41 +54,41 @@ def test_schedules_with_different_T_share_the_fraction_axis():
 
 def test_bad_quantity_or_axis_raises(scheds):
     with pytest.raises(ValueError, match="quantity"):
-        figures.schedule_curves(scheds, "alpha")
+        schedule_figures.schedule_curves(scheds, "alpha")
     with pytest.raises(ValueError, match="x axis"):
-        figures.schedule_curves(scheds, "beta", x_axis="time")
+        schedule_figures.schedule_curves(scheds, "beta", x_axis="time")
     with pytest.raises(ValueError):
-        figures.schedule_values(scheds["linear"], "snr")
+        schedule_figures.schedule_values(scheds["linear"], "snr")
 
 
 def test_a_schedule_keeps_its_colour_on_every_plot(scheds):
-    full = figures.schedule_curves(scheds, "alpha_bar")
+    full = schedule_figures.schedule_curves(scheds, "alpha_bar")
     colour = {tr.name: tr.line.color for tr in full.data}
     assert len(set(colour.values())) == 5
-    assert colour["linear"] == figures.PALETTE[0]
-    sub = figures.schedule_curves({"cosine": scheds["cosine"], "sigmoid": scheds["sigmoid"]}, "beta")
+    assert colour["linear"] == style.PALETTE[0]
+    sub = schedule_figures.schedule_curves({"cosine": scheds["cosine"], "sigmoid": scheds["sigmoid"]}, "beta")
     assert {tr.name: tr.line.color for tr in sub.data} == {"cosine": colour["cosine"], "sigmoid": colour["sigmoid"]}
 
 
 def test_a_custom_schedule_gets_its_own_dashed_colour(scheds):
     custom = custom_schedule("linear_alpha_bar", T)
-    fig = figures.schedule_curves({**scheds, custom.name: custom}, "log_snr")
+    fig = schedule_figures.schedule_curves({**scheds, custom.name: custom}, "log_snr")
     assert len(fig.data) == 6 and fig.data[-1].name == custom.name
     assert fig.data[-1].line.color not in {tr.line.color for tr in fig.data[:5]}
     assert fig.data[-1].line.dash == "dash" and fig.data[0].line.dash is None
 
 
 def test_axes_reference_lines_and_marker(scheds):
-    assert figures.schedule_curves(scheds, "beta").layout.yaxis.type == "log"
-    log_snr = figures.schedule_curves(scheds, "log_snr")
+    assert schedule_figures.schedule_curves(scheds, "beta").layout.yaxis.type == "log"
+    log_snr = schedule_figures.schedule_curves(scheds, "log_snr")
     assert any(s.y0 == 0 and s.y1 == 0 for s in log_snr.layout.shapes)  # the SNR = 1 line
-    marked = figures.schedule_curves(scheds, "alpha_bar", x_axis="t/T", mark_t=49)
+    marked = schedule_figures.schedule_curves(scheds, "alpha_bar", x_axis="t/T", mark_t=49)
     assert any(s.x0 == pytest.approx(0.5) for s in marked.layout.shapes)
-    assert not figures.schedule_curves(scheds, "alpha_bar").layout.shapes
+    assert not schedule_figures.schedule_curves(scheds, "alpha_bar").layout.shapes
 
 
 def test_no_schedules_is_an_empty_figure():
-    assert len(figures.schedule_curves({}, "alpha_bar", mark_t=3).data) == 0
+    assert len(schedule_figures.schedule_curves({}, "alpha_bar", mark_t=3).data) == 0
 
 
 # ------------------------------------------------------------------ parameter checks
@@ -178,8 +178,8 @@ def test_shared_figure_sends_the_same_dict_made_once():
     import plotly.io as pio
     import plotly.tools
 
-    fig = figures.schedule_curves({"linear": make_schedule("linear", 1000)}, "alpha_bar")
-    shared = figures.SharedFigure(fig)
+    fig = schedule_figures.schedule_curves({"linear": make_schedule("linear", 1000)}, "alpha_bar")
+    shared = style.SharedFigure(fig)
     sent = plotly.tools.return_figure_from_figure_or_data(shared, validate_figure=True)  # as st.plotly_chart
     assert sent is shared.to_dict() and sent == fig.to_dict()
     assert json.loads(pio.to_json(sent, validate=False)) == json.loads(pio.to_json(fig, validate=False))

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explainer.lessons import figures
+from explainer.lessons import objective_figures, score_figures
 from explainer.core import toy2d
 from explainer.core import particles as sp
 from explainer.core.schedules import make_schedule
@@ -36,7 +36,7 @@ def _arrows(xs, ys):
 def test_arrow_segments_for_a_known_field():
     points = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 2.0]])
     vectors = np.array([[2.0, 0.0], [0.0, -0.5], [-3.0, 4.0]])  # |v| = 2, 0.5, 5
-    a = _arrows(*figures.arrow_segments(points, vectors, max_len=0.2, ref=1.0, head=0.25, head_angle_deg=30))
+    a = _arrows(*score_figures.arrow_segments(points, vectors, max_len=0.2, ref=1.0, head=0.25, head_angle_deg=30))
     assert np.allclose(a[:, 0], points, atol=1e-6)                   # tails at the points
     assert np.allclose(a[:, 1], a[:, 3])                             # both barbs start at the tip
     # length proportional to |v| up to ref, clipped to max_len; direction kept
@@ -52,7 +52,7 @@ def test_arrow_segments_for_a_known_field():
 
 
 def test_zero_vector_gives_a_zero_length_arrow():
-    a = _arrows(*figures.arrow_segments(np.array([[0.5, -0.5]]), np.zeros((1, 2)), 0.2, 1.0))
+    a = _arrows(*score_figures.arrow_segments(np.array([[0.5, -0.5]]), np.zeros((1, 2)), 0.2, 1.0))
     assert np.allclose(a[0], [0.5, -0.5])
 
 
@@ -68,7 +68,7 @@ def field(data):
 @pytest.mark.parametrize("view, n_arrow_traces", [("exact", 1), ("learned", 1), ("both", 2), ("error", 1)])
 def test_score_field_views(field, view, n_arrow_traces):
     pts, exact, learned, density, samples = field
-    fig = figures.score_field_figure(pts, exact, learned, view=view, density=density, samples=samples,
+    fig = score_figures.score_field_figure(pts, exact, learned, view=view, density=density, samples=samples,
                                      title="t", height=400)
     assert isinstance(fig, go.Figure)
     types = [tr.type for tr in fig.data]
@@ -89,16 +89,16 @@ def test_score_field_views(field, view, n_arrow_traces):
 def test_score_field_needs_what_the_view_shows(field):
     pts, exact, _, density, _ = field
     with pytest.raises(ValueError, match="learned"):
-        figures.score_field_figure(pts, exact, None, view="both")
+        score_figures.score_field_figure(pts, exact, None, view="both")
     with pytest.raises(ValueError, match="unknown view"):
-        figures.score_field_figure(pts, exact, view="sideways")
+        score_figures.score_field_figure(pts, exact, view="sideways")
 
 
 def test_arrows_point_at_the_origin_at_large_t(data):
     """At large t the noised data are nearly N(0, I): the score is about -x."""
     pts = sp.field_points(n=6)
     exact = toy2d.empirical_score(data, pts, 1e-4)
-    fig = figures.score_field_figure(pts, exact, view="exact")
+    fig = score_figures.score_field_figure(pts, exact, view="exact")
     a = _arrows(fig.data[-2].x, fig.data[-2].y)
     direction = a[:, 1] - a[:, 0]
     cos = np.sum(direction * -pts, axis=1) / (np.linalg.norm(direction, axis=1) * np.linalg.norm(pts, axis=1))
@@ -108,7 +108,7 @@ def test_arrows_point_at_the_origin_at_large_t(data):
 def test_tweedie_figure(data):
     dens = sp.density_grid(data, 0.5, n=20)
     score, x0_hat = sp.tweedie(data, (1.0, -1.0), 0.5)
-    fig = figures.tweedie_figure(dens, data, (1.0, -1.0), score, x0_hat, 0.5, height=380)
+    fig = score_figures.tweedie_figure(dens, data, (1.0, -1.0), score, x0_hat, 0.5, height=380)
     assert [tr.type for tr in fig.data] == ["heatmap"] + ["scatter"] * 4
     assert (fig.data[-1].x[0], fig.data[-1].y[0]) == (1.0, -1.0)
     assert np.allclose([fig.data[3].x[0], fig.data[3].y[0]], x0_hat)
@@ -122,7 +122,7 @@ def test_tweedie_figure(data):
 def test_particles_animation_frames():
     traj = np.random.default_rng(0).standard_normal((7, 50, 2))
     labels = [f"f{i}" for i in range(7)]
-    fig = figures.particles_animation(traj, traj[0], labels, "title", n_paths=5, height=500)
+    fig = score_figures.particles_animation(traj, traj[0], labels, "title", n_paths=5, height=500)
     assert len(fig.frames) == 7 and [f.name for f in fig.frames] == labels
     assert len(fig.data) == 3
     assert all(tuple(f.traces) == (1, 2) for f in fig.frames)
@@ -134,13 +134,13 @@ def test_particles_animation_frames():
     assert len(fig.frames[3].data[0].x) == 5 * (4 + 1)
     assert len(fig.layout.sliders[0].steps) == 7 and fig.layout.updatemenus[0].buttons[0].method == "animate"
     with pytest.raises(ValueError):
-        figures.particles_animation(traj, traj[0], labels[:3], "t")
+        score_figures.particles_animation(traj, traj[0], labels[:3], "t")
 
 
 def test_loss_curve_and_error_chart():
-    fig = figures.loss_curve([(25, 0.9), (50, 0.6), (75, 0.5)], height=300)
+    fig = objective_figures.training_loss_figure([(25, 0.9), (50, 0.6), (75, 0.5)], height=300)
     assert list(fig.data[0].x) == [25, 50, 75] and fig.layout.height == 300
-    fig = figures.score_error_by_t({"a": {500: 0.1, 100: 0.3}, "b": {100: 0.2}})
+    fig = score_figures.score_error_by_t({"a": {500: 0.1, 100: 0.3}, "b": {100: 0.2}})
     assert len(fig.data) == 2 and list(fig.data[0].x) == [100, 500]
 
 

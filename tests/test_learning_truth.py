@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from explainer.core import elbo, objectives
-from explainer.lessons import figures
+from explainer.lessons import objective_figures
 from explainer.core import loss_weighting
 from explainer.models.mnist import load_bundled_digits
 from explainer.models.pretrained import load_card
@@ -189,7 +189,7 @@ def test_weight_times_loss_counts_every_step(curve):
     every = np.array([_geometric_between(ts, loss, t) for t in range(1000)])
     w = paper_weights(s.alpha_bars)
     for axis in ("t", "log_snr"):
-        fig = figures.objective_weights(s, axis, curve)
+        fig = objective_figures.objective_weights(s, axis, curve)
         for trace, key in zip(fig.data, objectives.OBJECTIVES):
             y = np.asarray(trace.y, dtype=float)
             want = w[key] * every / np.nansum(w[key] * every)
@@ -207,7 +207,7 @@ def test_weight_times_loss_counts_every_step(curve):
 @pytest.mark.parametrize("axis", ["t", "log_snr"])
 def test_last_step_is_flagged_on_the_weights_plot(curve, axis, with_loss):
     s = make_schedule("cosine", 1000)
-    fig = figures.objective_weights(s, axis, curve if with_loss else None)
+    fig = objective_figures.objective_weights(s, axis, curve if with_loss else None)
     ab = s.alpha_bars
     x_last = 999 if axis == "t" else math.log(ab[999] / (1 - ab[999]))
     lines = [sh for sh in fig.layout.shapes if sh.x0 == sh.x1]
@@ -314,8 +314,8 @@ def test_simple_loss_per_unit_log_snr_is_sech_for_cosine_and_elbo_is_flat():
 @pytest.mark.parametrize("axis", ["t", "log_snr"])
 def test_axis_label_says_clean_on_the_left(curve, axis):
     s = make_schedule("cosine", 1000)
-    for fig in (figures.loss_over_t(curve, s, "eps", axis), figures.objective_weights(s, axis),
-                figures.objective_weights(s, axis, curve)):
+    for fig in (objective_figures.loss_over_t(curve, s, "eps", axis), objective_figures.objective_weights(s, axis),
+                objective_figures.objective_weights(s, axis, curve)):
         title = fig.layout.xaxis.title.text
         left, right = re.search(r"\((\w+) ← → (\w+)\)", title).groups()
         x = np.asarray(fig.data[0].x, dtype=float)
@@ -351,11 +351,11 @@ def test_beta_tilde_is_the_variance_of_the_forward_posterior_not_of_the_true_rev
 
 def test_density_legend_says_best_mean_at_a_fixed_variance():
     xs = np.linspace(-2, 2, 5)
-    fig = figures.reverse_step_densities(xs, {"model": xs * 0}, 0.3, 0.6, 4)
+    fig = objective_figures.reverse_step_densities(xs, {"model": xs * 0}, 0.3, 0.6, 4)
     assert "best mean, σ² fixed" in fig.data[0].name and "best Gaussian" not in fig.data[0].name
 
 
 def test_the_figure_json_parses():
-    fig = figures.objective_weights(make_schedule("cosine", 1000), "log_snr")
+    fig = objective_figures.objective_weights(make_schedule("cosine", 1000), "log_snr")
     spec = json.loads(fig.to_json())
     assert "clean ←" in spec["layout"]["xaxis"]["title"]["text"]

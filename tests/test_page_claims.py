@@ -13,7 +13,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import assert_no_crash, open_page, scrubber
-from explainer.lessons import figures, images
+from explainer.lessons import images, objective_figures
 from explainer.core import forward, toy2d
 from explainer import ui
 from explainer.core import particles as sp
@@ -243,7 +243,7 @@ def test_training_loss_is_the_mean_squared_error_per_coordinate():
     noise = torch.randn(x0.shape, generator=gen)
     assert float(loss) == pytest.approx(float(noise.pow(2).mean()))       # per coordinate
     assert float(loss) != pytest.approx(float(noise.pow(2).sum(1).mean()))  # not ‖ε − ε̂‖² per point
-    fig = figures.loss_curve([(25, 1.0), (50, 0.9)])
+    fig = objective_figures.training_loss_figure([(25, 1.0), (50, 0.9)])
     assert "per coordinate" in fig.layout.yaxis.title.text
 
 

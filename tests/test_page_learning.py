@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import assert_no_crash, assert_ok, count_calls, open_page
 
 from explainer.core import elbo
-from explainer.models.pretrained import pretrained
+from explainer.models import pretrained
 from explainer.lessons import framesets
 from explainer import ui
 from explainer.core.schedules import make_schedule
@@ -108,7 +108,7 @@ def test_digit_class_and_random_buttons():
         metric = next(m for m in at.metric if m.label.startswith("Drawn: t = "))
         assert metric.label == f"Drawn: t = {t}. Loss ‖ε − ε̂‖²"
         # The loss shown is the library's, for this digit, noise, class and exact t.
-        from explainer.models.pretrained import denoiser
+        from explainer.models import denoiser
         from explainer.models.mnist import load_bundled_digits
         x, _ = load_bundled_digits()
         sf = denoiser.training_steps(pretrained.load_pretrained("mnist", "cpu"), x[123], denoiser.digit_noise(0), [t], 3)

@@ -5,7 +5,7 @@ import torch
 
 from conftest import (assert_no_crash, assert_ok, button, chart_array, chart_titles, charts, image_captions, open_page,
                       scrubber, set_scrubber, set_sidebar, warnings_text)
-from explainer.lessons import figures
+from explainer.lessons import sampling_figures
 from explainer.models import pretrained
 from explainer import ui
 from explainer.lessons.sampler_equations import step_equation
@@ -210,8 +210,8 @@ def test_quality_against_steps_from_the_card():
         if "customdata" not in tr:
             continue  # the dotted real-digit lines
         sampler = next(s for s, label in SAMPLER_LABELS.items() if label == tr["name"])
-        panel = figures.QUALITY_PANELS[int(tr.get("xaxis", "x")[1:] or 1) - 1][0]
+        panel = sampling_figures.QUALITY_PANELS[int(tr.get("xaxis", "x")[1:] or 1) - 1][0]
         for x, y, steps in zip(chart_array(tr["x"]), chart_array(tr["y"]), chart_array(tr["customdata"])):
             points.add((sampler, int(steps), panel, float(x), round(float(y), 6)))
     assert points == {(r["sampler"], r["steps"], p[0], float(r["network_passes_per_digit"]), round(float(r[p[0]]), 6))
-                      for r in rows.values() for p in figures.QUALITY_PANELS}
+                      for r in rows.values() for p in sampling_figures.QUALITY_PANELS}

@@ -6,7 +6,7 @@ guess but the last few, everything else is right from the first guess.
 import numpy as np
 import pytest
 
-from explainer.lessons import figures
+from explainer.lessons import sampling_figures
 from explainer.core import spectral
 from explainer.models.mnist import load_bundled_digits
 
@@ -30,7 +30,7 @@ def test_the_title_says_which_settled_first(late, coarsest_first):
     late_ring = int(np.argmin(np.abs(freqs - late)))
     assert settle[late_ring] == LATE
     assert (settle[0] < settle[-1]) == coarsest_first and settle[0] != settle[-1]
-    title = figures.settle_figure(freqs, settle, K - 1).layout.title.text
+    title = sampling_figures.settle_figure(freqs, settle, K - 1).layout.title.text
     if coarsest_first:
         assert title.endswith(": the coarsest waves settle before the finest")
     else:
@@ -42,5 +42,5 @@ def test_the_order_in_words_at_the_three_cases():
     assert spectral.settle_order(np.array([2, 5, 7])) == "the coarsest waves settle before the finest"
     assert spectral.settle_order(np.array([7, 5, 2])) == "the finest waves settle before the coarsest"
     assert spectral.settle_order(np.array([4, 1, 4])) == "the coarsest and the finest waves settle at the same step"
-    title = figures.settle_figure(np.array([0.1, 0.2]), np.array([3, 3]), 9).layout.title.text
+    title = sampling_figures.settle_figure(np.array([0.1, 0.2]), np.array([3, 3]), 9).layout.title.text
     assert title.endswith("the coarsest and the finest waves settle at the same step")

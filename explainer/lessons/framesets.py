@@ -338,7 +338,7 @@ def _check_field(c: dict, n: int):
             raise ValueError(f"the dots of chart {c['title']!r} need as many (x, y) in x0 as in eps")
 
 
-#: Plotly's Viridis, the colour scale of the app's heatmaps (figures.SEQUENTIAL).
+#: Plotly's Viridis, the colour scale of the app's heatmaps (style.SEQUENTIAL).
 VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b",
            "#fde725")
 

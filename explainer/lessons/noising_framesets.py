@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.forward import marginal_variance, noised
 from ..core.schedules import NoiseSchedule
-from .figures import PALETTE, schedule_colours
+from .style import PALETTE, schedule_colours
 from .framesets import FrameSet, density_histograms, noise_png_uri, quantise_noise
 from .images import png_data_uri
 from .notation import sub

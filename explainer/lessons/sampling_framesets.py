@@ -7,7 +7,7 @@ import torch
 
 from ..core.forward import q_sample
 from ..models.generate import SampleResult, starting_noise
-from .figures import PALETTE
+from .style import PALETTE
 from .framesets import FrameSet
 from .images import png_data_uri
 from .notation import sub

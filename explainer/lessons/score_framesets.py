@@ -10,7 +10,7 @@ from ..core import particles, toy2d
 from ..core.schedules import NoiseSchedule, evenly_spaced
 from ..core.toy2d import ScoreFn
 from ..models.toy_models import score_relative_error
-from .figures import _EXACT_ARROWS, _LEARNED_ARROWS  # the colours of figures.score_field_figure
+from .style import EXACT_ARROWS, LEARNED_ARROWS  # the colours of score_figures.score_field_figure
 from .framesets import FrameSet, heatmap_png_uri
 
 SCRUB_FRAMES = 32     # values of t the field scrubber precomputes
@@ -27,7 +27,7 @@ def field_frameset(data: np.ndarray, schedule: NoiseSchedule, view: str, learned
                    ts, seed: int = 0, label: str = FIELD_LABEL, error_n: int = 1000):
     """The score field of `data` at every t in ts, for a scrubber (lessons.framesets.FrameSet).
 
-    view as in figures.SCORE_VIEWS: "exact" (white arrows over the density p_t), "learned" (orange),
+    view as in score_figures.SCORE_VIEWS: "exact" (white arrows over the density p_t), "learned" (orange),
     "both" (white and orange), "error" (learned − exact as white arrows over its size |learned − exact|).
     Arrows grow with |score| up to the 90th percentile of the exact field at that t (figures'
     score_field_figure). The dots are the noised samples of `noised_samples(data, ᾱ, seed)`. Metrics:
@@ -46,16 +46,16 @@ def field_frameset(data: np.ndarray, schedule: NoiseSchedule, view: str, learned
     caps = [float(np.quantile(np.linalg.norm(e, axis=1), 0.9)) or 1.0 for e in exact]
     if view == "error":
         diffs = [lv - e for lv, e in zip(learned, exact)]
-        fields = [{"name": "learned − exact", "color": _EXACT_ARROWS, "vectors": diffs}]
+        fields = [{"name": "learned − exact", "color": EXACT_ARROWS, "vectors": diffs}]
         background = {"name": "error size |learned − exact| (bright = large)",
                       "frames": [heatmap_png_uri(np.linalg.norm(d, axis=1).reshape(particles.FIELD_N, particles.FIELD_N))
                                  for d in diffs]}
     else:
         fields = []
         if view in ("exact", "both"):
-            fields.append({"name": "exact score", "color": _EXACT_ARROWS, "vectors": exact})
+            fields.append({"name": "exact score", "color": EXACT_ARROWS, "vectors": exact})
         if view in ("learned", "both"):
-            fields.append({"name": "learned score", "color": _LEARNED_ARROWS, "vectors": learned})
+            fields.append({"name": "learned score", "color": LEARNED_ARROWS, "vectors": learned})
         background = {"name": "density pₜ(x) (bright = likely)",
                       "frames": [heatmap_png_uri(particles.density_grid(data, ab, n=BG_N)[2]) for ab in abs_]}
     x0 = np.asarray(data[:particles.MAX_SHOWN], dtype=np.float64)

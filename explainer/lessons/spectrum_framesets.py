@@ -8,7 +8,7 @@ import numpy as np
 
 from ..core.schedules import NoiseSchedule
 from ..core.spectral import crossover_frequency, drowned, noised_spectra
-from .figures import PALETTE
+from .style import PALETTE
 from .framesets import FrameSet
 
 
