@@ -112,11 +112,11 @@ def test_one_step_densities():
     # The best Gaussian's mean is the true reverse step's mean (the average of the posterior means).
     assert m_p == pytest.approx(np.trapezoid(x * true.pdf(x), x), abs=1e-6)
     m_q, v_q = elbo.forward_posterior(s, 2, 0.2, 0.6)
-    c = elbo.step_coefficients(s, 2)
+    c = elbo.posterior_step(s, 2)
     assert (m_q, v_q) == pytest.approx((c.c0 * 0.6 + c.ct * 0.2, c.beta_tilde))
     assert v_p == pytest.approx(c.beta_tilde)
     with pytest.raises(ValueError):
-        elbo.step_coefficients(s, 0)
+        elbo.posterior_step(s, 0)
 
 
 def _modes(mix, x):
@@ -144,7 +144,7 @@ def test_bounds_for_both_variances_share_their_integral():
         assert both[v].total == pytest.approx(one.total, rel=1e-12)
     # beta_tilde is the true posterior's variance, so its KL terms lack the variance mismatch beta adds ...
     # ... but the best mean is the same: at every t the two differ only by that closed-form mismatch.
-    c = [elbo.step_coefficients(s, t) for t in range(2, 31)]
+    c = [elbo.posterior_step(s, t) for t in range(2, 31)]
     r = np.array([x.beta_tilde / x.beta for x in c])
     e = np.array([elbo.expected_posterior_variance(MIX, x.alpha_bar) for x in c])
     c0 = np.array([x.c0 for x in c])

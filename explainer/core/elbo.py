@@ -159,7 +159,7 @@ class StepCoefficients:
         raise ValueError(f"variance must be one of {tuple(VARIANCES)}, not {variance!r}")
 
 
-def step_coefficients(schedule: NoiseSchedule, t: int) -> StepCoefficients:
+def posterior_step(schedule: NoiseSchedule, t: int) -> StepCoefficients:
     """Coefficients of q(x_{t-1} | x_t, x_0) for the paper's t = 1 ... T (Ho et al. 2020, Eq. 6-7)."""
     if not 1 <= t <= schedule.num_steps:
         raise ValueError(f"t must be between 1 and T = {schedule.num_steps}, not {t}")
@@ -273,7 +273,7 @@ def kl_terms(mix: Mixture1D, schedule: NoiseSchedule, variance: str = "beta_tild
 
 def decoder_term(mix: Mixture1D, schedule: NoiseSchedule) -> float:
     """L_0 = E[-log N(x_0; E[x_0 | x_1], beta_1)] = log(2 pi beta_1) / 2 + E[Var(x_0 | x_1)] / (2 beta_1)."""
-    c = step_coefficients(schedule, 1)
+    c = posterior_step(schedule, 1)
     return 0.5 * math.log(2 * math.pi * c.beta) + expected_posterior_variance(mix, c.alpha_bar) / (2 * c.beta)
 
 
@@ -295,14 +295,14 @@ def variational_bounds(mix: Mixture1D, schedule: NoiseSchedule,
 
 def forward_posterior(schedule: NoiseSchedule, t: int, x_t: float, x0: float) -> tuple[float, float]:
     """Mean and variance of q(x_{t-1} | x_t, x_0) (Ho et al. 2020, Eq. 6-7), paper's t."""
-    c = step_coefficients(schedule, t)
+    c = posterior_step(schedule, t)
     return c.c0 * x0 + c.ct * x_t, c.beta_tilde
 
 
 def best_reverse(mix: Mixture1D, schedule: NoiseSchedule, t: int, x_t: float,
                  variance: str = "beta_tilde") -> tuple[float, float]:
     """Mean and variance of the best Gaussian p(x_{t-1} | x_t): N(c0 E[x_0 | x_t] + ct x_t, sigma_t^2)."""
-    c = step_coefficients(schedule, t)
+    c = posterior_step(schedule, t)
     mean_x0 = float(posterior_moments(mix, x_t, c.alpha_bar)[0])
     return c.c0 * mean_x0 + c.ct * x_t, c.sigma2(variance)
 
@@ -313,7 +313,7 @@ def true_reverse(mix: Mixture1D, schedule: NoiseSchedule, t: int, x_t: float) ->
     Component k: weight r_k(x_t), mean c0 m'_k + ct x_t, variance c0^2 v'_k + beta_tilde. When it has
     several modes (few, large steps) no single Gaussian p can match it: the KL term stays large.
     """
-    c = step_coefficients(schedule, t)
+    c = posterior_step(schedule, t)
     r, m_post, v_post = posterior_x0(mix, x_t, c.alpha_bar)
     return Mixture1D(tuple(r / r.sum()), tuple(c.c0 * m_post + c.ct * x_t),
                      tuple(np.sqrt(c.c0 ** 2 * v_post + c.beta_tilde)))
@@ -329,7 +329,7 @@ def gaussian_pdf(x, mean: float, var: float) -> np.ndarray:
 def monte_carlo_kl_term(mix: Mixture1D, schedule: NoiseSchedule, t: int, variance: str, n: int,
                         rng: np.random.Generator) -> tuple[float, float]:
     """L_{t-1} estimated by sampling x_0 ~ q and x_t ~ q(x_t | x_0): (mean, standard error)."""
-    c = step_coefficients(schedule, t)
+    c = posterior_step(schedule, t)
     x0 = mix.sample(n, rng)
     x_t = math.sqrt(c.alpha_bar) * x0 + math.sqrt(1 - c.alpha_bar) * rng.standard_normal(n)
     mean_x0 = posterior_moments(mix, x_t, c.alpha_bar)[0]
@@ -349,7 +349,7 @@ def monte_carlo_bound(mix: Mixture1D, schedule: NoiseSchedule, variance: str, n:
     x0 = x_prev
     total = np.zeros(n)
     for t in range(1, T + 1):
-        c = step_coefficients(schedule, t)
+        c = posterior_step(schedule, t)
         x_t = math.sqrt(1 - c.beta) * x_prev + math.sqrt(c.beta) * rng.standard_normal(n)
         log_q = np.log(gaussian_pdf(x_t, math.sqrt(1 - c.beta) * x_prev, c.beta))
         mean_x0 = posterior_moments(mix, x_t, c.alpha_bar)[0]
