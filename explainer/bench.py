@@ -202,8 +202,8 @@ def bench_score_page(repeat: int) -> dict:
     sched = make_schedule_for_T(sp.SCHEDULE, sp.NUM_STEPS)
     ts = score_framesets.field_ts(sp.NUM_STEPS)
     size = len(score_framesets.field_frameset(data, sched, "exact", None, ts).to_bytes())
-    return {"score_field_frameset_exact_ms": round(1000 * timeit(
-                lambda: score_framesets.field_frameset(data, sched, "exact", None, ts).to_bytes(), max(1, repeat // 3)), 1),
+    build = lambda: score_framesets.field_frameset(data, sched, "exact", None, ts).to_bytes()  # noqa: E731
+    return {"score_field_frameset_exact_ms": round(1000 * timeit(build, max(1, repeat // 3)), 1),
             "score_field_frameset_exact_kb": round(size / 1024), "score_field_frames": len(ts)}
 
 

@@ -56,7 +56,8 @@ from .core import objectives
 from .models.denoiser import eps_fn
 from .models.generate import generate, parse_labels
 from .models.memorisation import load_bundle, nearest_distances
-from .models.mnist import HELDOUT_ASSET, class_probabilities, classify, load_bundled_digits, load_digits, train_classifier
+from .models.mnist import (HELDOUT_ASSET, class_probabilities, classify, load_bundled_digits, load_digits,
+                           train_classifier)
 from .models.pretrained import MODELS_DIR, load_pretrained
 from .core.samplers import SAMPLER_LABELS
 from .lessons.framesets import frame_indices

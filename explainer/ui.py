@@ -27,14 +27,13 @@ import streamlit as st
 from PIL import Image
 import torch
 
-from .lessons import framesets, images, style
 from .core import elbo, forward
-from .lessons import denoising_framesets, noising_framesets, sampling_framesets
+from .core.schedules import NoiseSchedule, make_schedule_for_T
+from .jobqueue import Busy, FairQueue
+from .lessons import denoising_framesets, framesets, images, noising_framesets, sampling_framesets, style
+from .lessons.framesets import nearest_index
 from .models import denoiser, pretrained
 from .models.denoiser import LEARN_FRAMES  # values of t a learning-page scrubber visits
-from .jobqueue import Busy, FairQueue
-from .core.schedules import NoiseSchedule, make_schedule_for_T
-from .lessons.framesets import nearest_index
 from .models.generate import generate, parse_labels
 from .models.mnist import load_bundled_digits
 
@@ -534,8 +533,8 @@ def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     """The forward page's main view at SCRUB_FRAMES values of t, shared by every session with these inputs."""
     x0 = preview_array(_img)
     ts = framesets.frame_indices(num_steps, SCRUB_FRAMES)
-    fs = noising_framesets.noising_frameset(get_schedule(schedule_name, num_steps), x0, gaussian_noise(x0.shape, seed), ts,
-                                  label="Timestep t (0 = almost clean, T−1 = the noisiest step)")
+    fs = noising_framesets.noising_frameset(get_schedule(schedule_name, num_steps), x0, gaussian_noise(x0.shape, seed),
+                                            ts, label="Timestep t (0 = almost clean, T−1 = the noisiest step)")
     return ts, fs.to_bytes()
 
 
@@ -769,8 +768,8 @@ def learning_frames(ident: str, label: int, true_label: int | None, seed: int, d
     def encode(raw):
         sf, compare = raw
         label_t = "Timestep t (0 = almost clean, T−1 = pure noise)"
-        return (ts, denoising_framesets.training_frameset(sf, pre.schedule, pre.model.null_label, label_t, compare).to_bytes(),
-                denoising_framesets.readings_frameset(sf, pre.schedule, label_t).to_bytes(), compare)
+        training = denoising_framesets.training_frameset(sf, pre.schedule, pre.model.null_label, label_t, compare)
+        return ts, training.to_bytes(), denoising_framesets.readings_frameset(sf, pre.schedule, label_t).to_bytes(), compare
 
     return _page_run(("learning_frames", ident, label, true_label, seed, device), network, encode,
                      f"Running the model at {LEARN_FRAMES} noise levels ...", cost=len(labels) * LEARN_FRAMES)
@@ -793,7 +792,8 @@ def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
         summary = {"best_t_prime": wt.best_t_prime, "best_loss": float(wt.eps_mse.min()),
                    "nearest_t_prime": tps[at_t], "loss_at_nearest": float(wt.eps_mse[at_t]),
                    "worst_loss": float(wt.eps_mse.max())}
-        return tps, denoising_framesets.wrong_time_frameset(wt, pre.schedule, "The t′ the model is told").to_bytes(), summary
+        frames = denoising_framesets.wrong_time_frameset(wt, pre.schedule, "The t′ the model is told").to_bytes()
+        return tps, frames, summary
 
     return _page_run(("wrong_time_frames", ident, t, label, seed, device),
                      lambda: denoiser.wrong_time(pre, _x0, denoiser.digit_noise(seed), t, tps, label), encode,

@@ -299,7 +299,7 @@ class StreamlitSession:
         elif kind == "markdown":
             res.texts.append(el.markdown.body)
         elif kind == "bidi_component" and el.bidi_component.component_name == SCRUBBER:
-            # A browser-side scrubber (explainer/scrub.py): its frames travel once, inside the element.
+            # A browser-side scrubber (explainer/lessons/framesets.py): its frames travel once, inside the element.
             sub = el.bidi_component
             label, n = _scrubber_label(sub.bytes)
             self.widgets[sub.id] = Widget("scrubber", sub.id, label, delta.fragment_id, n)

@@ -193,8 +193,9 @@ def noise_levels_section():
     space, axis = st.session_state["ln_space"], st.session_state["ln_axis"]
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(ui.shared(("ln_loss", space, axis), lambda: objective_figures.loss_over_t(curve, pre.schedule, space, axis,
-                                                                                height=400)), key="ln_loss")
+        ui.plot(ui.shared(("ln_loss", space, axis),
+                          lambda: objective_figures.loss_over_t(curve, pre.schedule, space, axis, height=400)),
+                key="ln_loss")
     with p2:
         with_loss = curve if st.session_state["ln_weigh"] == "times_loss" else None
         ui.plot(ui.shared(("ln_weights", axis, with_loss is not None),
@@ -342,8 +343,8 @@ def bound_section():
     x0_value = c[2].slider("x₀ (known to q, not to p)", -1.2, 1.2, step=0.05, key="ln_x0")
     ui.write_url("ln_bt", "ln_xt", "ln_x0")
     with p2:
-        ui.plot(ui.shared(("ln_per_t", mix_name, T_b, var, t), lambda: objective_figures.bound_per_t(bound, t, height=360)),
-                key="ln_per_t")
+        ui.plot(ui.shared(("ln_per_t", mix_name, T_b, var, t),
+                          lambda: objective_figures.bound_per_t(bound, t, height=360)), key="ln_per_t")
     xs = np.linspace(-2.5, 2.5, 501)
     m_q, v_q = elbo.forward_posterior(schedule, t, x_t, x0_value)
     m_p, v_p = elbo.best_reverse(mix, schedule, t, x_t, var)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from explainer import ui
 from explainer.core import spectral
-from explainer.core.samplers import SAMPLER_LABELS, SAMPLERS
+from explainer.core.samplers import SAMPLERS, SAMPLER_LABELS
 from explainer.core.schedules import evenly_spaced
 from explainer.lessons import images, sampling_figures
 from explainer.lessons.sampler_equations import EQUATIONS
@@ -438,7 +438,8 @@ def guidance_tradeoff():
     current = float(settings["guidance"])
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(ui.shared(("rv_guidance_sweep", sweep["command"], current), lambda: sampling_figures.guidance_sweep_figure(
+        sweep_figure = sampling_figures.guidance_sweep_figure
+        ui.plot(ui.shared(("rv_guidance_sweep", sweep["command"], current), lambda: sweep_figure(
             scales, sweep["diversity"], sweep["confidence"], current=current,
             diversity_ref=sweep["diversity_real_heldout"],
             diversity_name="diversity (mean pairwise L2 in a class)",

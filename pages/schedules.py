@@ -3,10 +3,11 @@ import math
 
 import streamlit as st
 
-from explainer.lessons import schedule_figures
 from explainer import ui
-from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_MEANING, check_params, custom_schedule,
-                                       landmark_rows, not_pure_noise_sentence, pure_noise_from, scaling_sentence)
+from explainer.lessons import schedule_figures
+from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_MEANING, check_params,
+                                              custom_schedule, landmark_rows, not_pure_noise_sentence, pure_noise_from,
+                                              scaling_sentence)
 from explainer.core.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES, make_schedule
 
 ui.page_setup()
@@ -197,7 +198,8 @@ def curves_view():
             with tab:
                 st.caption(TAB_TEXT[quantity])
                 ui.plot(ui.shared(("sc_curves", sched_keys, quantity, x_axis),
-                                  lambda: schedule_figures.schedule_curves(schedules, quantity, x_axis=x_axis, height=400)),
+                                  lambda: schedule_figures.schedule_curves(schedules, quantity, x_axis=x_axis,
+                                                                           height=400)),
                         key=f"sc_fig_{quantity}")
 
 

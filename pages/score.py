@@ -70,9 +70,9 @@ def density_at(dataset: str, n: int, seed: int, t: int):
 
 @st.cache_resource(show_spinner="Preparing the score field for every t ...", max_entries=32, ttl=3600)
 def field_frames(dataset: str, n: int, seed: int, view: str, source_id: str | None, _score_fn) -> bytes:
-    """The field view's frame set (every t, see score_page.field_frameset), shared by every session."""
-    return score_framesets.field_frameset(data_for(dataset, n, seed), schedule, view, _score_fn, score_framesets.field_ts(T),
-                             seed=seed).to_bytes()
+    """The field view's frame set (every t, see score_framesets.field_frameset), shared by every session."""
+    return score_framesets.field_frameset(data_for(dataset, n, seed), schedule, view, _score_fn,
+                                          score_framesets.field_ts(T), seed=seed).to_bytes()
 
 
 @st.cache_resource(show_spinner=False, max_entries=256)

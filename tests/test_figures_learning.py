@@ -1,16 +1,16 @@
-"""Figures and frame sets of the learning page (explainer/figures.py, explainer/denoiser.py)."""
+"""Figures and frame sets of the learning page (explainer/lessons/objective_figures.py, denoising_framesets.py)."""
 import json
 
 import numpy as np
 import pytest
 
-from explainer.models import denoiser
 from explainer.core import elbo, objectives
+from explainer.core.schedules import make_schedule
 from explainer.lessons import denoising_framesets, objective_figures
+from explainer.lessons.framesets import frame_indices
+from explainer.models import denoiser
 from explainer.models.mnist import load_bundled_digits
 from explainer.models.pretrained import load_pretrained
-from explainer.core.schedules import make_schedule
-from explainer.lessons.framesets import frame_indices
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from explainer.lessons import sampling_figures, score_figures
 from explainer.core import guidance, spectral
 from explainer.core import particles as sp
+from explainer.lessons import sampling_figures, score_figures
 
 
 def test_guidance_field_figure():
@@ -40,7 +40,8 @@ def test_guidance_sweep_figure_axes_and_marks():
 def test_spectra_over_steps_figure():
     rng = np.random.default_rng(0)
     freqs, spectra = spectral.radial_power_spectra(rng.standard_normal((5, 28, 28)))
-    fig = sampling_figures.spectra_over_steps_figure(freqs, spectra, [f"step {k}" for k in range(5)], spectra[-1], title="S")
+    fig = sampling_figures.spectra_over_steps_figure(freqs, spectra, [f"step {k}" for k in range(5)], spectra[-1],
+                                                     title="S")
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
     assert len(fig.data) == 6 and fig.data[-1].name == "final image" and fig.data[-1].line.dash == "dash"
     assert [t.showlegend for t in fig.data[:5]] == [True, False, False, False, True]

@@ -1,4 +1,4 @@
-"""The noise-schedule figures (explainer/figures.py, schedules section) and explainer/schedule_tables.py."""
+"""The noise-schedule figures (explainer/lessons/schedule_figures.py) and explainer/lessons/schedule_facts.py."""
 import math
 
 import numpy as np

@@ -1,14 +1,14 @@
-"""The score-field figures (explainer.figures, score section) and their helpers (explainer.score_page)."""
+"""The score-field figures (explainer/lessons/score_figures.py) and their helpers (explainer/core/particles.py)."""
 import math
 
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explainer.lessons import objective_figures, score_figures
 from explainer.core import toy2d
 from explainer.core import particles as sp
 from explainer.core.schedules import make_schedule
+from explainer.lessons import objective_figures, score_figures
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ import re
 import numpy as np
 import pytest
 
-from explainer.core import elbo, objectives
+from explainer.core import elbo, loss_weighting, objectives
+from explainer.core.schedules import SCHEDULE_NAMES, make_schedule, make_schedule_for_T
 from explainer.lessons import objective_figures
-from explainer.core import loss_weighting
 from explainer.models.mnist import load_bundled_digits
 from explainer.models.pretrained import load_card
-from explainer.core.schedules import SCHEDULE_NAMES, make_schedule, make_schedule_for_T
 
 TS = (2, 10, 1000)
 SCHEDULES = [(name, T) for name in SCHEDULE_NAMES for T in TS]

@@ -1,4 +1,4 @@
-"""explainer.memorisation: the bundle is the model's training split, and nearest neighbours are right."""
+"""explainer.models.memorisation: the bundle is the model's training split, and nearest neighbours are right."""
 import numpy as np
 import pytest
 

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from explainer.models import pretrained
-from explainer.models.generate import generate, parse_labels, sdedit
-from explainer.models.pretrained import ModelError, load_pretrained, pick_device, save_pretrained
-from explainer.models.nets import TinyUNet, ToyMLP, count_params
 from explainer.core.samplers import guided_eps_model
 from explainer.core.schedules import make_schedule
+from explainer.models import pretrained
+from explainer.models.generate import generate, parse_labels, sdedit
+from explainer.models.nets import TinyUNet, ToyMLP, count_params
+from explainer.models.pretrained import ModelError, load_pretrained, pick_device, save_pretrained
 from explainer.models.training import diffusion_loss, train_mnist, train_toy2d
 
 

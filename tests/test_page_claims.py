@@ -13,10 +13,10 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import assert_no_crash, open_page, scrubber
-from explainer.lessons import images, objective_figures
-from explainer.core import forward, toy2d
 from explainer import ui
+from explainer.core import forward, toy2d
 from explainer.core import particles as sp
+from explainer.lessons import images, objective_figures
 from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, PURE_NOISE_ALPHA_BAR, custom_alpha_bar, custom_schedule,
                                        end_advice, end_sentence, is_pure_noise, not_pure_noise_sentence,
                                        pure_noise_from, scaling_sentence)

@@ -8,10 +8,10 @@ from PIL import Image
 
 from conftest import (assert_no_crash, assert_ok, clear_caches, count_calls, open_page, scrubber, set_scrubber,
                       set_sidebar, warnings_text)
-from explainer.core import spectral
 from explainer import ui
-from explainer.lessons.notation import sub
+from explainer.core import spectral
 from explainer.core.schedules import make_schedule, make_schedule_for_T
+from explainer.lessons.notation import sub
 from tests.corpus import noise_rgb, save
 
 FORWARD = "pages/forward.py"

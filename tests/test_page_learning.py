@@ -12,11 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import assert_no_crash, assert_ok, count_calls, open_page
 
-from explainer.core import elbo
-from explainer.models import pretrained
-from explainer.lessons import framesets
 from explainer import ui
+from explainer.core import elbo
 from explainer.core.schedules import make_schedule
+from explainer.lessons import framesets
+from explainer.models import pretrained
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -111,7 +111,8 @@ def test_digit_class_and_random_buttons():
         from explainer.models import denoiser
         from explainer.models.mnist import load_bundled_digits
         x, _ = load_bundled_digits()
-        sf = denoiser.training_steps(pretrained.load_pretrained("mnist", "cpu"), x[123], denoiser.digit_noise(0), [t], 3)
+        pre = pretrained.load_pretrained("mnist", "cpu")
+        sf = denoiser.training_steps(pre, x[123], denoiser.digit_noise(0), [t], 3)
         assert metric.value == f"{sf.loss[0]:.4f}"
         seen.add(t)
     assert len(seen) > 1

@@ -14,9 +14,9 @@ from test_learning_truth import (_geometric_between, close_pct, cosine_betas, el
                                  share_on, snr)
 
 from explainer.core import elbo
+from explainer.core.schedules import make_schedule
 from explainer.models.mnist import load_bundled_digits
 from explainer.models.pretrained import load_card
-from explainer.core.schedules import make_schedule
 
 SAFETY_NET = "Sorry, this page hit a problem"
 

@@ -8,10 +8,10 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import assert_no_crash, chart_titles, clear_caches, count_calls
 from conftest import open_page as _open_page
-from explainer.models import memorisation, pretrained
-from explainer.core import spectral
 from explainer import ui
+from explainer.core import spectral
 from explainer.core.schedules import make_schedule
+from explainer.models import memorisation, pretrained
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

@@ -5,11 +5,11 @@ import torch
 
 from conftest import (assert_no_crash, assert_ok, button, chart_array, chart_titles, charts, image_captions, open_page,
                       scrubber, set_scrubber, set_sidebar, warnings_text)
-from explainer.lessons import sampling_figures
-from explainer.models import pretrained
 from explainer import ui
-from explainer.lessons.sampler_equations import step_equation
 from explainer.core.samplers import SAMPLER_LABELS, make_timesteps
+from explainer.lessons import sampling_figures
+from explainer.lessons.sampler_equations import step_equation
+from explainer.models import pretrained
 from tests.corpus import handwritten_seven
 
 FAST = {"rv_n": "4", "rv_steps": "10"}

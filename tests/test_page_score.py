@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from conftest import assert_ok, button, chart_titles, open_page, scrubber, set_scrubber
-from explainer.models import pretrained
 from explainer.core import particles as sp
 from explainer.core.schedules import make_schedule_for_T
+from explainer.models import pretrained
 
 
 def _open(**query):

@@ -6,8 +6,8 @@ guess but the last few, everything else is right from the first guess.
 import numpy as np
 import pytest
 
-from explainer.lessons import sampling_figures
 from explainer.core import spectral
+from explainer.lessons import sampling_figures
 from explainer.models.mnist import load_bundled_digits
 
 K = 8          # guesses of x0

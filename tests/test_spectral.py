@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from explainer.core import forward, spectral
-from explainer.lessons import images, spectrum_framesets
 from explainer.core.schedules import make_schedule
+from explainer.lessons import images, spectrum_framesets
 from explainer.lessons.framesets import FrameSet, frame_indices
 from explainer.ui import ASSETS
 

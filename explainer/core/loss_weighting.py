@@ -1,6 +1,6 @@
 """Which noise levels an objective's value comes from, in numbers and sentences a page can state.
 
-Every objective is E_t[w_t ||eps - eps_hat||^2] with t uniform (`explainer.objectives`). The share of
+Every objective is E_t[w_t ||eps - eps_hat||^2] with t uniform (`explainer.core.objectives`). The share of
 the objective that step t carries is w_t (or w_t times the model's loss at t) over the sum of all steps.
 A sum like that can be dominated by one extreme step: the cosine schedule (Nichol & Dhariwal 2021,
 Eq. 17) would reach alpha_bar = 0 at t = T and so beta = 1 at its last step; it clips beta at

@@ -90,17 +90,18 @@ class Equations:
 EQUATIONS: dict[str, Equations] = {
     "ddim": Equations(
         lambda schedule, ts: [_X0_HAT + r"x_{t'} = \sqrt{\bar\alpha_{t'}}\,\hat x_0 + "
-                              r"\sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\hat\varepsilon + \sigma z \quad\text{(DDIM, Eq. 12)}"],
+                              r"\sqrt{1-\bar\alpha_{t'}-\sigma^2}\,\hat\varepsilon"
+                              r" + \sigma z \quad\text{(DDIM, Eq. 12)}"],
         _ddim_filled,
-        clip_note=", and the step then uses the noise re-derived from the clipped x̂₀, ε = (x_t − √ᾱ_t·x̂₀) / "
-                  "√(1 − ᾱ_t), not the raw ε̂ pictured."),
+        clip_note=", and the step then uses the noise re-derived from the clipped x̂₀, "
+                  "ε = (x_t − √ᾱ_t·x̂₀) / √(1 − ᾱ_t), not the raw ε̂ pictured."),
     "ddpm": Equations(
         lambda schedule, ts: [_X0_HAT + r"x_{t'} = \frac{\sqrt{\bar\alpha_{t'}}\,\beta}{1-\bar\alpha_t}\hat x_0 + "
                               r"\frac{\sqrt{\alpha}\,(1-\bar\alpha_{t'})}{1-\bar\alpha_t}x_t + \sigma z "
                               r"\quad\text{(DDPM, Eq. 7/11)}"],
         _ddpm_filled,
-        jump_note="Here α = ᾱ_t/ᾱ_{t′} and β = 1 − α: the α and β of the whole jump from t to t′ (the usual αₜ "
-                  "and βₜ when no step is skipped). "),
+        jump_note="Here α = ᾱ_t/ᾱ_{t′} and β = 1 − α: the α and β of the whole jump from t to t′ "
+                  "(the usual αₜ and βₜ when no step is skipped). "),
     "dpm++2m": Equations(
         lambda schedule, ts: dpmpp_2m_latex(schedule, ts[1], ts[2], ts[0])[:2],
         _dpmpp_2m_filled),

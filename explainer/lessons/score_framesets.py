@@ -47,9 +47,9 @@ def field_frameset(data: np.ndarray, schedule: NoiseSchedule, view: str, learned
     if view == "error":
         diffs = [lv - e for lv, e in zip(learned, exact)]
         fields = [{"name": "learned − exact", "color": EXACT_ARROWS, "vectors": diffs}]
+        side = particles.FIELD_N
         background = {"name": "error size |learned − exact| (bright = large)",
-                      "frames": [heatmap_png_uri(np.linalg.norm(d, axis=1).reshape(particles.FIELD_N, particles.FIELD_N))
-                                 for d in diffs]}
+                      "frames": [heatmap_png_uri(np.linalg.norm(d, axis=1).reshape(side, side)) for d in diffs]}
     else:
         fields = []
         if view in ("exact", "both"):

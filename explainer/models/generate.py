@@ -26,8 +26,9 @@ FALLBACK_STEPS = {"ddim": 50, "dpm++2m": 15}
 
 
 def default_steps(pre: Pretrained, sampler: str) -> int:
-    """A sampler that runs every step (DDPM): all T steps; the card's recommended sampler: its steps; otherwise the fewest steps whose
-    quality matched DDIM-50 in the card's measurement (evaluate --only steps), else FALLBACK_STEPS."""
+    """A sampler that runs every step (DDPM): all T steps; the card's recommended sampler: its steps; otherwise
+    the fewest steps whose quality matched DDIM-50 in the card's measurement (evaluate --only steps), else
+    FALLBACK_STEPS."""
     rec = pre.card["recommended"]
     if SAMPLERS[sampler].runs_every_step:
         return pre.schedule.num_steps

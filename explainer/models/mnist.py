@@ -140,7 +140,7 @@ def class_probabilities(model: DigitClassifier, images: np.ndarray | torch.Tenso
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m explainer.mnist",
+    p = argparse.ArgumentParser(prog="python -m explainer.models.mnist",
                                 description="Write the bundled held-out digits (assets/digits/mnist_heldout.npz).")
     p.add_argument("--per-class", type=int, default=BUNDLED_PER_CLASS)
     p.add_argument("--out", type=Path, default=HELDOUT_ASSET)

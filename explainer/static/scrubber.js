@@ -1,5 +1,5 @@
 // A scrubber: swaps precomputed frames (pictures, numbers, text, chart markers) in the browser.
-// The frame set arrives once as UTF-8 JSON (see explainer/scrub.py); dragging never talks to the
+// The frame set arrives once as UTF-8 JSON (see explainer/lessons/framesets.py); dragging never talks to the
 // server. When a drag or a key press ends, the new position is sent once (setStateValue), so the
 // server can keep it in the page address. No network access, no libraries.
 
@@ -191,7 +191,7 @@ function sourcePixels(spec, k) {
 }
 
 // draw(i) paints u8(a[i]·x0 + b[i]·ε) into the canvas, with x0 = u/127.5 − 1 and ε = (k − 128)·step:
-// the same arithmetic as explainer/scrub.py blend_pixels, so the picture is the server's, exactly.
+// the same arithmetic as explainer/lessons/framesets.py blend_pixels, so the picture is the server's, exactly.
 function blender(spec, blend, canvas) {
   let want = -1, x0 = null, eps = null, ctx = null, out = null;
   const draw = (i) => {
@@ -219,7 +219,7 @@ function blender(spec, blend, canvas) {
   return draw;
 }
 
-// A 2D vector field that changes with the position (explainer/scrub.py, add_vector_field): a square
+// A 2D vector field that changes with the position (explainer/lessons/framesets.py, add_vector_field): a square
 // plot over [-extent, extent]² with a background picture, dots and one path of arrows per field.
 // Each field is a single <path>, so a frame is a few attribute changes however many arrows there are.
 // Hovering shows the vectors at the nearest arrow tail (the numbers the arrows stand for).
