@@ -11,6 +11,7 @@ from conftest import (assert_no_crash, assert_ok, clear_caches, count_calls, ope
 from explainer import ui
 from explainer.core import spectral
 from explainer.core.schedules import make_schedule, make_schedule_for_T
+from explainer.lessons import spectrum_framesets
 from explainer.lessons.notation import sub
 from tests.corpus import noise_rgb, save
 
@@ -139,7 +140,7 @@ def test_forward_other_sections(monkeypatch):
     # The sections below the main view build their frames only when their toggles are on.
     heavy = {"two schedules": count_calls(monkeypatch, ui, "schedules_scrubber"),
              "three sizes": count_calls(monkeypatch, ui, "resolution_frames"),
-             "spectra": count_calls(monkeypatch, spectral, "spectrum_frameset")}
+             "spectra": count_calls(monkeypatch, spectrum_framesets, "spectrum_frameset")}
     clear_caches()  # the spectra's frame set is cached by the page: one left by an earlier test would hide a call
     at = open_page(FORWARD)
     assert {k: len(v) for k, v in heavy.items()} == {"two schedules": 0, "three sizes": 0, "spectra": 0}
