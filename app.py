@@ -6,7 +6,7 @@ import logging
 import pandas  # noqa: F401
 import streamlit as st
 
-from explainer import ui
+from explainer.app.shell import shell, shell_scope
 
 # No page icons: a :material/...: icon becomes a favicon fetched from a font server (the app must work
 # offline), and emoji show as empty boxes where no emoji font is installed. The titles are numbered instead.
@@ -23,8 +23,8 @@ PAGES = {
 }
 
 nav = st.navigation(PAGES)
-ui.shell()
-with ui.shell_scope():
+shell()
+with shell_scope():
     try:
         nav.run()
     except Exception as e:  # the last safety net: a message, never a stack trace

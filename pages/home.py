@@ -1,10 +1,11 @@
 """Home: what a diffusion model does, a live digit, and the lesson plan."""
 import streamlit as st
 
-from explainer import ui
+from explainer.app.sampling_runs import DIGIT_GIF_SAMPLER, DIGIT_GIF_STEPS, digit_gif
+from explainer.app.shell import page_setup
 from explainer.samplers import SAMPLER_LABELS
 
-ui.page_setup()
+page_setup()
 
 st.title("Diffusion models, explained")
 
@@ -23,13 +24,13 @@ with left:
         "runs live on the server, on an ordinary CPU."
     )
 with right:
-    gif = ui.home_animation(int(st.session_state.get("seed", 0)))
+    gif = digit_gif(int(st.session_state.get("seed", 0)))
     if gif is None:
         st.info("The bundled digit model is missing, so the live picture is off. Rebuild it with "
                 "`python -m explainer.train mnist`.", icon=":material/info:")
     else:
-        st.image(gif, caption=f"A digit emerging from noise: the bundled model, {ui.HOME_STEPS} steps of "
-                 f"{SAMPLER_LABELS[ui.HOME_SAMPLER]}. Change the seed in the sidebar for another one.", width=280)
+        st.image(gif, caption=f"A digit emerging from noise: the bundled model, {DIGIT_GIF_STEPS} steps of "
+                 f"{SAMPLER_LABELS[DIGIT_GIF_SAMPLER]}. Change the seed in the sidebar for another one.", width=280)
 
 st.header("The lesson, page by page")
 CARDS = [

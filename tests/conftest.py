@@ -103,11 +103,11 @@ def warnings_text(at) -> str:
     return " ".join(w.value for w in at.warning)
 
 
-# ------------------------------------------------------------------ scrubbers (ui.scrubber)
+# ------------------------------------------------------------------ scrubbers (explainer/app/scrubber.py)
 
 @dataclass
 class Scrubber:
-    """What a ``ui.scrubber`` shows at its current position, read from the frame set it ships."""
+    """What an ``app.scrubber.scrubber`` shows at its current position, read from the frame set it ships."""
 
     index: int
     values: list

@@ -12,8 +12,9 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import scrubber
-from explainer import figures, forward, images, toy2d, ui
+from explainer import figures, forward, images, toy2d
 from explainer import score_page as sp
+from explainer.app.noising import preview_array
 from explainer.schedule_tables import (CUSTOM_PRESETS, PURE_NOISE_ALPHA_BAR, custom_alpha_bar, custom_schedule,
                                        end_advice, end_sentence, is_pure_noise, not_pure_noise_sentence,
                                        pure_noise_from, scaling_sentence)
@@ -252,7 +253,7 @@ def test_forward_page_states_computed_facts(name, T):
     fw = scrubber(at, "fw_t")
     assert "pure noise" not in fw.frames["label"]
     img = images.load_image(Path(APP).parent / "assets" / "images" / "astronaut.jpg", max_side=512)
-    var_x0 = float(ui.preview_array(img).var())  # the picture as the scrubber shows it
+    var_x0 = float(preview_array(img).var())  # the picture as the scrubber shows it
     t = fw.value
     assert f"Var(x₀) = {var_x0:.3f}" in text
     assert fw.metric("Var(xₜ) = ᾱₜ·Var(x₀) + 1 − ᾱₜ") == f"{forward.marginal_variance(float(s.alpha_bars[t]), var_x0):.3f}"

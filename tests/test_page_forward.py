@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from conftest import open_page, scrubber, set_scrubber, set_sidebar, warnings_text
-from explainer import ui
+from explainer.app.noising import PREVIEW_SIDE
+from explainer.app.sampling_runs import DIGIT_GIF_SAMPLER, DIGIT_GIF_STEPS, digit_gif
 from explainer.forward import sub
 from explainer.schedules import make_schedule, make_schedule_for_T
 from tests.corpus import noise_rgb, save
@@ -54,10 +55,10 @@ def test_home_page_shows_cards_and_settings():
     from explainer.samplers import SAMPLER_LABELS
 
     caption = " ".join(c for i in at.get("image") for c in i.captions)
-    assert f"{ui.HOME_STEPS} steps of {SAMPLER_LABELS[ui.HOME_SAMPLER]}" in caption
-    gif = ui.home_animation(0)
+    assert f"{DIGIT_GIF_STEPS} steps of {SAMPLER_LABELS[DIGIT_GIF_SAMPLER]}" in caption
+    gif = digit_gif(0)
     with PILImage.open(io.BytesIO(gif)) as im:
-        assert im.n_frames >= ui.HOME_STEPS
+        assert im.n_frames >= DIGIT_GIF_STEPS
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +128,7 @@ def test_forward_upload_good_and_bad_files():
     assert not at.exception
     assert at.error and "notes.png" in at.error[0].value
     # The page carries on with the sample image, and the other controls keep their values.
-    assert data_uri_size(picture(scrubber(at, "fw_t"), "clean image x₀")) == (ui.PREVIEW_SIDE,) * 2
+    assert data_uri_size(picture(scrubber(at, "fw_t"), "clean image x₀")) == (PREVIEW_SIDE,) * 2
     at = set_scrubber(at, "fw_t", 0)
     assert not at.exception and scrubber(at, "fw_t").value == 0
 

@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import open_page
 
-from explainer import elbo, models, scrub, ui
+from explainer import elbo, models, scrub
+from explainer.app.training_runs import LEARN_FRAMES
 from explainer.schedules import make_schedule
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +61,7 @@ def test_opens_with_six_sections_and_its_scrubbers():
     assert at.title[0].value.startswith("3. Learning to denoise")
     assert [h.value.split(".")[0] for h in at.header] == ["1", "2", "3", "4", "5", "6"]
     one = scrubber(at, "ln_t")
-    assert len(one["set"]["values"]) == ui.LEARN_FRAMES and one["set"]["values"][one["index"]] == at.session_state["ln_t"]
+    assert len(one["set"]["values"]) == LEARN_FRAMES and one["set"]["values"][one["index"]] == at.session_state["ln_t"]
     assert [p["alt"] for p in one["set"]["panels"]][:3] == ["clean digit x₀", "noise ε ~ N(0, I) (÷3)",
                                                             "noisy input x_t"]
     assert one["set"]["lines"][0][one["index"]].startswith("L_simple = ‖ε − ε_θ(")
@@ -74,7 +75,7 @@ def test_opens_with_six_sections_and_its_scrubbers():
     at.toggle(key="ln_show_wrong").set_value(True).run()
     _ok(at)
     assert scrubber(at, "ln_tp")["set"]["label"] == "The t′ the model is told"
-    assert f"Over the {ui.LEARN_FRAMES} values of t′" in _markdown(at)
+    assert f"Over the {LEARN_FRAMES} values of t′" in _markdown(at)
     assert at.query_params["ln_show_wrong"] in ("True", ["True"])
     card = models.load_card("mnist")
     assert f"the bundled model took {card['training']['steps']:,} of them" in _markdown(at)
@@ -119,7 +120,7 @@ def test_digit_class_and_random_buttons():
 def test_scrubber_position_goes_to_the_url():
     at = _open(ln_t="250", ln_rt="999")
     one = scrubber(at, "ln_t")
-    want = min(scrub.frame_indices(1000, ui.LEARN_FRAMES), key=lambda v: abs(v - 250))  # the nearest frame
+    want = min(scrub.frame_indices(1000, LEARN_FRAMES), key=lambda v: abs(v - 250))  # the nearest frame
     assert one["set"]["values"][one["index"]] == want != 250
     assert at.query_params["ln_t"] in (str(want), [str(want)])
     four = scrubber(at, "ln_rt")

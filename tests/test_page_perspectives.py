@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explainer import memorisation, models, spectral, ui
+from explainer import memorisation, models, spectral
+from explainer.app.noising import SCRUB_FRAMES, preview_array
+from explainer.app.pickers import sample_image
+from explainer.app.resources import gaussian_noise, get_model
 from explainer.schedules import make_schedule
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -40,10 +43,10 @@ def test_forward_spectral_view_follows_t_and_states_when_rings_drown():
     assert abs(at.session_state["fw_spec_t"] - 600) <= 17  # the nearest of 32 precomputed values of t
     chart = frames["charts"][0]
     assert chart["kind"] == "curves" and chart["log_x"] and chart["log_y"]
-    assert len(chart["series"][2]["ys"]) == len(frames["values"]) == ui.SCRUB_FRAMES
+    assert len(chart["series"][2]["ys"]) == len(frames["values"]) == SCRUB_FRAMES
     # the sentence's numbers are those of the library for the default picture, schedule and seed
-    x0 = ui.preview_array(ui.sample_image("astronaut.jpg", 512, "RGB"))
-    eps = ui.gaussian_noise(x0.shape, 0)
+    x0 = preview_array(sample_image("astronaut.jpg", 512, "RGB"))
+    eps = gaussian_noise(x0.shape, 0)
     sp = spectral.noised_spectra(x0, eps, [])
     drown = spectral.drowning_timesteps(make_schedule("linear", 1000), sp["x0"], sp["eps"])
     text = markdown(at)
@@ -103,12 +106,12 @@ def test_reverse_guidance_section_without_measurements(monkeypatch):
     real = models.load_card
     monkeypatch.setattr(models, "load_card", lambda name, directory=None: {
         k: v for k, v in real(name, directory).items() if k != "guidance_sweep"})
-    ui.get_model.clear()
+    get_model.clear()
     try:
         at = open_page("pages/reverse.py")
         assert any("no guidance measurements yet" in i.value for i in at.info)
     finally:
-        ui.get_model.clear()
+        get_model.clear()
 
 
 SWEEP = {"scales": [0.0, 1.0, 3.0], "diversity": [22.4, 19.4, 17.6], "confidence": [0.074, 0.743, 0.999],
@@ -121,7 +124,7 @@ def test_reverse_guidance_section_plots_the_card(monkeypatch):
     real = models.load_card
     monkeypatch.setattr(models, "load_card", lambda name, directory=None: {**real(name, directory),
                                                                            "guidance_sweep": SWEEP})
-    ui.get_model.clear()
+    get_model.clear()
     try:
         at = open_page("pages/reverse.py", {"rv_guidance": "2.5"})
         assert not any("no guidance measurements" in i.value for i in at.info)
@@ -130,4 +133,4 @@ def test_reverse_guidance_section_plots_the_card(monkeypatch):
         assert "From s = 1 to s = 3 the classifier's mean confidence in the asked digit goes from 74.3% to 99.9%" in text
         assert "Your setting s = 2.5 is closest to the measured s = 3: confidence 99.9%, diversity 17.6" in text
     finally:
-        ui.get_model.clear()
+        get_model.clear()

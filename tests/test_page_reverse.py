@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from conftest import button, image_captions, open_page, scrubber, set_scrubber, set_sidebar, warnings_text
-from explainer import models, ui
+from explainer import models
+from explainer.app.caches import result_cache
 from explainer.generate import step_equation
 from explainer.samplers import make_timesteps
 from tests.corpus import handwritten_seven
@@ -87,7 +88,7 @@ def test_same_seed_same_digits_and_new_seed_changes_them():
     generate(at)
     first = at.session_state["rv_result"]
     # Forget every stored result, so the second press really samples again.
-    ui.result_cache.clear()
+    result_cache.clear()
     generate(at)
     second = at.session_state["rv_result"]
     assert second is not first, "the second run came from the cache"
@@ -98,7 +99,7 @@ def test_same_seed_same_digits_and_new_seed_changes_them():
 
 
 def test_results_are_shared_across_sessions_and_kept_apart_by_settings():
-    ui.result_cache.clear()
+    result_cache.clear()
     alice, bob = open_reverse(), open_reverse()
     generate(alice)
     generate(bob)  # the same settings: Bob gets the very result Alice's press computed

@@ -8,7 +8,10 @@ import pytest
 from explainer import forward, images, spectral
 from explainer.schedules import make_schedule
 from explainer.scrub import FrameSet, frame_indices
-from explainer.ui import ASSETS
+
+from conftest import ROOT
+
+ASSETS = ROOT / "assets"
 
 
 def test_white_noise_is_flat_at_its_variance():

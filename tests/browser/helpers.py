@@ -225,7 +225,7 @@ def open_ready(page: Page, base_url: str, path: str, heading: str, *, timeout: f
     """``open_page``, then also wait for the sidebar's settings and the page's title, then for idle.
 
     On the first visit after the server started, a page runs once without app.py and then reruns
-    through it (``ui.page_setup``); on a busy machine the pause between the two runs can look idle.
+    through it (``page_setup``); on a busy machine the pause between the two runs can look idle.
     """
     open_page(page, base_url, path, timeout=timeout)
     from playwright.sync_api import expect
@@ -461,7 +461,7 @@ def download(page: Page, button_text: str, *, timeout: float | None = None) -> P
     return target
 
 
-# ------------------------------------------------------------------ scrubbers (explainer/ui.scrubber)
+# ------------------------------------------------------------------ scrubbers (explainer/app/scrubber.py)
 
 def find_scrubber(page: Page, label: str) -> "Locator":
     """The browser-side scrubber whose label is ``label`` (its ``.dx-scrub`` root)."""

@@ -1,47 +1,19 @@
-"""explainer/ui.py in small AppTest scripts: the result cache shared across sessions, and a failing fragment."""
+"""explainer/app/shell.py in a small AppTest script: a failing fragment shows a message, the page carries on."""
 import logging
-import uuid
 
 from streamlit.testing.v1 import AppTest
 
 from conftest import APPTEST_TIMEOUT
 
 
-def _cached_run_script(nonce: str, setting: int):
-    import uuid as _uuid
-
-    import streamlit as st
-
-    from explainer import ui
-
-    # A new random value each time `run` really runs: equal values mean one computation.
-    st.session_state["got"] = ui.cached_run((nonce, setting), lambda: _uuid.uuid4().hex)
-    st.write(st.session_state["got"])
-
-
-def _session(nonce: str, setting: int) -> str:
-    at = AppTest.from_function(_cached_run_script, args=(nonce, setting), default_timeout=APPTEST_TIMEOUT).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at.session_state["got"]
-
-
-def test_cached_run_is_shared_across_sessions_and_kept_apart_by_key():
-    nonce = uuid.uuid4().hex  # keys no other test uses
-    first = _session(nonce, 1)
-    assert _session(nonce, 1) == first  # another session, the same settings: the stored result
-    other = _session(nonce, 2)
-    assert other != first  # other settings: their own run
-    assert _session(nonce, 2) == other and _session(nonce, 1) == first  # both kept
-
-
 def _failing_fragment_script():
     import streamlit as st
 
-    from explainer import ui
+    from explainer.app.shell import fragment
 
     st.title("A page with a broken part")
 
-    @ui.fragment
+    @fragment
     def broken():
         st.write("the fragment starts")
         if st.checkbox("Break it", key="break"):
