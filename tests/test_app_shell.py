@@ -3,7 +3,7 @@ import logging
 
 from streamlit.testing.v1 import AppTest
 
-from conftest import APPTEST_TIMEOUT
+from conftest import APP, APPTEST_TIMEOUT
 
 
 def _failing_fragment_script():
@@ -43,3 +43,26 @@ def test_a_fragment_that_raises_shows_an_error_and_the_rest_of_the_page_renders(
     # Fixing the setting brings the part back.
     at.checkbox(key="break").uncheck().run()
     assert not at.error and "the fragment ends" in [m.value for m in at.markdown]
+
+
+def test_a_linked_page_runs_inside_app_py_from_its_first_run(monkeypatch):
+    """A link straight to a page runs app.py around it from the first run, so app.py's safety net holds.
+
+    The pages live in app_pages/: a pages/ folder beside app.py would switch on Streamlit's legacy
+    pages-directory mode, in which the first visit after a server start (and every AppTest) runs the
+    linked page alone, without app.py's shell and safety net, until some session calls st.navigation.
+    """
+    from explainer import reading
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the page")
+
+    monkeypatch.setattr(reading, "by_kind", broken)  # the page imports it when it runs
+    at = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT)
+    at.switch_page("app_pages/reading.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]  # caught, not a stack trace
+    assert [e.value for e in at.error] == [
+        "Sorry, this page hit a problem (RuntimeError). Your settings are kept: change a control or reload the "
+        "page to try again."]
+    assert at.sidebar.selectbox(key="device").value == "auto"  # app.py drew the sidebar

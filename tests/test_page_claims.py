@@ -245,7 +245,7 @@ def _text(at: AppTest) -> str:
 
 @pytest.mark.parametrize("name, T", [("linear", 10), ("scaled_linear", 1000)])
 def test_forward_page_states_computed_facts(name, T):
-    at = _open("pages/forward.py", fw_schedule=name, fw_T=str(T))
+    at = _open("app_pages/forward.py", fw_schedule=name, fw_T=str(T))
     text = _text(at)
     s = make_schedule_for_T(name, T)
     assert end_sentence(s) in text
@@ -263,7 +263,7 @@ def test_forward_page_states_computed_facts(name, T):
 
 @pytest.mark.parametrize("T", [10, 1000])
 def test_schedules_page_states_computed_facts(T):
-    at = _open("pages/schedules.py", sc_T=str(T))
+    at = _open("app_pages/schedules.py", sc_T=str(T))
     text = _text(at)
     schedules = {n: make_schedule_for_T(n, T) for n in SCHEDULE_NAMES}
     assert not_pure_noise_sentence(schedules) in text
@@ -276,7 +276,7 @@ def test_schedules_page_states_computed_facts(T):
 
 
 def test_score_page_states_computed_facts():
-    at = _open("pages/score.py", sf_dataset="moons", sf_n="500")
+    at = _open("app_pages/score.py", sf_dataset="moons", sf_n="500")
     text = _text(at)
     spread = sp.data_spread(sp.make_data("moons", 500, 0))
     assert f"standard deviation {spread['std'][0]:.2f} along x₁ and {spread['std'][1]:.2f} along x₂" in text
@@ -294,7 +294,7 @@ def test_score_page_states_computed_facts():
 
 
 def test_reverse_page_defines_its_symbols_and_says_what_clipping_does():
-    at = _open("pages/reverse.py", rv_n="1", rv_steps="5", rv_sampler="ddim")
+    at = _open("app_pages/reverse.py", rv_n="1", rv_steps="5", rv_sampler="ddim")
     T = 1000
     steps_help = at.select_slider(key="rv_steps").help
     assert f"trained with T = {T} noise levels" in steps_help and "DDPM was trained for" not in steps_help

@@ -13,7 +13,7 @@ from explainer.forward import sub
 from explainer.schedules import make_schedule, make_schedule_for_T
 from tests.corpus import noise_rgb, save
 
-FORWARD = "pages/forward.py"
+FORWARD = "app_pages/forward.py"
 
 
 def png_bytes() -> bytes:

@@ -11,7 +11,7 @@ from explainer.schedules import make_schedule
 
 
 def _open(**query) -> AppTest:
-    at = open_page("pages/score.py", {"sf_show_guid": "true", **query})  # the one AppTest opener (conftest.py)
+    at = open_page("app_pages/score.py", {"sf_show_guid": "true", **query})  # the one AppTest opener (conftest.py)
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     return at
@@ -63,7 +63,7 @@ def test_guidance_bad_link_values_fall_back():
 
 def test_guidance_section_waits_for_its_toggle():
     """The particles of every scale are run only when asked: the page opens without them."""
-    at = open_page("pages/score.py", {})
+    at = open_page("app_pages/score.py", {})
     assert not at.exception
     assert at.toggle(key="sf_show_guid").value is False
     assert "sf_gscale" not in at.session_state

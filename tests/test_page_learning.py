@@ -1,4 +1,4 @@
-"""pages/learning.py in Streamlit's AppTest: every control, the scrubbers' frame sets, bad links, snapshots."""
+"""app_pages/learning.py in Streamlit's AppTest: every control, the scrubbers' frame sets, bad links, snapshots."""
 import io
 import json
 import shutil
@@ -21,7 +21,7 @@ APP = str(ROOT / "app.py")
 
 
 def _open(**query) -> AppTest:
-    at = open_page("pages/learning.py", query)  # the one AppTest opener (tests/conftest.py)
+    at = open_page("app_pages/learning.py", query)  # the one AppTest opener (tests/conftest.py)
     _ok(at)
     return at
 
@@ -177,7 +177,7 @@ def test_bad_links_fall_back_with_a_message():
     for k, v in {"ln_digit": "999", "ln_class": "eleven", "ln_T": "7", "ln_var": "huge", "ln_true_t": "x"}.items():
         at.query_params[k] = v
     at.run()
-    at.switch_page("pages/learning.py").run()
+    at.switch_page("app_pages/learning.py").run()
     assert not at.exception
     assert at.number_input(key="ln_digit").value == 299
     assert at.selectbox(key="ln_class").value == "true"

@@ -36,7 +36,7 @@ def markdown(at: AppTest) -> str:
 
 
 def test_forward_spectral_view_follows_t_and_states_when_rings_drown():
-    at = open_page("pages/forward.py", {"fw_spec_t": "600", "fw_show_spec": "true"})
+    at = open_page("app_pages/forward.py", {"fw_spec_t": "600", "fw_show_spec": "true"})
     msg = scrubber_payload(at, "fw_spec_t")
     frames = msg["set"]
     assert frames["values"][msg["index"]] == at.session_state["fw_spec_t"]
@@ -61,7 +61,7 @@ def test_forward_spectral_view_follows_t_and_states_when_rings_drown():
 
 @pytest.fixture(scope="module")
 def generated():
-    at = open_page("pages/reverse.py", {"rv_n": "4", "rv_steps": "10"})
+    at = open_page("app_pages/reverse.py", {"rv_n": "4", "rv_steps": "10"})
     assert "How the picture forms" not in [h.value for h in at.header]
     next(b for b in at.button if b.label == "Generate").click().run()
     assert not at.exception, [e.value for e in at.exception]
@@ -108,7 +108,7 @@ def test_reverse_guidance_section_without_measurements(monkeypatch):
         k: v for k, v in real(name, directory).items() if k != "guidance_sweep"})
     get_model.clear()
     try:
-        at = open_page("pages/reverse.py")
+        at = open_page("app_pages/reverse.py")
         assert any("no guidance measurements yet" in i.value for i in at.info)
     finally:
         get_model.clear()
@@ -126,7 +126,7 @@ def test_reverse_guidance_section_plots_the_card(monkeypatch):
                                                                            "guidance_sweep": SWEEP})
     get_model.clear()
     try:
-        at = open_page("pages/reverse.py", {"rv_guidance": "2.5"})
+        at = open_page("app_pages/reverse.py", {"rv_guidance": "2.5"})
         assert not any("no guidance measurements" in i.value for i in at.info)
         assert any("Guidance: confidence up, variety down" in c.proto.spec for c in at.get("plotly_chart"))
         text = markdown(at)

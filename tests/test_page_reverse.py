@@ -14,7 +14,7 @@ FAST = {"rv_n": "4", "rv_steps": "10"}
 
 
 def open_reverse(query: dict | None = None):
-    return open_page("pages/reverse.py", {**FAST, **(query or {})})
+    return open_page("app_pages/reverse.py", {**FAST, **(query or {})})
 
 
 def generate(at) -> dict:
@@ -30,7 +30,7 @@ def picked_device() -> str:
 
 def test_defaults_and_generate():
     rec = models.load_pretrained("mnist", device="cpu").card["recommended"]
-    bare = open_page("pages/reverse.py")  # no link values: the card's recommended settings
+    bare = open_page("app_pages/reverse.py")  # no link values: the card's recommended settings
     assert bare.radio(key="rv_sampler").value == rec["sampler"]
     assert bare.select_slider(key="rv_steps").value == rec["steps"]
     at = open_reverse({"rv_sampler": "ddim"})

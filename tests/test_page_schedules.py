@@ -1,4 +1,4 @@
-"""The 'Noise schedules' page (pages/schedules.py), run headless with Streamlit's AppTest."""
+"""The 'Noise schedules' page (app_pages/schedules.py), run headless with Streamlit's AppTest."""
 import json
 
 import pytest
@@ -9,7 +9,7 @@ from explainer.schedules import SCHEDULE_NAMES, make_schedule, make_schedule_for
 
 
 def _open(**query):
-    return open_page("pages/schedules.py", {"sc_show_t": "true", **query})
+    return open_page("app_pages/schedules.py", {"sc_show_t": "true", **query})
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ _shell = threading.local()
 def shell() -> dict:
     """Page config and the sidebar settings: what every page shows around itself."""
     st.set_page_config(**PAGE_CONFIG)
-    st.session_state["_shell_seen"] = True
     return sidebar_settings()
 
 
@@ -41,27 +40,16 @@ def shell_scope():
 
 
 def page_setup():
-    """Called first by every page; normally app.py has drawn the shell already.
+    """Called first by every page: the shell, unless app.py has drawn it around this page already.
 
-    Streamlit 1.x keeps a fallback for apps with a `pages/` folder: until the first
-    st.navigation call in the process it runs the file that the URL names on its own,
-    without app.py (the first visit after a server start, and every AppTest run). Then we
-    leave that mode for good and rerun through app.py, so the visitor gets the real
-    navigation; if that is impossible the page still draws the shell itself.
+    Every visit runs app.py, which draws the shell and then the page inside `shell_scope`. A page
+    run on its own (`streamlit run app_pages/forward.py` while writing it) draws the shell itself.
+    The pages live in app_pages/, not pages/: beside app.py a pages/ folder would switch on
+    Streamlit's legacy pages-directory mode, which runs a linked page without app.py until the
+    first st.navigation call of the process (the first visit after a server start).
     """
-    if getattr(_shell, "active", False):
-        return
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-
-        if PagesManager.uses_pages_directory:
-            PagesManager.uses_pages_directory = False
-            # Only on a session's first run: a rerun later would swallow a button click.
-            if "_shell_seen" not in st.session_state:
-                st.rerun()
-    except (ImportError, AttributeError):
-        pass
-    shell()
+    if not getattr(_shell, "active", False):
+        shell()
 
 
 def sidebar_settings() -> dict:

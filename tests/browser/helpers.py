@@ -222,11 +222,7 @@ def open_page(page: Page, base_url: str, path: str = "", *, timeout: float | Non
 
 
 def open_ready(page: Page, base_url: str, path: str, heading: str, *, timeout: float = 60) -> None:
-    """``open_page``, then also wait for the sidebar's settings and the page's title, then for idle.
-
-    On the first visit after the server started, a page runs once without app.py and then reruns
-    through it (``page_setup``); on a busy machine the pause between the two runs can look idle.
-    """
+    """``open_page``, then also wait for the sidebar's settings and the page's title, then for idle."""
     open_page(page, base_url, path, timeout=timeout)
     from playwright.sync_api import expect
 

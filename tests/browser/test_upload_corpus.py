@@ -187,7 +187,7 @@ def test_upload_corpus(app_server, page, corpus):
     assert len(files) >= 25
     start = time.perf_counter()
     open_page(page, app_server, "forward")
-    # The first visit after a server start reruns through app.py (page_setup): wait for the controls.
+    # Wait for the controls: the page may still be drawing when the app looks idle.
     page.get_by_test_id("stWidgetLabel").get_by_text("Noise schedule", exact=True).wait_for()
     wait_idle(page)
     assert_no_exception(page)

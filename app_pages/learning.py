@@ -160,7 +160,7 @@ def readings_section():
     st.caption("All four pictures come from the same network call. The score is the same picture as ε̂ with "
                f"the sign flipped and scaled by 1/√(1−ᾱₜ), which grows as t → 0: {1 / math.sqrt(1 - ab[-1]):.3f} "
                f"at t = {T - 1}, {1 / math.sqrt(1 - ab[0]):.0f} at t = 0. Near the data it points home hard.")
-    st.page_link("pages/score.py", label="4. Score field (2D): the score as arrows, exact and learned",
+    st.page_link("app_pages/score.py", label="4. Score field (2D): the score as arrows, exact and learned",
                  icon=":material/scatter_plot:")
 
 

@@ -34,18 +34,18 @@ with right:
 
 st.header("The lesson, page by page")
 CARDS = [
-    ("pages/forward.py", "1. Forward process", ":material/blur_on:",
+    ("app_pages/forward.py", "1. Forward process", ":material/blur_on:",
      "Bury your own photo in noise, step by step, and see why one closed-form jump equals many small steps."),
-    ("pages/schedules.py", "2. Noise schedules", ":material/show_chart:",
+    ("app_pages/schedules.py", "2. Noise schedules", ":material/show_chart:",
      "Linear, cosine, sigmoid ...: how fast the signal fades, and why the end point matters."),
-    ("pages/learning.py", "3. Learning to denoise", ":material/school:",
+    ("app_pages/learning.py", "3. Learning to denoise", ":material/school:",
      "One training step by hand, four readings of one prediction, which noise levels are hard, and the "
      "variational bound, exactly."),
-    ("pages/score.py", "4. Score field (2D)", ":material/scatter_plot:",
+    ("app_pages/score.py", "4. Score field (2D)", ":material/scatter_plot:",
      "On 2D toy data, see the arrows that point towards the data, and particles that follow them."),
-    ("pages/reverse.py", "5. Reverse sampling", ":material/auto_fix_high:",
+    ("app_pages/reverse.py", "5. Reverse sampling", ":material/auto_fix_high:",
      "Draw digits from noise with a real model: DDPM, DDIM, guidance, and your own sketch (SDEdit)."),
-    ("pages/reading.py", "Further reading", ":material/menu_book:",
+    ("app_pages/reading.py", "Further reading", ":material/menu_book:",
      "The ten classic introductions, and how their notation maps onto this app's."),
 ]
 cols = st.columns(3)
