@@ -4,7 +4,6 @@ import math
 import numpy as np
 import streamlit as st
 
-from explainer import figures, forward, images, schedule_tables
 from explainer.app.caches import shared
 from explainer.app.noising import (PREVIEW_SIDE, SCRUB_FRAMES, chain_samples, forward_frames, noising_frames,
                                    preview_array, resolution_frames, schedules_scrubber)
@@ -14,8 +13,11 @@ from explainer.app.scrubber import scrubber
 from explainer.app.shell import controls, fragment, page_setup, plot
 from explainer.app.url_state import (ON_DEMAND_HELP, choice_param, float_param, int_param, on_demand, url_state,
                                      write_url)
-from explainer import scrub, spectral
-from explainer.schedules import DESCRIPTIONS, SCHEDULE_NAMES, snr_crossing
+from explainer.core import forward
+from explainer.core import spectral
+from explainer.core.schedules import DESCRIPTIONS, SCHEDULE_NAMES, snr_crossing
+from explainer.lessons import figures, images, schedule_facts
+from explainer.lessons import framesets
 
 page_setup()
 
@@ -51,7 +53,7 @@ x0 = img.array
 var_x0 = shared(("fw_var", img_id), lambda: float(preview_array(img).var()))  # of x0 as the frames show it
 noise = gaussian_noise(x0.shape, int(st.session_state["fw_seed"]))
 T = schedule.num_steps
-st.caption(" ".join(s for s in (schedule_tables.scaling_sentence([schedule]), schedule_tables.end_sentence(schedule))
+st.caption(" ".join(s for s in (schedule_facts.scaling_sentence([schedule]), schedule_facts.end_sentence(schedule))
                     if s))
 
 
@@ -207,7 +209,7 @@ def spectrum_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     x0 = preview_array(_img)
     eps = gaussian_noise(x0.shape, seed)
     sched = get_schedule(schedule_name, num_steps)
-    ts = scrub.frame_indices(num_steps, SCRUB_FRAMES)
+    ts = framesets.frame_indices(num_steps, SCRUB_FRAMES)
     fs = spectral.spectrum_frameset(sched, x0, eps, ts, label="Timestep t (spectral view)")
     sp = spectral.noised_spectra(x0, eps, [])
     drown = spectral.drowning_timesteps(sched, sp["x0"], sp["eps"])

@@ -3,7 +3,7 @@ import streamlit as st
 
 from explainer.app.sampling_runs import DIGIT_GIF_SAMPLER, DIGIT_GIF_STEPS, digit_gif
 from explainer.app.shell import page_setup
-from explainer.samplers import SAMPLER_LABELS
+from explainer.core.samplers import SAMPLER_LABELS
 
 page_setup()
 

@@ -5,7 +5,6 @@ import math
 import numpy as np
 import streamlit as st
 
-from explainer import elbo, figures, images, models, objectives
 from explainer.app.caches import shared
 from explainer.app.compute import compute_slot
 from explainer.app.pickers import digit_upload
@@ -15,7 +14,10 @@ from explainer.app.shell import controls, fragment, page_setup, plot
 from explainer.app.training_runs import (learning_frames, snapshot_frames, snapshot_samples, training_step_at,
                                          variational_bounds, wrong_time_frames)
 from explainer.app.url_state import choice_param, float_param, int_param, on_demand, url_state, write_url
-from explainer.denoiser import class_label
+from explainer.core import elbo, objectives
+from explainer.lessons import figures, images
+from explainer.models import pretrained
+from explainer.models.denoiser import class_label
 
 page_setup()
 
@@ -360,7 +362,7 @@ st.header("6. Watch it learn")
 @fragment
 def snapshots_section():
     # The card and the snapshot files are read once per models folder, not on every rerun.
-    steps = shared(("snapshot_steps", str(models.MODELS_DIR)), models.snapshot_steps)
+    steps = shared(("snapshot_steps", str(pretrained.MODELS_DIR)), pretrained.snapshot_steps)
     training = pre.card["training"]
     final = int(training.get("steps", 0))
     snap_mb = 4 * 2 * pre.card["architecture"]["parameters"] / 1e6  # four float16 copies of the weights

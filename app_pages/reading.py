@@ -3,7 +3,7 @@ import streamlit as st
 
 from explainer.app.shell import controls, page_setup
 from explainer.app.url_state import choice_param, url_state, write_url
-from explainer.reading import KINDS, READINGS, by_kind
+from explainer.lessons.reading import KINDS, READINGS, by_kind
 
 page_setup()
 

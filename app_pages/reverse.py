@@ -4,8 +4,6 @@ import time
 import numpy as np
 import streamlit as st
 
-from explainer import figures, images
-from explainer import memorisation, spectral
 from explainer.app.caches import cached_run, shared
 from explainer.app.pickers import image_picker
 from explainer.app.resources import mnist_or_stop
@@ -13,8 +11,11 @@ from explainer.app.sampling_runs import trajectory_frames
 from explainer.app.scrubber import scrubber
 from explainer.app.shell import controls, fragment, page_setup, plot
 from explainer.app.url_state import choice_param, float_param, int_param, on_demand, url_state, write_url
-from explainer.generate import generate, parse_labels, sdedit, sdedit_frameset
-from explainer.samplers import SAMPLER_LABELS, SAMPLERS, dpmpp_2m_latex
+from explainer.core import spectral
+from explainer.core.samplers import SAMPLER_LABELS, SAMPLERS, dpmpp_2m_latex
+from explainer.lessons import figures, images
+from explainer.models import memorisation
+from explainer.models.generate import generate, parse_labels, sdedit, sdedit_frameset
 
 page_setup()
 

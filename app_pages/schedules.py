@@ -3,16 +3,16 @@ import math
 
 import streamlit as st
 
-from explainer import figures
 from explainer.app.caches import shared
 from explainer.app.noising import schedule_digest, schedules_scrubber
 from explainer.app.pickers import image_picker, notes
 from explainer.app.resources import get_schedule
 from explainer.app.shell import controls, fragment, page_setup, plot
 from explainer.app.url_state import ON_DEMAND_HELP, choice_param, float_param, on_demand, url_state, write_url
-from explainer.schedule_tables import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_MEANING, check_params, custom_schedule,
+from explainer.core.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES, make_schedule
+from explainer.lessons import figures
+from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_MEANING, check_params, custom_schedule,
                                        landmark_rows, not_pure_noise_sentence, pure_noise_from, scaling_sentence)
-from explainer.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES, make_schedule
 
 page_setup()
 

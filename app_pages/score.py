@@ -5,15 +5,17 @@ import uuid
 import numpy as np
 import streamlit as st
 
-from explainer import figures, guidance, models, scrub, toy2d
-from explainer import score_page as sp
 from explainer.app.caches import cached_run, shared
 from explainer.app.compute import compute_slot
 from explainer.app.resources import get_model, get_schedule
 from explainer.app.scrubber import scrubber
 from explainer.app.shell import controls, error_box, fragment, page_setup, plot
 from explainer.app.url_state import choice_param, float_param, int_param, on_demand, url_state, write_url
-from explainer.toy_models import learned_score_fn, score_relative_error
+from explainer.core import guidance, toy2d
+from explainer.core import particles as sp
+from explainer.lessons import figures, framesets
+from explainer.models import pretrained
+from explainer.models.toy_models import learned_score_fn, score_relative_error
 
 page_setup()
 
@@ -90,11 +92,11 @@ def cloud_summary_at(key: tuple, sampler: str, _traj, _ts) -> dict:
 
 def bundled_model():
     """The bundled toy model of this data set, or None (with the reason) if there is none."""
-    if dataset not in models.TOY_MODELS:
+    if dataset not in pretrained.TOY_MODELS:
         return None, f"There is no bundled model for **{dataset.replace('_', ' ')}**."
     try:
         return get_model(f"toy2d_{dataset}", "cpu"), None
-    except models.ModelError as e:
+    except pretrained.ModelError as e:
         return None, f"The bundled model for {dataset.replace('_', ' ')} could not be loaded: {e}"
 
 
@@ -165,7 +167,7 @@ def field_view():
         # The browser swaps the precomputed fields while t is dragged; only the release reaches the server.
         ts = sp.field_ts(T)
         frames = field_frames(*data_key, view, source_id, score_fn)
-        t = int(scrubber("sf_t", frames, ts, default=ts[scrub.nearest_index(ts, 200)]))
+        t = int(scrubber("sf_t", frames, ts, default=ts[framesets.nearest_index(ts, 200)]))
     with right:
         st.markdown(
             f"Drag the slider, use the arrow keys, or press ▶: the field at {len(ts)} precomputed values of t. "
@@ -332,7 +334,7 @@ def training_view():
 
         try:
             with compute_slot("the trainer"):
-                from explainer.train import train_toy2d
+                from explainer.models.training import train_toy2d
 
                 model, sched, history = train_toy2d(dataset, steps=int(steps), seed=data_seed, data=data,
                                                     callback=callback)

@@ -34,8 +34,8 @@ def timeit(fn: Callable[[], object], repeat: int = 5, warmup: int = 1) -> float:
 
 
 def bench_forward_1024(repeat: int) -> dict:
-    from .forward import noised
-    from .schedules import make_schedule
+    from .core.forward import noised
+    from .core.schedules import make_schedule
 
     s = make_schedule("linear", 1000)
     rng = np.random.default_rng(0)
@@ -50,9 +50,9 @@ def bench_forward_slider(repeat: int) -> dict:
 
     from PIL import Image
 
-    from . import figures, images
-    from .forward import noised
-    from .schedules import make_schedule
+    from .lessons import figures, images
+    from .core.forward import noised
+    from .core.schedules import make_schedule
 
     rng = np.random.default_rng(0)
     photo = Image.fromarray(rng.integers(0, 255, (1024, 1024, 3), dtype=np.uint8))
@@ -80,7 +80,7 @@ def bench_forward_slider(repeat: int) -> dict:
 
 
 def bench_empirical_score(repeat: int) -> dict:
-    from .toy2d import empirical_score, grid, make_dataset
+    from .core.toy2d import empirical_score, grid, make_dataset
 
     data = make_dataset("swiss_roll", 2000, 0)
     _, _, pts = grid(3.0, 50)
@@ -108,8 +108,8 @@ def unet_flops(model, batch: int) -> int:
 
 
 def bench_mnist(repeat: int) -> dict:
-    from .generate import generate, parse_labels
-    from .models import load_pretrained
+    from .models.generate import generate, parse_labels
+    from .models.pretrained import load_pretrained
 
     out = {}
     load_s = timeit(lambda: load_pretrained("mnist", device="cpu"), repeat=repeat)
@@ -145,8 +145,8 @@ def bench_dpm(repeat: int) -> dict:
     of the per-round ratios. Where the card holds `evaluate --only steps` figures, the quality at
     these step counts is printed beside the speed (targets: accuracy >= 99 %, diversity >= 0.95 of real).
     """
-    from .generate import default_steps, generate, parse_labels
-    from .models import load_pretrained
+    from .models.generate import default_steps, generate, parse_labels
+    from .models.pretrained import load_pretrained
 
     pre = load_pretrained("mnist")
     labels16 = parse_labels("all", 16)
@@ -200,8 +200,8 @@ def bench_diffusers(repeat: int) -> dict:
 def bench_score_page(repeat: int) -> dict:
     """The score page's field: its frame set for every t (built once per data set, view and model; the
     browser then scrubs t), and its size."""
-    from .schedules import make_schedule_for_T
-    from . import score_page as sp
+    from .core.schedules import make_schedule_for_T
+    from .core import particles as sp
 
     data = sp.make_data("swiss_roll", 2000, 0)
     sched = make_schedule_for_T(sp.SCHEDULE, sp.NUM_STEPS)
@@ -214,14 +214,16 @@ def bench_score_page(repeat: int) -> dict:
 
 def bench_learning_page(repeat: int) -> dict:
     """The learning page: each control's server work on a cache miss, and the page's warm open (AppTest)."""
-    from . import denoiser, elbo, figures, scrub
-    from .mnist import load_bundled_digits
-    from .models import load_pretrained
-    from .schedules import make_schedule
+    from .models import denoiser
+    from .core import elbo
+    from .lessons import figures, framesets
+    from .models.mnist import load_bundled_digits
+    from .models.pretrained import load_pretrained
+    from .core.schedules import make_schedule
 
     pre = load_pretrained("mnist", device="cpu")
     x, y = load_bundled_digits()
-    ts = scrub.frame_indices(pre.schedule.num_steps, denoiser.LEARN_FRAMES)  # as the page
+    ts = framesets.frame_indices(pre.schedule.num_steps, denoiser.LEARN_FRAMES)  # as the page
     digits = iter(range(10_000))
 
     def new_digit():  # sections 1-2: one network call for every t, and both frame sets serialised
@@ -275,9 +277,10 @@ def bench_learning_page(repeat: int) -> dict:
 
 def bench_guidance_toy(repeat: int) -> dict:
     """The score page's guidance section: one move of s, class or t (nothing cached), and a class's first sweep."""
-    from . import figures, guidance
-    from . import score_page as sp
-    from .schedules import make_schedule
+    from .lessons import figures
+    from .core import guidance
+    from .core import particles as sp
+    from .core.schedules import make_schedule
 
     mix = guidance.three_classes()
     sched = make_schedule(sp.SCHEDULE, sp.NUM_STEPS)
@@ -306,9 +309,10 @@ def bench_guidance_toy(repeat: int) -> dict:
 def bench_spectral(repeat: int) -> dict:
     """The forward page's spectral view: building its 48-frame set once per picture, schedule and seed
     (moving t is then browser-side), and the reverse page's x̂₀ spectra for one digit of 60 kept steps."""
-    from . import figures, spectral
-    from .schedules import make_schedule
-    from .scrub import frame_indices
+    from .lessons import figures
+    from .core import spectral
+    from .core.schedules import make_schedule
+    from .lessons.framesets import frame_indices
 
     rng = np.random.default_rng(0)
     x0 = rng.uniform(-1, 1, (224, 224, 3))
@@ -335,7 +339,8 @@ def bench_spectral(repeat: int) -> dict:
 def bench_memorisation(repeat: int) -> dict:
     """The reverse page's copy check: loading the bundled digits, the held-out reference (once per
     process), and the nearest training digits of 32 generated digits with the figure."""
-    from . import figures, memorisation
+    from .lessons import figures
+    from .models import memorisation
 
     t0 = time.perf_counter()
     digits = memorisation.load_bundle()

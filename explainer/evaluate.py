@@ -51,14 +51,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import images, objectives
-from .denoiser import eps_fn
-from .generate import generate, parse_labels
-from .memorisation import load_bundle, nearest_distances
-from .mnist import HELDOUT_ASSET, class_probabilities, classify, load_bundled_digits, load_digits, train_classifier
-from .models import MODELS_DIR, load_pretrained
-from .samplers import SAMPLER_LABELS
-from .scrub import frame_indices
+from .lessons import images
+from .core import objectives
+from .models.denoiser import eps_fn
+from .models.generate import generate, parse_labels
+from .models.memorisation import load_bundle, nearest_distances
+from .models.mnist import HELDOUT_ASSET, class_probabilities, classify, load_bundled_digits, load_digits, train_classifier
+from .models.pretrained import MODELS_DIR, load_pretrained
+from .core.samplers import SAMPLER_LABELS
+from .lessons.framesets import frame_indices
 
 LOSS_POINTS = 100
 

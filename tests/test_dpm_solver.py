@@ -6,9 +6,9 @@ import pytest
 import torch
 from diffusers import DPMSolverMultistepScheduler
 
-from explainer.samplers import (dpm_lambda, dpmpp_2m_coefficients, dpmpp_2m_latex, dpmpp_2m_step, make_timesteps,
+from explainer.core.samplers import (dpm_lambda, dpmpp_2m_coefficients, dpmpp_2m_latex, dpmpp_2m_step, make_timesteps,
                                 predict_x0, sample, sample_loop, step_coefficients, ddim_step)
-from explainer.schedules import make_schedule
+from explainer.core.schedules import make_schedule
 
 # diffusers' set_timesteps calls np.array on a tensor, which numpy 2 warns about; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -211,9 +211,9 @@ def test_sample_command_with_dpm_solver(tmp_path):
 
     from PIL import Image
 
-    from explainer import images
-    from explainer.generate import default_steps, generate, parse_labels
-    from explainer.models import load_pretrained
+    from explainer.lessons import images
+    from explainer.models.generate import default_steps, generate, parse_labels
+    from explainer.models.pretrained import load_pretrained
 
     out = tmp_path / "digits.png"
     run = subprocess.run([sys.executable, "-m", "explainer.sample", "--sampler", "dpm++2m", "--n", "4",

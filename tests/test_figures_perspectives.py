@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from explainer import figures, guidance, spectral
-from explainer import score_page as sp
+from explainer.lessons import figures
+from explainer.core import guidance, spectral
+from explainer.core import particles as sp
 
 
 def test_guidance_field_figure():

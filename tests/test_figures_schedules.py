@@ -5,10 +5,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explainer import figures
-from explainer.schedule_tables import (CUSTOM_PRESETS, check_params, custom_alpha_bar, custom_schedule,
+from explainer.lessons import figures
+from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, check_params, custom_alpha_bar, custom_schedule,
                                        landmark_rows, snr_db, worst_terminal)
-from explainer.schedules import DEFAULT_PARAMS, SCHEDULE_NAMES, make_schedule, snr_crossing, terminal_kl
+from explainer.core.schedules import DEFAULT_PARAMS, SCHEDULE_NAMES, make_schedule, snr_crossing, terminal_kl
 
 T = 100
 

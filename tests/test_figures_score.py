@@ -5,9 +5,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from explainer import figures, toy2d
-from explainer import score_page as sp
-from explainer.schedules import make_schedule
+from explainer.lessons import figures
+from explainer.core import toy2d
+from explainer.core import particles as sp
+from explainer.core.schedules import make_schedule
 
 
 @pytest.fixture(scope="module")

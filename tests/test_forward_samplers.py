@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from explainer.forward import markov_chain, posterior_variance, q_posterior, q_sample
-from explainer.samplers import (cfg_eps, ddim_sigma, ddim_step, ddpm_step, guided_eps_model, make_timesteps,
+from explainer.core.forward import markov_chain, posterior_variance, q_posterior, q_sample
+from explainer.core.samplers import (cfg_eps, ddim_sigma, ddim_step, ddpm_step, guided_eps_model, make_timesteps,
                                 predict_x0, sample, sample_loop, step_coefficients)
-from explainer.schedules import make_schedule
+from explainer.core.schedules import make_schedule
 
 S = make_schedule("linear", 1000)
 D = torch.float64

@@ -4,10 +4,10 @@ import math
 import numpy as np
 import pytest
 
-from explainer import guidance as g
-from explainer import score_page as sp
-from explainer.samplers import cfg_eps
-from explainer.schedules import make_schedule
+from explainer.core import guidance as g
+from explainer.core import particles as sp
+from explainer.core.samplers import cfg_eps
+from explainer.core.schedules import make_schedule
 
 MIX = g.three_classes()
 RNG = np.random.default_rng(0)
@@ -116,7 +116,7 @@ def test_sweep_batch_equals_one_run_per_scale():
 
 
 def test_gmm_responsibilities_give_the_score():
-    from explainer import toy2d
+    from explainer.core import toy2d
 
     w, m, s = MIX.weights, MIX.means, MIX.stds
     ab = 0.6

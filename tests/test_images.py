@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
-from explainer import images
-from explainer.images import (
+from explainer.lessons import images
+from explainer.lessons.images import (
     ImageError,
     LoadedImage,
     center_square,

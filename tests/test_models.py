@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from explainer import models
-from explainer.generate import generate, parse_labels, sdedit
-from explainer.models import ModelError, load_pretrained, pick_device, save_pretrained
-from explainer.nets import TinyUNet, ToyMLP, count_params
-from explainer.samplers import guided_eps_model
-from explainer.schedules import make_schedule
-from explainer.train import diffusion_loss, train_mnist, train_toy2d
+from explainer.models import pretrained
+from explainer.models.generate import generate, parse_labels, sdedit
+from explainer.models.pretrained import ModelError, load_pretrained, pick_device, save_pretrained
+from explainer.models.nets import TinyUNet, ToyMLP, count_params
+from explainer.core.samplers import guided_eps_model
+from explainer.core.schedules import make_schedule
+from explainer.models.training import diffusion_loss, train_mnist, train_toy2d
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_device_pick_order(monkeypatch, cuda, mps, auto, listed):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
     assert pick_device(None).type == auto and pick_device("auto").type == auto
-    assert models.available_devices() == listed
+    assert pretrained.available_devices() == listed
     assert pick_device("cpu").type == "cpu" and pick_device(torch.device("cpu")).type == "cpu"
     for name, present, message in (("cuda", cuda, "CUDA"), ("mps", mps, "MPS")):
         if present:
@@ -113,8 +113,8 @@ def test_guidance_one_equals_conditional(tiny_dir):
     guided = generate(pre, labels, steps=6, guidance=1.0, seed=0)
 
     # Plain conditional sampling: the eps-model called with the labels alone, no guidance wrapper.
-    from explainer.samplers import make_timesteps, sample
-    from explainer.generate import starting_noise
+    from explainer.core.samplers import make_timesteps, sample
+    from explainer.models.generate import starting_noise
 
     cond = sample(lambda x, t: pre.model(x, t, torch.as_tensor(labels)), pre.schedule, starting_noise(3, 0),
                   make_timesteps(100, 6, "trailing"), sampler="ddim", clip_x0=True,
@@ -155,7 +155,7 @@ def _weights(directory):
 def test_resume_continues_where_the_checkpoint_stopped(tmp_path, small_digits, monkeypatch):
     """A run stopped at step 6 and resumed to 10 does 4 more steps and ends exactly where a 10-step run
     ends: weights, EMA, optimiser and random state all come back from the checkpoint."""
-    from explainer import train
+    from explainer.models import training as train
 
     kw = dict(device="cpu", channels=8, batch_size=8, checkpoint_every=1000)
     train_mnist(steps=10, run_dir=tmp_path / "full", export_dir=tmp_path / "full_out", **kw)
@@ -238,7 +238,7 @@ def test_toy_training_lowers_loss():
 
 
 def test_bundled_models_load():
-    for name in ["mnist"] + [f"toy2d_{d}" for d in models.TOY_MODELS]:
+    for name in ["mnist"] + [f"toy2d_{d}" for d in pretrained.TOY_MODELS]:
         pre = load_pretrained(name, device="cpu")
-        assert (models.MODELS_DIR / f"{name}.safetensors").stat().st_size < 20 * 2**20
+        assert (pretrained.MODELS_DIR / f"{name}.safetensors").stat().st_size < 20 * 2**20
         assert pre.card["architecture"]["parameters"] == count_params(pre.model)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from explainer import objectives as o
-from explainer.schedules import make_schedule
+from explainer.core import objectives as o
+from explainer.core.schedules import make_schedule
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,9 +146,9 @@ def test_wrong_time_judges_against_the_true_targets(cosine):
 
 def test_the_cards_loss_curve_is_reproduced_by_its_code():
     """Three points of the card's curve, recomputed with the bundled model and digits, match the card."""
-    from explainer.denoiser import eps_fn
-    from explainer.mnist import load_bundled_digits
-    from explainer.models import load_pretrained
+    from explainer.models.denoiser import eps_fn
+    from explainer.models.mnist import load_bundled_digits
+    from explainer.models.pretrained import load_pretrained
 
     pre = load_pretrained("mnist", device="cpu")
     curve = pre.card.get("loss_curve")

@@ -12,14 +12,15 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import scrubber
-from explainer import figures, forward, images, toy2d
-from explainer import score_page as sp
 from explainer.app.noising import preview_array
-from explainer.schedule_tables import (CUSTOM_PRESETS, PURE_NOISE_ALPHA_BAR, custom_alpha_bar, custom_schedule,
+from explainer.core import forward, toy2d
+from explainer.core import particles as sp
+from explainer.core.schedules import (BETA_CAP, BETA_DEFINED, SCHEDULE_NAMES, NoiseSchedule, cosine_alpha_bar,
+                                 make_schedule, make_schedule_for_T, snr_crossing, terminal_kl)
+from explainer.lessons import figures, images
+from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, PURE_NOISE_ALPHA_BAR, custom_alpha_bar, custom_schedule,
                                        end_advice, end_sentence, is_pure_noise, not_pure_noise_sentence,
                                        pure_noise_from, scaling_sentence)
-from explainer.schedules import (BETA_CAP, BETA_DEFINED, SCHEDULE_NAMES, NoiseSchedule, cosine_alpha_bar,
-                                 make_schedule, make_schedule_for_T, snr_crossing, terminal_kl)
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 T_CHOICES = [10, 50, 100, 250, 500, 1000, 2000]  # the T sliders of the forward and schedules pages
@@ -209,7 +210,7 @@ def test_beta_one_is_refused_and_the_cap_keeps_it_below():
 # ------------------------------------------------------------------ 11. the loss is a mean over coordinates
 
 def test_training_loss_is_the_mean_squared_error_per_coordinate():
-    from explainer.train import diffusion_loss
+    from explainer.models.training import diffusion_loss
 
     class Zero(torch.nn.Module):
         def forward(self, x, t):

@@ -9,8 +9,8 @@ from PIL import Image
 from conftest import open_page, scrubber, set_scrubber, set_sidebar, warnings_text
 from explainer.app.noising import PREVIEW_SIDE
 from explainer.app.sampling_runs import DIGIT_GIF_SAMPLER, DIGIT_GIF_STEPS, digit_gif
-from explainer.forward import sub
-from explainer.schedules import make_schedule, make_schedule_for_T
+from explainer.core.forward import sub
+from explainer.core.schedules import make_schedule, make_schedule_for_T
 from tests.corpus import noise_rgb, save
 
 FORWARD = "app_pages/forward.py"
@@ -52,7 +52,7 @@ def test_home_page_shows_cards_and_settings():
     # The live digit: what the caption says is what ran (the GIF has one frame per step, plus the hold).
     from PIL import Image as PILImage
 
-    from explainer.samplers import SAMPLER_LABELS
+    from explainer.core.samplers import SAMPLER_LABELS
 
     caption = " ".join(c for i in at.get("image") for c in i.captions)
     assert f"{DIGIT_GIF_STEPS} steps of {SAMPLER_LABELS[DIGIT_GIF_SAMPLER]}" in caption

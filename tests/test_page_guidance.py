@@ -5,9 +5,9 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import open_page
 
-from explainer import guidance
-from explainer import score_page as sp
-from explainer.schedules import make_schedule
+from explainer.core import guidance
+from explainer.core import particles as sp
+from explainer.core.schedules import make_schedule
 
 
 def _open(**query) -> AppTest:

@@ -12,9 +12,11 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import open_page
 
-from explainer import elbo, models, scrub
 from explainer.app.training_runs import LEARN_FRAMES
-from explainer.schedules import make_schedule
+from explainer.core import elbo
+from explainer.core.schedules import make_schedule
+from explainer.lessons import framesets
+from explainer.models import pretrained
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -77,9 +79,9 @@ def test_opens_with_six_sections_and_its_scrubbers():
     assert scrubber(at, "ln_tp")["set"]["label"] == "The t′ the model is told"
     assert f"Over the {LEARN_FRAMES} values of t′" in _markdown(at)
     assert at.query_params["ln_show_wrong"] in ("True", ["True"])
-    card = models.load_card("mnist")
+    card = pretrained.load_card("mnist")
     assert f"the bundled model took {card['training']['steps']:,} of them" in _markdown(at)
-    ab = models.load_pretrained("mnist", "cpu").schedule.alpha_bars
+    ab = pretrained.load_pretrained("mnist", "cpu").schedule.alpha_bars
     assert any(f"{1 / np.sqrt(1 - ab[0]):.0f} at t = 0" in c.value for c in at.caption)
 
 
@@ -105,10 +107,10 @@ def test_digit_class_and_random_buttons():
         metric = next(m for m in at.metric if m.label.startswith("Drawn: t = "))
         assert metric.label == f"Drawn: t = {t}. Loss ‖ε − ε̂‖²"
         # The loss shown is the library's, for this digit, noise, class and exact t.
-        from explainer import denoiser
-        from explainer.mnist import load_bundled_digits
+        from explainer.models import denoiser
+        from explainer.models.mnist import load_bundled_digits
         x, _ = load_bundled_digits()
-        sf = denoiser.training_steps(models.load_pretrained("mnist", "cpu"), x[123], denoiser.digit_noise(0), [t], 3)
+        sf = denoiser.training_steps(pretrained.load_pretrained("mnist", "cpu"), x[123], denoiser.digit_noise(0), [t], 3)
         assert metric.value == f"{sf.loss[0]:.4f}"
         seen.add(t)
     assert len(seen) > 1
@@ -120,7 +122,7 @@ def test_digit_class_and_random_buttons():
 def test_scrubber_position_goes_to_the_url():
     at = _open(ln_t="250", ln_rt="999")
     one = scrubber(at, "ln_t")
-    want = min(scrub.frame_indices(1000, LEARN_FRAMES), key=lambda v: abs(v - 250))  # the nearest frame
+    want = min(framesets.frame_indices(1000, LEARN_FRAMES), key=lambda v: abs(v - 250))  # the nearest frame
     assert one["set"]["values"][one["index"]] == want != 250
     assert at.query_params["ln_t"] in (str(want), [str(want)])
     four = scrubber(at, "ln_rt")
@@ -138,7 +140,7 @@ def test_which_noise_levels_are_hard_controls():
     assert charts[0]["layout"]["xaxis"]["title"]["text"].startswith("log-SNR")
     assert "this model's loss" in charts[1]["layout"]["title"]["text"]
     assert at.query_params["ln_weigh"] in ("times_loss", ["times_loss"])
-    curve = models.load_card("mnist")["loss_curve"]
+    curve = pretrained.load_card("mnist")["loss_curve"]
     cls = np.asarray(curve["eps_mse"]["class"])
     assert f"at t = {curve['t'][int(np.argmax(cls))]} (ε-loss {cls.max():.4f})" in _markdown(at)
 
@@ -209,11 +211,11 @@ def test_upload_a_digit_and_a_bad_file():
 def _model_copy(folder: Path, monkeypatch) -> dict:
     """The bundled MNIST model copied into `folder`, which becomes the models folder; its card, without snapshots."""
     for f in ("mnist.json", "mnist.safetensors"):
-        shutil.copy(models.MODELS_DIR / f, folder / f)
+        shutil.copy(pretrained.MODELS_DIR / f, folder / f)
     card = json.loads((folder / "mnist.json").read_text())
     card["training"].pop("snapshots", None)
     (folder / "mnist.json").write_text(json.dumps(card))
-    monkeypatch.setattr(models, "MODELS_DIR", folder)
+    monkeypatch.setattr(pretrained, "MODELS_DIR", folder)
     return card
 
 
@@ -231,10 +233,10 @@ def with_snapshots(tmp_path, monkeypatch):
     card = _model_copy(tmp_path, monkeypatch)
     state = {k: v.half() for k, v in load_file(str(tmp_path / "mnist.safetensors")).items()}
     for step in (0, 100):
-        path = models.snapshot_file(tmp_path / models.SNAPSHOT_DIR, step)
+        path = pretrained.snapshot_file(tmp_path / pretrained.SNAPSHOT_DIR, step)
         path.parent.mkdir(exist_ok=True)
         save_file(state, str(path))
-    card["training"]["snapshots"] = {"steps": [0, 100, 250], "dir": models.SNAPSHOT_DIR}  # 250 is missing
+    card["training"]["snapshots"] = {"steps": [0, 100, 250], "dir": pretrained.SNAPSHOT_DIR}  # 250 is missing
     (tmp_path / "mnist.json").write_text(json.dumps(card))
     return card["training"]["steps"]
 

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explainer import memorisation, models, spectral
 from explainer.app.noising import SCRUB_FRAMES, preview_array
 from explainer.app.pickers import sample_image
 from explainer.app.resources import gaussian_noise, get_model
-from explainer.schedules import make_schedule
+from explainer.core import spectral
+from explainer.core.schedules import make_schedule
+from explainer.models import memorisation, pretrained
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -103,8 +104,8 @@ def test_reverse_nearest_training_digits(generated):
 
 
 def test_reverse_guidance_section_without_measurements(monkeypatch):
-    real = models.load_card
-    monkeypatch.setattr(models, "load_card", lambda name, directory=None: {
+    real = pretrained.load_card
+    monkeypatch.setattr(pretrained, "load_card", lambda name, directory=None: {
         k: v for k, v in real(name, directory).items() if k != "guidance_sweep"})
     get_model.clear()
     try:
@@ -121,8 +122,8 @@ SWEEP = {"scales": [0.0, 1.0, 3.0], "diversity": [22.4, 19.4, 17.6], "confidence
 
 
 def test_reverse_guidance_section_plots_the_card(monkeypatch):
-    real = models.load_card
-    monkeypatch.setattr(models, "load_card", lambda name, directory=None: {**real(name, directory),
+    real = pretrained.load_card
+    monkeypatch.setattr(pretrained, "load_card", lambda name, directory=None: {**real(name, directory),
                                                                            "guidance_sweep": SWEEP})
     get_model.clear()
     try:

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 import pytest
 
 from conftest import open_page, warnings_text
-from explainer.reading import APP_PAGES, KINDS, READINGS, Reading, by_kind
+from explainer.lessons.reading import APP_PAGES, KINDS, READINGS, Reading, by_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from conftest import button, image_captions, open_page, scrubber, set_scrubber, set_sidebar, warnings_text
-from explainer import models
 from explainer.app.caches import result_cache
-from explainer.generate import step_equation
-from explainer.samplers import make_timesteps
+from explainer.core.samplers import make_timesteps
+from explainer.models import pretrained
+from explainer.models.generate import step_equation
 from tests.corpus import handwritten_seven
 
 FAST = {"rv_n": "4", "rv_steps": "10"}
@@ -25,11 +25,11 @@ def generate(at) -> dict:
 
 def picked_device() -> str:
     """What the page's Device metric must say on this machine: the automatic pick, upper case."""
-    return str(models.pick_device(None)).upper()
+    return str(pretrained.pick_device(None)).upper()
 
 
 def test_defaults_and_generate():
-    rec = models.load_pretrained("mnist", device="cpu").card["recommended"]
+    rec = pretrained.load_pretrained("mnist", device="cpu").card["recommended"]
     bare = open_page("app_pages/reverse.py")  # no link values: the card's recommended settings
     assert bare.radio(key="rv_sampler").value == rec["sampler"]
     assert bare.select_slider(key="rv_steps").value == rec["steps"]
@@ -45,7 +45,7 @@ def test_defaults_and_generate():
     assert any("DDIM, Eq. 12" in latex.value for latex in at.latex)
     sc = scrubber(at, "rv_step")
     assert sc.values == list(range(10)) and sc.value == 0
-    pre = models.load_pretrained("mnist", device="cpu")
+    pre = pretrained.load_pretrained("mnist", device="cpu")
     ts = make_timesteps(pre.schedule.num_steps, 10, pre.card["recommended"]["spacing"])
     assert sc.lines() == [step_equation(pre.schedule, int(ts[0]), int(ts[1]), "ddim", 0.0)]
 
@@ -127,7 +127,7 @@ def test_device_fallback():
 def test_bad_url_values():
     at = open_reverse({"rv_guidance": "1e9", "rv_steps": "3", "rv_class": "eleven", "rv_eta": "-4"})
     assert at.slider(key="rv_guidance").value == 10.0  # clamped
-    assert at.select_slider(key="rv_steps").value == models.load_pretrained("mnist", device="cpu").card[
+    assert at.select_slider(key="rv_steps").value == pretrained.load_pretrained("mnist", device="cpu").card[
         "recommended"]["steps"]  # refused: not a choice, so the default
     assert at.selectbox(key="rv_class").value == "all"
     assert at.slider(key="rv_eta").value == 0.0  # clamped
@@ -194,7 +194,7 @@ def test_dpm_solver_generates_and_fills_in_its_update():
 
 def test_quality_against_steps_from_the_card():
     at = open_reverse()
-    card = models.load_card("mnist")
+    card = pretrained.load_card("mnist")
     rows = {(r["sampler"], r["steps"]): r for r in card["quality_vs_steps"]["rows"]}
     rec = card["recommended"]
     default, ref = rows[(rec["sampler"], rec["steps"])], rows[("ddim", 50)]

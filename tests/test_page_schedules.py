@@ -4,8 +4,8 @@ import json
 import pytest
 
 from conftest import open_page, scrubber, set_scrubber, set_sidebar, warnings_text
-from explainer.schedule_tables import snr_db
-from explainer.schedules import SCHEDULE_NAMES, make_schedule, make_schedule_for_T
+from explainer.lessons.schedule_facts import snr_db
+from explainer.core.schedules import SCHEDULE_NAMES, make_schedule, make_schedule_for_T
 
 
 def _open(**query):

@@ -5,7 +5,7 @@ Kept small for a busy CPU: the live training runs 300 steps on 500 points.
 import pytest
 
 from conftest import assert_ok, button, open_page, scrubber, set_scrubber
-from explainer import models
+from explainer.models import pretrained
 
 
 def _open(**query):
@@ -69,11 +69,11 @@ def test_field_controls_and_tweedie():
 
 
 def test_bundled_model_views_when_present():
-    if "swiss_roll" not in models.TOY_MODELS:
+    if "swiss_roll" not in pretrained.TOY_MODELS:
         pytest.skip("no bundled swiss-roll model")
     try:
-        models.load_card("toy2d_swiss_roll")
-    except models.ModelError:
+        pretrained.load_card("toy2d_swiss_roll")
+    except pretrained.ModelError:
         pytest.skip("the bundled swiss-roll model is not there yet")
     at = _open(sf_view="error", sf_t="300")
     assert_ok(at)

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from explainer.schedules import (SCHEDULE_NAMES, make_schedule, schedule_from_alpha_bar, snr_crossing,
+from explainer.core.schedules import (SCHEDULE_NAMES, make_schedule, schedule_from_alpha_bar, snr_crossing,
                                  terminal_kl)
 
 

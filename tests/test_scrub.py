@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from explainer import forward
-from explainer.schedules import make_schedule
-from explainer import images
-from explainer.scrub import (NOISE_STEP, FrameSet, blend_pixels, frame_indices, nearest_index,
+from explainer.core import forward
+from explainer.core.schedules import make_schedule
+from explainer.lessons import images
+from explainer.lessons.framesets import (NOISE_STEP, FrameSet, blend_pixels, frame_indices, nearest_index,
                              noise_png_uri, quantise_noise)
 
 
@@ -175,7 +175,7 @@ def test_heatmap_png_is_a_small_viridis_picture():
 
     from PIL import Image
 
-    from explainer.scrub import heatmap_png_uri
+    from explainer.lessons.framesets import heatmap_png_uri
 
     z = np.outer(np.ones(8), np.arange(8.0))[::-1].T  # grows with y (rows, upwards) ...
     uri = heatmap_png_uri(z)
@@ -186,7 +186,7 @@ def test_heatmap_png_is_a_small_viridis_picture():
 
 
 def test_score_field_frameset_follows_t():
-    from explainer import score_page as sp, toy2d
+    from explainer.core import particles as sp, toy2d
 
     sched = make_schedule("cosine", 1000)
     data = sp.make_data("moons", 300, 0)

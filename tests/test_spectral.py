@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from explainer import forward, images, spectral
-from explainer.schedules import make_schedule
-from explainer.scrub import FrameSet, frame_indices
+from explainer.core import forward, spectral
+from explainer.lessons import images
+from explainer.core.schedules import make_schedule
+from explainer.lessons.framesets import FrameSet, frame_indices
 
 from conftest import ROOT
 

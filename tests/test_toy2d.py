@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from explainer import toy2d
-from explainer.schedules import make_schedule
+from explainer.core import toy2d
+from explainer.core.schedules import make_schedule
 
 
 # ------------------------------------------------------------------ data sets

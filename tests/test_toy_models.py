@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from explainer.schedules import make_schedule
-from explainer.toy2d import empirical_score, gaussian_mixture_params, gmm_score, make_dataset
-from explainer.toy_models import eps_to_score, learned_score_fn, nearest_timestep, score_relative_error
+from explainer.core.schedules import make_schedule
+from explainer.core.toy2d import empirical_score, gaussian_mixture_params, gmm_score, make_dataset
+from explainer.models.toy_models import eps_to_score, learned_score_fn, nearest_timestep, score_relative_error
 
 S = make_schedule("cosine", 1000)
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from explainer import models
-from explainer.train import main, parse_snapshots, train_mnist
+from explainer.models import pretrained
+from explainer.models.training import main, parse_snapshots, train_mnist
 
 TINY = dict(channels=16, blocks=2, batch_size=8, threads=1, checkpoint_every=2)
 SNAPS = (0, 2, 5)
@@ -33,12 +33,12 @@ def test_snapshots_are_written_listed_and_loadable(tiny_run):
     snap = card["training"]["snapshots"]
     assert snap["steps"] == list(SNAPS) and snap["dtype"] == "float16" and snap["weights"] == "EMA"
     assert "--snapshots 0,2,5" in card["training"]["command"]
-    files = sorted((export / models.SNAPSHOT_DIR).glob("*.safetensors"))
+    files = sorted((export / pretrained.SNAPSHOT_DIR).glob("*.safetensors"))
     assert [f.name for f in files] == [f"step_{s:06d}.safetensors" for s in SNAPS]
     assert snap["bytes"] == sum(f.stat().st_size for f in files)
     assert all(v.dtype == torch.float16 for v in load_file(str(files[0])).values())
-    assert models.snapshot_steps(export) == list(SNAPS)
-    pre = models.load_snapshot(2, "cpu", export)
+    assert pretrained.snapshot_steps(export) == list(SNAPS)
+    pre = pretrained.load_snapshot(2, "cpu", export)
     assert pre.name == "mnist@2" and next(pre.model.parameters()).dtype == torch.float32
     x = torch.randn(2, 1, 28, 28)
     with torch.inference_mode():
@@ -47,8 +47,8 @@ def test_snapshots_are_written_listed_and_loadable(tiny_run):
 
 def test_snapshots_differ_from_step_to_step_and_the_last_is_near_the_final_weights(tiny_run):
     export = tiny_run / "export"
-    s0 = load_file(str(models.snapshot_file(export / models.SNAPSHOT_DIR, 0)))
-    s5 = load_file(str(models.snapshot_file(export / models.SNAPSHOT_DIR, 5)))
+    s0 = load_file(str(pretrained.snapshot_file(export / pretrained.SNAPSHOT_DIR, 0)))
+    s5 = load_file(str(pretrained.snapshot_file(export / pretrained.SNAPSHOT_DIR, 5)))
     final = load_file(str(export / "mnist.safetensors"))
     assert any(not torch.equal(s0[k], s5[k]) for k in s0)
     # Step 5 is one update before the final step 6; float16 keeps the weights to about 3 digits.
@@ -67,16 +67,16 @@ def test_a_resumed_run_writes_the_same_snapshots(tiny_run, tmp_path):
         if out["finished"]:
             break
     assert out["finished"]
-    assert _digests(export / models.SNAPSHOT_DIR) == _digests(tiny_run / "export" / models.SNAPSHOT_DIR)
+    assert _digests(export / pretrained.SNAPSHOT_DIR) == _digests(tiny_run / "export" / pretrained.SNAPSHOT_DIR)
 
 
 def test_a_fresh_run_replaces_old_snapshots(tiny_run, tmp_path):
     export = tmp_path / "export"
-    stale = models.snapshot_file(export / models.SNAPSHOT_DIR, 999)
+    stale = pretrained.snapshot_file(export / pretrained.SNAPSHOT_DIR, 999)
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"old")
     train_mnist(steps=3, run_dir=tmp_path / "run", export_dir=export, snapshots=(1,), **TINY)
-    assert [p.name for p in (export / models.SNAPSHOT_DIR).iterdir()] == ["step_000001.safetensors"]
+    assert [p.name for p in (export / pretrained.SNAPSHOT_DIR).iterdir()] == ["step_000001.safetensors"]
 
 
 def test_parse_snapshots_and_the_command_line(tmp_path, capsys):
@@ -92,6 +92,6 @@ def test_parse_snapshots_and_the_command_line(tmp_path, capsys):
 
 
 def test_no_snapshots_is_reported_not_raised(tmp_path):
-    assert models.snapshot_steps(tmp_path) == []
-    with pytest.raises(models.ModelError, match="model card"):
-        models.load_snapshot(0, "cpu", tmp_path)
+    assert pretrained.snapshot_steps(tmp_path) == []
+    with pytest.raises(pretrained.ModelError, match="model card"):
+        pretrained.load_snapshot(0, "cpu", tmp_path)

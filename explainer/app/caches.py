@@ -12,7 +12,7 @@ from typing import Any, Callable
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import figures
+from ..lessons import figures
 from .compute import compute_slot
 
 

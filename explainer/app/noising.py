@@ -9,8 +9,9 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from .. import forward, images, scrub
-from ..schedules import NoiseSchedule
+from ..core import forward
+from ..core.schedules import NoiseSchedule
+from ..lessons import framesets, images
 from .resources import gaussian_noise, get_schedule
 from .scrubber import scrubber
 
@@ -45,7 +46,7 @@ def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
                    _img: images.LoadedImage) -> tuple[list[int], bytes]:
     """The forward page's main view at SCRUB_FRAMES values of t, shared by every session with these inputs."""
     x0 = preview_array(_img)
-    ts = scrub.frame_indices(num_steps, SCRUB_FRAMES)
+    ts = framesets.frame_indices(num_steps, SCRUB_FRAMES)
     fs = forward.noising_frameset(get_schedule(schedule_name, num_steps), x0, gaussian_noise(x0.shape, seed), ts,
                                   label="Timestep t (0 = almost clean, T−1 = the noisiest step)")
     return ts, fs.to_bytes()
@@ -62,7 +63,7 @@ def schedule_frames(ident: str, keys: tuple[tuple[str, str], ...], seed: int, _i
                     label: str = "Timestep t") -> tuple[list[int], bytes]:
     """The same image and noise under each schedule at n_frames values of t; keys = (name, schedule_digest)."""
     x0 = preview_array(_img, side)
-    ts = scrub.frame_indices(next(iter(_schedules.values())).num_steps, n_frames)
+    ts = framesets.frame_indices(next(iter(_schedules.values())).num_steps, n_frames)
     fs = forward.schedules_frameset(_schedules, x0, gaussian_noise(x0.shape, seed), ts, label=label,
                                     log_snr_chart=log_snr_chart)
     return ts, fs.to_bytes()
@@ -88,7 +89,7 @@ def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
     for side in RESOLUTION_SIDES:
         x0 = images.square_array(_img.pil, side)
         pictures[side] = (x0, gaussian_noise(x0.shape, seed))
-    ts = scrub.frame_indices(num_steps, 24)
+    ts = framesets.frame_indices(num_steps, 24)
     fs = forward.resolution_frameset(get_schedule(schedule_name, num_steps), pictures, ts,
                                      base=RESOLUTION_SIDES[0], label="Timestep t")
     return ts, fs.to_bytes()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from .. import images
+from ..lessons import images
 from .safe_text import code_text, escape_markdown
 from .url_state import choice_param, url_state, write_url
 

@@ -5,9 +5,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from .. import models
-from ..mnist import load_bundled_digits
-from ..schedules import NoiseSchedule, make_schedule_for_T
+from ..core.schedules import NoiseSchedule, make_schedule_for_T
+from ..models import pretrained
+from ..models.mnist import load_bundled_digits
 
 
 @st.cache_resource(show_spinner=False)
@@ -17,8 +17,8 @@ def get_schedule(name: str, num_steps: int, params: tuple = ()) -> NoiseSchedule
 
 
 @st.cache_resource(show_spinner="Loading the model ...", max_entries=16)
-def get_model(name: str, device: str) -> models.Pretrained:
-    model = models.load_pretrained(name, device=device)
+def get_model(name: str, device: str) -> pretrained.Pretrained:
+    model = pretrained.load_pretrained(name, device=device)
     return model
 
 
@@ -26,18 +26,18 @@ def device_choice() -> torch.device:
     """The device the sidebar asks for, falling back to the CPU with a message if it is gone."""
     want = st.session_state.get("device", "auto")
     try:
-        return models.pick_device(None if want == "auto" else want)
-    except models.ModelError as e:
+        return pretrained.pick_device(None if want == "auto" else want)
+    except pretrained.ModelError as e:
         st.info(f"{e} Using the CPU instead.", icon=":material/memory:")
         return torch.device("cpu")
 
 
-def mnist_or_stop() -> tuple[torch.device, models.Pretrained]:
+def mnist_or_stop() -> tuple[torch.device, pretrained.Pretrained]:
     """The sidebar's device and the bundled digit model on it; without the model, a message and the page stops."""
     try:
         device = device_choice()
         return device, get_model("mnist", device.type)
-    except models.ModelError as e:
+    except pretrained.ModelError as e:
         st.error(str(e), icon=":material/error:")
         st.stop()
 

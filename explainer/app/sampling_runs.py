@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from .. import images, models
-from ..generate import generate, parse_labels, trajectory_frameset
-from ..schedules import NoiseSchedule
+from ..core.schedules import NoiseSchedule
+from ..lessons import images
+from ..models import pretrained
+from ..models.generate import generate, parse_labels, trajectory_frameset
 from .caches import page_run
 from .resources import get_model
 
@@ -30,7 +31,7 @@ def digit_gif(seed: int) -> bytes | None:
     """
     try:
         pre = get_model("mnist", "cpu")
-    except models.ModelError:
+    except pretrained.ModelError:
         return None
 
     def encode(res):

@@ -1,4 +1,4 @@
-"""The scrubber: a slider over precomputed frames that moves in the browser (see explainer/scrub.py).
+"""The scrubber: a slider over precomputed frames that moves in the browser (see explainer/lessons/framesets.py).
 
 Its JavaScript and CSS are in static/.
 """
@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from ..scrub import nearest_index
+from ..lessons.framesets import nearest_index
 from .url_state import float_param, url_state, write_url
 
 
@@ -21,7 +21,7 @@ _scrubber_component = st.components.v2.component(
 
 
 def scrubber(key: str, frames: bytes, values: list, default) -> Any:
-    """A slider over precomputed frames (see explainer/scrub.py) that moves in the browser.
+    """A slider over precomputed frames (see explainer/lessons/framesets.py) that moves in the browser.
 
     `frames` is a cached `FrameSet.to_bytes()`, `values` its positions. Dragging swaps
     frames without a server round trip; the release sends the position once, which is

@@ -13,7 +13,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from .. import models
+from ..models import pretrained
 from .safe_text import escape_markdown
 from .url_state import bool_param, choice_param, int_param, url_state, write_url
 
@@ -54,7 +54,7 @@ def page_setup():
 
 def sidebar_settings() -> dict:
     """The global settings: compute device, random seed, presenter mode. Mirrored in the URL."""
-    devices = ["auto"] + models.available_devices()
+    devices = ["auto"] + pretrained.available_devices()
     url_state("device", "auto", choice_param(devices))
     url_state("seed", 0, int_param(0, 2**31 - 1))
     url_state("presenter", False, bool_param)
@@ -62,7 +62,7 @@ def sidebar_settings() -> dict:
         st.markdown("### Settings")
         st.selectbox("Compute device", devices, key="device",
                      help="Where the neural network runs. 'auto' uses a GPU when one is present, else the CPU.",
-                     format_func=lambda d: {"auto": f"auto ({models.pick_device(None).type})",
+                     format_func=lambda d: {"auto": f"auto ({pretrained.pick_device(None).type})",
                                             "cpu": "CPU", "cuda": "GPU (CUDA)", "mps": "Apple GPU (MPS)"}.get(d, d))
         st.number_input("Random seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
                         help="The same seed gives the same noise, so a class sees the same pictures.")

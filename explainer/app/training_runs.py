@@ -7,9 +7,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from .. import denoiser, elbo, images, models, scrub
-from ..denoiser import LEARN_FRAMES  # values of t a learning-page scrubber visits
-from ..generate import generate, parse_labels
+from ..core import elbo
+from ..lessons import framesets, images
+from ..models import denoiser, pretrained
+from ..models.denoiser import LEARN_FRAMES  # values of t a learning-page scrubber visits
+from ..models.generate import generate, parse_labels
 from .caches import page_run
 from .resources import get_model, get_schedule
 
@@ -34,7 +36,7 @@ def learning_frames(ident: str, label: int, true_label: int | None, seed: int, d
                     _x0: np.ndarray) -> tuple[list[int], bytes, bytes, dict[str, np.ndarray]]:
     """Sections 'one training step' and 'four readings' for one digit: (ts, frames, frames, losses by class)."""
     pre = get_model("mnist", device)
-    ts = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
+    ts = framesets.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
     labels = comparison_labels(label, true_label, pre.model.null_label)
 
     def network():  # the digit told its class, and the comparison labels (no class, a wrong one): one call
@@ -64,7 +66,7 @@ def wrong_time_frames(ident: str, t: int, label: int, seed: int, device: str,
                       _x0: np.ndarray) -> tuple[list[int], bytes, dict]:
     """Section 'tell it the wrong time': (t' values, frames, summary numbers) for one digit at the true t."""
     pre = get_model("mnist", device)
-    tps = scrub.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
+    tps = framesets.frame_indices(pre.schedule.num_steps, LEARN_FRAMES)
 
     def encode(wt):
         at_t = int(np.argmin(np.abs(np.asarray(tps) - t)))
@@ -90,7 +92,7 @@ def snapshot_samples(step: int | None, seed: int, device: str) -> np.ndarray:
 
     DDIM, 25 steps, guidance 3, the same starting noise for every snapshot.
     """
-    pre = get_model("mnist", device) if step is None else models.load_snapshot(step, device)
+    pre = get_model("mnist", device) if step is None else pretrained.load_snapshot(step, device)
     return generate(pre, parse_labels("all", 10, pre.model.null_label), steps=25, guidance=3.0, seed=seed).images
 
 

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageSequence
 from playwright.sync_api import Page, expect
 
 from explainer.app.noising import PREVIEW_SIDE
-from explainer.models import pick_device
+from explainer.models.pretrained import pick_device
 from tests.corpus import handwritten_seven
 
 from .helpers import (ARTIFACTS, open_ready, assert_no_exception, alert_texts, click_button, download, expect_rerun,

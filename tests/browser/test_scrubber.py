@@ -38,8 +38,8 @@ def test_forward_picture_is_the_closed_form_exactly(app_server, page):
     from PIL import Image
 
     from explainer.app.resources import gaussian_noise
-    from explainer.schedules import make_schedule_for_T
-    from explainer.scrub import NOISE_STEP, blend_pixels, quantise_noise
+    from explainer.core.schedules import make_schedule_for_T
+    from explainer.lessons.framesets import NOISE_STEP, blend_pixels, quantise_noise
 
     open_page(page, app_server, "forward?fw_schedule=cosine&fw_seed=5&fw_t=600")
     scrub = page.locator(".dx-scrub").first

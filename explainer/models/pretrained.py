@@ -14,9 +14,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .nets import TinyUNet, ToyMLP
-from .schedules import NoiseSchedule, make_schedule
+from ..core.schedules import NoiseSchedule, make_schedule
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
 TOY_MODELS = ("swiss_roll", "moons", "gaussian_mixture", "checkerboard")
 REBUILD = {
     "mnist": "python -m explainer.train mnist",

@@ -13,9 +13,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .forward import q_sample
-from .models import Pretrained
-from .samplers import guided_eps_model, make_timesteps, sample_loop
+from ..core.forward import q_sample
+from .pretrained import Pretrained
+from ..core.samplers import guided_eps_model, make_timesteps, sample_loop
 
 
 # Steps when none is asked for, for a sampler other than the card's recommended one. The
@@ -145,8 +145,8 @@ def sdedit(pre: Pretrained, image: np.ndarray, t0: int, label=None, n: int = 1, 
 def step_equation(schedule, t: int, t_prev: int, sampler: str, eta: float = 0.0, t_last: int | None = None) -> str:
     """The update of one step with its numbers filled in, as plain text (DDIM Eq. 12; DDPM Eq. 7/11;
     DPM-Solver++(2M), Lu et al. 2022 Alg. 2, where t_last is the step visited before t)."""
-    from .forward import sub
-    from .samplers import dpmpp_2m_coefficients, step_coefficients
+    from ..core.forward import sub
+    from ..core.samplers import dpmpp_2m_coefficients, step_coefficients
 
     out = f"x{sub(t_prev)}" if t_prev >= 0 else "x₀"
     if sampler == "dpm++2m":
@@ -166,10 +166,10 @@ def step_equation(schedule, t: int, t_prev: int, sampler: str, eta: float = 0.0,
 
 def trajectory_frameset(schedule, res: SampleResult, digit: int, label: str) -> "FrameSet":
     """Every kept step of one digit's trajectory: x_t, ε̂, x̂₀ and x_t′, the filled-in update, and where it is."""
-    from .figures import PALETTE
-    from .forward import sub
-    from .images import png_data_uri
-    from .scrub import FrameSet
+    from ..lessons.figures import PALETTE
+    from ..core.forward import sub
+    from ..lessons.images import png_data_uri
+    from ..lessons.framesets import FrameSet
 
     s = res.settings
     steps = list(range(len(res.kept_steps)))
@@ -197,9 +197,9 @@ def trajectory_frameset(schedule, res: SampleResult, digit: int, label: str) -> 
 
 def sdedit_frameset(schedule, image: np.ndarray, seed: int, t0s: list[int], label: str) -> "FrameSet":
     """What SDEdit starts from at each t0: the image noised by q(x_t0 | x_0) with the first of its noises."""
-    from .forward import sub
-    from .images import png_data_uri
-    from .scrub import FrameSet
+    from ..core.forward import sub
+    from ..lessons.images import png_data_uri
+    from ..lessons.framesets import FrameSet
 
     x0 = torch.as_tensor(image, dtype=torch.float32).reshape(1, 1, 28, 28)
     noise = starting_noise(1, seed)  # the noise sdedit() gives its first digit

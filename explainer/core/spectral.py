@@ -182,8 +182,8 @@ def spectrum_frameset(schedule: NoiseSchedule, x0: np.ndarray, eps: np.ndarray, 
     spectra of exactly those images. Per t: the image part ab P_x0, the noise floor (1-ab) P_eps and
     the spectrum of x_t itself, a marker at the crossover frequency, and the numbers in words.
     """
-    from .figures import PALETTE
-    from .scrub import FrameSet
+    from ..lessons.figures import PALETTE
+    from ..lessons.framesets import FrameSet
 
     ab = schedule.alpha_bars[np.asarray(ts)]
     sp = noised_spectra(x0, eps, ab)

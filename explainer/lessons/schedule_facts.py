@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .schedules import (BETA_CAP, BETA_DEFINED, REFERENCE_STEPS, NoiseSchedule, capped_steps, schedule_from_alpha_bar,
+from ..core.schedules import (BETA_CAP, BETA_DEFINED, REFERENCE_STEPS, NoiseSchedule, capped_steps, schedule_from_alpha_bar,
                         snr_crossing, terminal_kl)
 
 # The widget range of every schedule parameter: (min, max, step, printf format, help).

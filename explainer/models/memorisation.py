@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-BUNDLE = Path(__file__).resolve().parent.parent / "assets" / "mnist_digits.npz"
+BUNDLE = Path(__file__).resolve().parents[2] / "assets" / "mnist_digits.npz"
 
 
 @dataclass(frozen=True)

@@ -109,9 +109,9 @@ def field_frameset(data: np.ndarray, schedule: NoiseSchedule, view: str, learned
     ᾱ_t, the noise std √(1−ᾱ_t) and, with a learned field, its relative error (toy_models'
     score_relative_error over error_n points from p_t, computed per t as the page did).
     """
-    from .figures import _EXACT_ARROWS, _LEARNED_ARROWS  # the colours of figures.score_field_figure
-    from .scrub import FrameSet, heatmap_png_uri
-    from .toy_models import score_relative_error
+    from ..lessons.figures import _EXACT_ARROWS, _LEARNED_ARROWS  # the colours of figures.score_field_figure
+    from ..lessons.framesets import FrameSet, heatmap_png_uri
+    from ..models.toy_models import score_relative_error
 
     if view not in ("exact", "learned", "both", "error"):
         raise ValueError(f"unknown view {view!r}")

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from .schedules import NoiseSchedule
-from .schedule_tables import snr_db
-from .scrub import FrameSet, density_histograms, noise_png_uri, quantise_noise
+from ..lessons.schedule_facts import snr_db
+from ..lessons.framesets import FrameSet, density_histograms, noise_png_uri, quantise_noise
 
 
 def _coef(values: np.ndarray, t, like: torch.Tensor) -> torch.Tensor:
@@ -148,8 +148,8 @@ def noising_frameset(schedule: NoiseSchedule, x0: np.ndarray, noise: np.ndarray,
     x0 and noise are the pictures as shown (already small): x_t is computed exactly
     at that size, so what the student sees is the closed form, pixel for pixel.
     """
-    from .figures import PALETTE
-    from .images import png_data_uri
+    from ..lessons.figures import PALETTE
+    from ..lessons.images import png_data_uri
 
     # The browser computes x_t from x0 and ε (two pictures instead of one per t); ε as it travels.
     eps = quantise_noise(noise)
@@ -188,8 +188,8 @@ def noising_frameset(schedule: NoiseSchedule, x0: np.ndarray, noise: np.ndarray,
 def schedules_frameset(schedules: dict[str, NoiseSchedule], x0: np.ndarray, noise: np.ndarray, ts: list[int],
                        label: str, log_snr_chart: bool = False) -> FrameSet:
     """The same image and noise under several schedules at each t: only ᾱ_t differs."""
-    from .figures import schedule_colours
-    from .images import png_data_uri
+    from ..lessons.figures import schedule_colours
+    from ..lessons.images import png_data_uri
 
     fs = FrameSet(label=label, values=list(ts))
     x0_src, eps_src = fs.add_source(png_data_uri(x0)), fs.add_source(noise_png_uri(quantise_noise(noise)))
@@ -212,8 +212,8 @@ def resolution_frameset(schedule: NoiseSchedule, pictures: dict[int, tuple[np.nd
     """One picture at several sizes (side -> (x0, noise)) noised to the same t, and the log-SNR each keeps
     at the scale of the whole object: averaging a k x k block divides the noise variance by k²
     (Hoogeboom et al. 2023, 'simple diffusion', Sec. 3)."""
-    from .figures import PALETTE
-    from .images import png_data_uri
+    from ..lessons.figures import PALETTE
+    from ..lessons.images import png_data_uri
 
     fs = FrameSet(label=label, values=list(ts), pixelated=True)  # show the small ones' real pixels
     a, b = [math.sqrt(schedule.alpha_bars[t]) for t in ts], [math.sqrt(1 - schedule.alpha_bars[t]) for t in ts]

@@ -11,8 +11,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .schedules import NoiseSchedule
-from .toy2d import empirical_score
+from ..core.schedules import NoiseSchedule
+from ..core.toy2d import empirical_score
 
 ScoreFn = Callable[[np.ndarray, float], np.ndarray]
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import objectives
-from .forward import q_sample, sub
-from .images import png_data_uri
-from .models import Pretrained
-from .schedules import NoiseSchedule
-from .scrub import FrameSet
+from ..core import objectives
+from ..core.forward import q_sample, sub
+from ..lessons.images import png_data_uri
+from .pretrained import Pretrained
+from ..core.schedules import NoiseSchedule
+from ..lessons.framesets import FrameSet
 
 #: Values of t (or t′) a learning-page scrubber visits, as the other scrubbers: one batched network call.
 #: Each student with their own seed needs their own set, so it is kept small.

