@@ -23,7 +23,7 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
 
 # Only what the app needs at run time (.dockerignore keeps runs/, tests/ etc. out of the context).
 COPY app.py ./
-COPY pages/ pages/
+COPY app_pages/ app_pages/
 COPY explainer/ explainer/
 COPY assets/ assets/
 COPY .streamlit/ .streamlit/

@@ -1,7 +1,7 @@
 """explainer: the library behind the diffusion explainer app.
 
 Pure functions and small classes (NumPy, PyTorch, Plotly, Pillow); nothing
-here imports Streamlit except `explainer.ui`.
+here imports Streamlit except the app layer, `explainer.app`.
 """
 
 import os as _os

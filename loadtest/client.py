@@ -58,14 +58,14 @@ from websockets.exceptions import ConnectionClosed
 XSRF_COOKIE = "_streamlit_xsrf"
 STREAM_PATH = "/_stcore/stream"
 
-#: st.error texts that are a failure of the app (app.py's and ui.fragment's safety nets).
+#: st.error texts that are a failure of the app (app.py's and app.shell.fragment's safety nets).
 #: Every other st.error counts as a failure too, unless it matches EXPECTED_ERRORS.
 #: An uncaught exception shows an ``exception`` element, also a failure.
 EXPECTED_ERRORS = (
     # The reverse page without the bundled MNIST model (assets/models/mnist.*): an expected message.
     re.compile(r"^The (weights file|model card) .* is missing"),
 )
-QUEUE_TEXT = "in the queue"  # ui.compute_slot's message: the run waited for its turn in the fair queue
+QUEUE_TEXT = "in the queue"  # app.compute.compute_slot's message: the run waited for its turn in the fair queue
 
 _STATUS = {v: k for k, v in ForwardMsg.ScriptFinishedStatus.items()}
 _DONE = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
@@ -73,7 +73,7 @@ _DONE = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCC
 _MAX_CACHED = 400  # messages kept for ref_hash replies (the browser also evicts old ones)
 
 
-SCRUBBER = "explainer_scrubber"  # the component name registered by explainer/ui.py
+SCRUBBER = "explainer_scrubber"  # the component name registered by explainer/app/scrubber.py
 
 
 def _scrubber_label(payload: bytes) -> tuple[str, int]:

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGES = {"home": None, "forward": "pages/forward.py", "schedules": "pages/schedules.py",
-         "learning": "pages/learning.py", "score": "pages/score.py", "reverse": "pages/reverse.py",
-         "reading": "pages/reading.py"}
+PAGES = {"home": None, "forward": "app_pages/forward.py", "schedules": "app_pages/schedules.py",
+         "learning": "app_pages/learning.py", "score": "app_pages/score.py", "reverse": "app_pages/reverse.py",
+         "reading": "app_pages/reading.py"}
 
 
 def open_warm(page: str | None, query: dict | None = None):
@@ -102,7 +102,7 @@ def profile_page(name: str, reruns: int = 5, top: int = 8, generate: bool = Fals
     stats = pstats.Stats(prof, stream=out).sort_stats("cumulative")
     rows = []
     for (file, line, func), (_cc, _nc, tt, ct, _callers) in stats.stats.items():
-        if any(s in file for s in ("/explainer/", "/pages/")) and not func.startswith("<"):
+        if any(s in file for s in ("/explainer/", "/app_pages/")) and not func.startswith("<"):
             rows.append((ct, f"{Path(file).parent.name}/{Path(file).name}:{line} {func}"))
     rows.sort(reverse=True)
     return {"page": name, "median_ms": 1000 * statistics.median(times), "min_ms": 1000 * min(times),

@@ -6,7 +6,7 @@ helpers below, so all page tests start the app the same way and wait the same ti
     from conftest import open_page, scrubber
 
     def test_t():
-        at = open_page("pages/forward.py", {"fw_t": "999"})
+        at = open_page("app_pages/forward.py", {"fw_t": "999"})
         assert scrubber(at, "fw_t").value == 999
 
 Fixture ``small_digits``: made-up digits in place of MNIST for training runs.
@@ -33,16 +33,13 @@ APPTEST_TIMEOUT = 180
 
 
 def open_page(page: str | None = None, query: dict | None = None, *, timeout: float = APPTEST_TIMEOUT):
-    """Open ``page`` of app.py (e.g. ``"pages/forward.py"``; None = home) with the URL query ``query``,
+    """Open ``page`` of app.py (e.g. ``"app_pages/forward.py"``; None = home) with the URL query ``query``,
     as a browser opening ``/forward?key=value`` does, and return the AppTest after checking that the
     page did not crash (:func:`assert_no_crash`: no exception, no safety-net box).
 
-    The first run goes straight to the page (each page's ``url_path`` is its file name, which is how
-    AppTest finds a page before any run), so what the page does with the link's values is what a
-    visitor sees. AppTest gives the sidebar's widgets other ids on its first run than on later ones,
-    so its second run resets the sidebar settings (seed, presenter) to their defaults (a real browser
-    keeps them: checked with Playwright on /schedules?seed=5&presenter=1). Check a setting that came
-    from the link right after opening, and change one with :func:`set_sidebar`.
+    The first run goes through app.py straight to the page (each page's ``url_path`` is its file
+    name, which is how AppTest finds a page before any run), so what the page does with the link's
+    values is what a visitor sees. Change a sidebar setting with :func:`set_sidebar`.
     """
     from streamlit.testing.v1 import AppTest
 
@@ -120,7 +117,7 @@ def small_digits(monkeypatch):
 
 
 def assert_no_crash(at) -> None:
-    """The page did not crash: no exception shown, and no box of app.py's or ui.fragment's safety net
+    """The page did not crash: no exception shown, and no box of app.py's or shell.fragment's safety net
     ("Sorry, this page hit a problem (...)": see tests/safety_net.py), which catch a page's exception
     and show that box instead. Other ``st.error`` boxes (a bad upload, say) are allowed."""
     assert not at.exception, [e.value for e in at.exception]
@@ -164,12 +161,10 @@ SIDEBAR_WIDGETS = {"device": "selectbox", "seed": "number_input", "presenter": "
 
 def set_sidebar(at, key: str, value):
     """Change a sidebar setting (``device``, ``seed`` or ``presenter``) with its widget and rerun."""
-    for _ in range(2):  # a second try after AppTest's second-run reset (see open_page)
-        getattr(at.sidebar, SIDEBAR_WIDGETS[key])(key=key).set_value(value).run()
-        assert_no_crash(at)
-        if at.session_state[key] == value:
-            return at
-    raise AssertionError(f"the sidebar's {key} stayed {at.session_state[key]!r}, not {value!r}")
+    getattr(at.sidebar, SIDEBAR_WIDGETS[key])(key=key).set_value(value).run()
+    assert_no_crash(at)
+    assert at.session_state[key] == value, f"the sidebar's {key} stayed {at.session_state[key]!r}, not {value!r}"
+    return at
 
 
 def button(at, label: str):
@@ -218,11 +213,11 @@ def warnings_text(at) -> str:
     return " ".join(w.value for w in at.warning)
 
 
-# ------------------------------------------------------------------ scrubbers (ui.scrubber)
+# ------------------------------------------------------------------ scrubbers (explainer/app/scrubber.py)
 
 @dataclass
 class Scrubber:
-    """What a ``ui.scrubber`` shows at its current position, read from the frame set it ships."""
+    """What an ``app.scrubber.scrubber`` shows at its current position, read from the frame set it ships."""
 
     index: int
     values: list

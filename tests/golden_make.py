@@ -5,7 +5,7 @@
 
 tests/test_golden.py compares a fresh record of every case with the stored one. A page record lists every
 element the page shows, in order: texts verbatim (markdown, captions, LaTeX, metrics, alerts, widget values),
-and a sha256 for what is heavy: each scrubber's frame set (the bytes `ui.scrubber` sends to the browser
+and a sha256 for what is heavy: each scrubber's frame set (the bytes `app.scrubber` sends to the browser
 component), each Plotly figure (its JSON parsed, floats rounded to 6 significant digits, dumped with sorted
 keys), each picture (its URL or data URI) and each table (as CSV). A CLI record holds the sha256 of the arrays
 or bytes a command writes with a fixed seed.
@@ -36,35 +36,35 @@ from conftest import button, open_page  # noqa: E402  (tests/ on the path first)
 PAGE_CASES: dict[str, tuple[str | None, dict, tuple[str, ...]]] = {
     "home_default": (None, {}, ()),
     "home_seed3": (None, {"seed": "3"}, ()),
-    "forward_default": ("pages/forward.py", {}, ()),
-    "forward_cosine_T50_all": ("pages/forward.py", {
+    "forward_default": ("app_pages/forward.py", {}, ()),
+    "forward_cosine_T50_all": ("app_pages/forward.py", {
         "fw_schedule": "cosine", "fw_T": "50", "fw_seed": "7", "fw_t": "30", "fw_sample": "Cat (photo)",
         "fw_show_cmp": "true", "fw_cmp_a": "sigmoid", "fw_cmp_b": "scaled_linear", "fw_show_res": "true",
         "fw_show_spec": "true", "fw_chain_x0": "-0.3", "fw_chain_t": "49", "fw_play": "true"}, ()),
-    "schedules_default": ("pages/schedules.py", {}, ()),
-    "schedules_T10_custom": ("pages/schedules.py", {
+    "schedules_default": ("app_pages/schedules.py", {}, ()),
+    "schedules_T10_custom": ("app_pages/schedules.py", {
         "sc_T": "10", "sc_x": "t/T", "sc_show": "linear,cosine,sigmoid", "sc_show_t": "true",
         "sc_custom": "linear_log_snr", "sc_cosine_s": "0.02"}, ()),
-    "learning_default": ("pages/learning.py", {}, ()),
-    "learning_digit7_all": ("pages/learning.py", {
+    "learning_default": ("app_pages/learning.py", {}, ()),
+    "learning_digit7_all": ("app_pages/learning.py", {
         "ln_digit": "7", "ln_class": "none", "ln_space": "x0", "ln_axis": "log_snr", "ln_weigh": "times_loss",
         "ln_show_wrong": "true", "ln_true_t": "700", "ln_mix": "three Gaussians", "ln_T": "50", "ln_var": "beta",
         "ln_bt": "7", "ln_xt": "-0.4", "ln_x0": "0.9"}, ()),
-    "score_default": ("pages/score.py", {}, ()),
-    "score_moons_all": ("pages/score.py", {
+    "score_default": ("app_pages/score.py", {}, ()),
+    "score_moons_all": ("app_pages/score.py", {
         "sf_dataset": "moons", "sf_n": "500", "sf_seed": "4", "sf_view": "both", "sf_px": "0.5", "sf_py": "0.2",
         "sf_sampler": "sde", "sf_psource": "exact", "sf_levels": "20", "sf_show_guid": "true", "sf_gscale": "5.0",
         "sf_gt": "100"}, ("Run the particles",)),
-    "reverse_open": ("pages/reverse.py", {}, ()),
-    "reverse_ddim": ("pages/reverse.py", {"rv_n": "4", "rv_steps": "10", "rv_sampler": "ddim", "rv_class": "3",
+    "reverse_open": ("app_pages/reverse.py", {}, ()),
+    "reverse_ddim": ("app_pages/reverse.py", {"rv_n": "4", "rv_steps": "10", "rv_sampler": "ddim", "rv_class": "3",
                                           "rv_eta": "0.5", "rv_guidance": "2.0", "seed": "5", "rv_digit": "2",
                                           "rv_step": "4", "rv_show_spec": "true"}, ("Generate",)),
-    "reverse_ddpm_sdedit": ("pages/reverse.py", {"rv_n": "4", "rv_steps": "10", "rv_sampler": "ddpm",
+    "reverse_ddpm_sdedit": ("app_pages/reverse.py", {"rv_n": "4", "rv_steps": "10", "rv_sampler": "ddpm",
                                                  "rv_sd_t0": "400", "rv_sd_class": "2"}, ("Generate", "Denoise it")),
-    "reverse_dpm": ("pages/reverse.py", {"rv_n": "8", "rv_steps": "10", "rv_sampler": "dpm++2m",
+    "reverse_dpm": ("app_pages/reverse.py", {"rv_n": "8", "rv_steps": "10", "rv_sampler": "dpm++2m",
                                          "rv_class": "none", "rv_step": "9"}, ("Generate",)),
-    "reading_default": ("pages/reading.py", {}, ()),
-    "reading_papers": ("pages/reading.py", {"reading_kind": "paper"}, ()),
+    "reading_default": ("app_pages/reading.py", {}, ()),
+    "reading_papers": ("app_pages/reading.py", {"reading_kind": "paper"}, ()),
 }
 
 # Metrics whose values are wall-clock times.

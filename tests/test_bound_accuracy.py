@@ -17,7 +17,7 @@ from scipy.integrate import quad, quad_vec
 from explainer.core import elbo
 from explainer.core.schedules import SCHEDULE_NAMES, make_schedule
 
-PAGE_T_CHOICES = [2, 3, 4, 5, 10, 20, 50, 100, 200, 500, 1000]   # pages/learning.py, the "Number of steps T" slider
+PAGE_T_CHOICES = [2, 3, 4, 5, 10, 20, 50, 100, 200, 500, 1000]   # app_pages/learning.py, the "Number of steps T" slider
 REL, ABS = 1e-7, 1e-9   # far inside the last shown digit (5e-5 of a 4-significant-digit term, 5e-6 nats)
 
 

@@ -1,6 +1,6 @@
 """The checks that make a crashed page fail its tests, tried on app.py itself with a crash planted.
 
-app.py and ui.fragment turn a page's exception into an error box (tests/safety_net.py), so a test that
+app.py and explainer.app.shell.fragment turn a page's exception into an error box (tests/safety_net.py), so a test that
 looks only for exceptions passes on a crashed page. These tests plant a crash with monkeypatch and
 check that the page opener fails; and that a CI run fails when its browser tests did not run.
 """
@@ -12,7 +12,7 @@ import pytest
 
 import safety_net
 from conftest import REQUIRE_BROWSER_ENV, ROOT, open_page
-from explainer import ui
+from explainer.app import noising, resources
 
 
 def _planted(*args, **kwargs):
@@ -28,15 +28,16 @@ def test_the_messages_are_read_from_the_safety_nets():
 
 
 def test_a_crash_caught_by_app_py_fails_the_opener(monkeypatch):
-    monkeypatch.setattr(ui, "get_schedule", _planted)  # the schedules page calls it at its top level
+    # the schedules page imports get_schedule from explainer.app.resources on each run and calls it at its top level
+    monkeypatch.setattr(resources, "get_schedule", _planted)
     with pytest.raises(AssertionError, match=r"Sorry, this page hit a problem \(RuntimeError\)"):
-        open_page("pages/schedules.py")
+        open_page("app_pages/schedules.py")
 
 
 def test_a_crash_caught_by_a_fragment_fails_the_opener(monkeypatch):
-    monkeypatch.setattr(ui, "schedules_scrubber", _planted)  # called inside the same-t fragment
+    monkeypatch.setattr(noising, "schedules_scrubber", _planted)  # the page imports it; called inside the same-t fragment
     with pytest.raises(AssertionError, match=r"This part of the page hit a problem \(RuntimeError\)"):
-        open_page("pages/schedules.py", {"sc_show_t": "true"})
+        open_page("app_pages/schedules.py", {"sc_show_t": "true"})
 
 
 def _pytest_without_tests(require: bool) -> subprocess.CompletedProcess:

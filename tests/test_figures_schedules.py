@@ -170,7 +170,7 @@ def test_snr_db_and_worst_terminal(scheds):
 
 
 def test_shared_figure_sends_the_same_dict_made_once():
-    """ui.shared keeps figures as SharedFigure: what st.plotly_chart sends is the figure's own dict."""
+    """app.caches.shared keeps figures as SharedFigure: what st.plotly_chart sends is the figure's own dict."""
     import copy
     import json
 

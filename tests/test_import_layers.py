@@ -11,7 +11,7 @@ from conftest import ROOT
 
 def test_import_linter_contracts_are_kept():
     # In a child process: import-linter reconfigures logging and disables the loggers that exist, among them
-    # "explainer", whose records tests/test_ui.py reads.
+    # "explainer", whose records tests/test_app_shell.py reads.
     run = subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
                           "sys.exit(lint_imports(config_filename='.importlinter', no_cache=True, no_logo=True))"],
                          cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -13,15 +13,15 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import assert_no_crash, open_page, scrubber
-from explainer import ui
+from explainer.app.noising import preview_array
 from explainer.core import forward, toy2d
 from explainer.core import particles as sp
+from explainer.core.schedules import (BETA_CAP, BETA_DEFINED, SCHEDULE_NAMES, NoiseSchedule, cosine_alpha_bar,
+                                 make_schedule, make_schedule_for_T, snr_crossing, terminal_kl)
 from explainer.lessons import images, objective_figures
 from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, PURE_NOISE_ALPHA_BAR, custom_alpha_bar, custom_schedule,
                                        end_advice, end_sentence, is_pure_noise, not_pure_noise_sentence,
                                        pure_noise_from, scaling_sentence)
-from explainer.core.schedules import (BETA_CAP, BETA_DEFINED, SCHEDULE_NAMES, NoiseSchedule, cosine_alpha_bar,
-                                 make_schedule, make_schedule_for_T, snr_crossing, terminal_kl)
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 T_CHOICES = [10, 50, 100, 250, 500, 1000, 2000]  # the T sliders of the forward and schedules pages
@@ -259,7 +259,7 @@ def _text(at: AppTest) -> str:
 
 @pytest.mark.parametrize("name, T", [("linear", 10), ("scaled_linear", 1000)])
 def test_forward_page_states_computed_facts(name, T):
-    at = _open("pages/forward.py", fw_schedule=name, fw_T=str(T))
+    at = _open("app_pages/forward.py", fw_schedule=name, fw_T=str(T))
     text = _text(at)
     s = make_schedule_for_T(name, T)
     assert end_sentence(s) in text
@@ -267,7 +267,7 @@ def test_forward_page_states_computed_facts(name, T):
     fw = scrubber(at, "fw_t")
     assert "pure noise" not in fw.frames["label"]
     img = images.load_image(Path(APP).parent / "assets" / "images" / "astronaut.jpg", max_side=512)
-    var_x0 = float(ui.preview_array(img).var())  # the picture as the scrubber shows it
+    var_x0 = float(preview_array(img).var())  # the picture as the scrubber shows it
     t = fw.value
     assert f"Var(x₀) = {var_x0:.3f}" in text
     assert fw.metric("Var(xₜ) = ᾱₜ·Var(x₀) + 1 − ᾱₜ") == f"{forward.marginal_variance(float(s.alpha_bars[t]), var_x0):.3f}"
@@ -277,7 +277,7 @@ def test_forward_page_states_computed_facts(name, T):
 
 @pytest.mark.parametrize("T", [10, 1000])
 def test_schedules_page_states_computed_facts(T):
-    at = _open("pages/schedules.py", sc_T=str(T))
+    at = _open("app_pages/schedules.py", sc_T=str(T))
     text = _text(at)
     schedules = {n: make_schedule_for_T(n, T) for n in SCHEDULE_NAMES}
     assert not_pure_noise_sentence(schedules) in text
@@ -290,7 +290,7 @@ def test_schedules_page_states_computed_facts(T):
 
 
 def test_score_page_states_computed_facts():
-    at = _open("pages/score.py", sf_dataset="moons", sf_n="500")
+    at = _open("app_pages/score.py", sf_dataset="moons", sf_n="500")
     text = _text(at)
     spread = sp.data_spread(sp.make_data("moons", 500, 0))
     assert f"standard deviation {spread['std'][0]:.2f} along x₁ and {spread['std'][1]:.2f} along x₂" in text
@@ -308,7 +308,7 @@ def test_score_page_states_computed_facts():
 
 
 def test_reverse_page_defines_its_symbols_and_says_what_clipping_does():
-    at = _open("pages/reverse.py", rv_n="1", rv_steps="5", rv_sampler="ddim")
+    at = _open("app_pages/reverse.py", rv_n="1", rv_steps="5", rv_sampler="ddim")
     T = 1000
     steps_help = at.select_slider(key="rv_steps").help
     assert f"trained with T = {T} noise levels" in steps_help and "DDPM was trained for" not in steps_help

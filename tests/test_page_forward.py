@@ -8,14 +8,16 @@ from PIL import Image
 
 from conftest import (assert_no_crash, assert_ok, clear_caches, count_calls, open_page, scrubber, set_scrubber,
                       set_sidebar, warnings_text)
-from explainer import ui
+from explainer.app import noising
+from explainer.app.noising import PREVIEW_SIDE
+from explainer.app.sampling_runs import DIGIT_GIF_SAMPLER, DIGIT_GIF_STEPS, digit_gif
 from explainer.core import spectral
 from explainer.core.schedules import make_schedule, make_schedule_for_T
 from explainer.lessons import spectrum_framesets
 from explainer.lessons.notation import sub
 from tests.corpus import noise_rgb, save
 
-FORWARD = "pages/forward.py"
+FORWARD = "app_pages/forward.py"
 
 
 def png_bytes() -> bytes:
@@ -57,10 +59,10 @@ def test_home_page_shows_cards_and_settings():
     from explainer.core.samplers import SAMPLER_LABELS
 
     caption = " ".join(c for i in at.get("image") for c in i.captions)
-    assert f"{ui.HOME_STEPS} steps of {SAMPLER_LABELS[ui.HOME_SAMPLER]}" in caption
-    gif = ui.home_animation(0)
+    assert f"{DIGIT_GIF_STEPS} steps of {SAMPLER_LABELS[DIGIT_GIF_SAMPLER]}" in caption
+    gif = digit_gif(0)
     with PILImage.open(io.BytesIO(gif)) as im:
-        assert im.n_frames >= ui.HOME_STEPS
+        assert im.n_frames >= DIGIT_GIF_STEPS
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +132,7 @@ def test_forward_upload_good_and_bad_files():
     assert_no_crash(at)
     assert at.error and "notes.png" in at.error[0].value
     # The page carries on with the sample image, and the other controls keep their values.
-    assert data_uri_size(picture(scrubber(at, "fw_t"), "clean image x₀")) == (ui.PREVIEW_SIDE,) * 2
+    assert data_uri_size(picture(scrubber(at, "fw_t"), "clean image x₀")) == (PREVIEW_SIDE,) * 2
     at = set_scrubber(at, "fw_t", 0)
     assert_no_crash(at)
     assert scrubber(at, "fw_t").value == 0
@@ -138,8 +140,8 @@ def test_forward_upload_good_and_bad_files():
 
 def test_forward_other_sections(monkeypatch):
     # The sections below the main view build their frames only when their toggles are on.
-    heavy = {"two schedules": count_calls(monkeypatch, ui, "schedules_scrubber"),
-             "three sizes": count_calls(monkeypatch, ui, "resolution_frames"),
+    heavy = {"two schedules": count_calls(monkeypatch, noising, "schedules_scrubber"),
+             "three sizes": count_calls(monkeypatch, noising, "resolution_frames"),
              "spectra": count_calls(monkeypatch, spectrum_framesets, "spectrum_frameset")}
     clear_caches()  # the spectra's frame set is cached by the page: one left by an earlier test would hide a call
     at = open_page(FORWARD)

@@ -10,7 +10,7 @@ from explainer.core.schedules import make_schedule
 
 
 def _open(**query) -> AppTest:
-    at = open_page("pages/score.py", {"sf_show_guid": "true", **query})  # the one AppTest opener (conftest.py)
+    at = open_page("app_pages/score.py", {"sf_show_guid": "true", **query})  # the one AppTest opener (conftest.py)
     assert_ok(at)
     return at
 
@@ -62,7 +62,7 @@ def test_guidance_section_waits_for_its_toggle(monkeypatch):
     sweeps = count_calls(monkeypatch, guidance, "guidance_sweep")
     fields = count_calls(monkeypatch, guidance, "guided_score")
     clear_caches()  # the page caches its sweeps: one left by an earlier test would not be counted
-    at = open_page("pages/score.py", {})
+    at = open_page("app_pages/score.py", {})
     assert at.toggle(key="sf_show_guid").value is False
     assert (len(sweeps), len(fields)) == (0, 0)
     at.toggle(key="sf_show_guid").set_value(True).run()

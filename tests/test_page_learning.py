@@ -1,4 +1,4 @@
-"""pages/learning.py in Streamlit's AppTest: every control, the scrubbers' frame sets, bad links, snapshots."""
+"""app_pages/learning.py in Streamlit's AppTest: every control, the scrubbers' frame sets, bad links, snapshots."""
 import io
 import json
 import shutil
@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import assert_no_crash, assert_ok, count_calls, open_page
 
-from explainer import ui
+from explainer.app import training_runs
+from explainer.app.training_runs import LEARN_FRAMES
 from explainer.core import elbo
 from explainer.core.schedules import make_schedule
 from explainer.lessons import framesets
@@ -23,7 +24,7 @@ APP = str(ROOT / "app.py")
 
 
 def _open(**query) -> AppTest:
-    at = open_page("pages/learning.py", query)  # the one AppTest opener (tests/conftest.py)
+    at = open_page("app_pages/learning.py", query)  # the one AppTest opener (tests/conftest.py)
     _ok(at)
     return at
 
@@ -58,12 +59,12 @@ def _button(at: AppTest, label: str):
 
 
 def test_opens_with_six_sections_and_its_scrubbers(monkeypatch):
-    wrong_time = count_calls(monkeypatch, ui, "wrong_time_frames")
+    wrong_time = count_calls(monkeypatch, training_runs, "wrong_time_frames")
     at = _open()
     assert at.title[0].value.startswith("3. Learning to denoise")
     assert [h.value.split(".")[0] for h in at.header] == ["1", "2", "3", "4", "5", "6"]
     one = scrubber(at, "ln_t")
-    assert len(one["set"]["values"]) == ui.LEARN_FRAMES and one["set"]["values"][one["index"]] == at.session_state["ln_t"]
+    assert len(one["set"]["values"]) == LEARN_FRAMES and one["set"]["values"][one["index"]] == at.session_state["ln_t"]
     assert [p["alt"] for p in one["set"]["panels"]][:3] == ["clean digit x₀", "noise ε ~ N(0, I) (÷3)",
                                                             "noisy input x_t"]
     assert one["set"]["lines"][0][one["index"]].startswith("L_simple = ‖ε − ε_θ(")
@@ -78,7 +79,7 @@ def test_opens_with_six_sections_and_its_scrubbers(monkeypatch):
     _ok(at)
     assert [args[1] for args in wrong_time] == [300]  # once, at the default true t
     assert scrubber(at, "ln_tp")["set"]["label"] == "The t′ the model is told"
-    assert f"Over the {ui.LEARN_FRAMES} values of t′" in _markdown(at)
+    assert f"Over the {LEARN_FRAMES} values of t′" in _markdown(at)
     assert at.query_params["ln_show_wrong"] in ("True", ["True"])
     card = pretrained.load_card("mnist")
     assert f"the bundled model took {card['training']['steps']:,} of them" in _markdown(at)
@@ -124,7 +125,7 @@ def test_digit_class_and_random_buttons():
 def test_scrubber_position_goes_to_the_url():
     at = _open(ln_t="250", ln_rt="999")
     one = scrubber(at, "ln_t")
-    want = min(framesets.frame_indices(1000, ui.LEARN_FRAMES), key=lambda v: abs(v - 250))  # the nearest frame
+    want = min(framesets.frame_indices(1000, LEARN_FRAMES), key=lambda v: abs(v - 250))  # the nearest frame
     assert one["set"]["values"][one["index"]] == want != 250
     assert at.query_params["ln_t"] in (str(want), [str(want)])
     four = scrubber(at, "ln_rt")
@@ -179,7 +180,7 @@ def test_the_bound_section_numbers_come_from_the_library():
 def test_bad_links_fall_back_with_a_message():
     bad = {"ln_digit": "999", "ln_class": "eleven", "ln_T": "7", "ln_var": "huge", "ln_true_t": "x"}
     # ln_true_t is read by the wrong-t section, which the page draws only when its toggle is on.
-    at = open_page("pages/learning.py", {**bad, "ln_show_wrong": "true"}, timeout=300)
+    at = open_page("app_pages/learning.py", {**bad, "ln_show_wrong": "true"}, timeout=300)
     assert at.number_input(key="ln_digit").value == 299
     assert at.selectbox(key="ln_class").value == "true"
     assert at.select_slider(key="ln_T").value == 10

@@ -1,4 +1,4 @@
-"""Issue 16, items 1-9 on the page itself (pages/learning.py in AppTest): what the chapter says, checked against
+"""Issue 16, items 1-9 on the page itself (app_pages/learning.py in AppTest): what the chapter says, checked against
 the papers' formulas written out in tests/test_learning_truth.py, at the defaults and the extremes of its controls.
 Every run must show neither an exception nor app.py's safety-net box ("Sorry, this page hit a problem")."""
 import base64
@@ -28,7 +28,7 @@ def _ok(at):
 
 
 def _open(**query):
-    at = open_page("pages/learning.py", query)
+    at = open_page("app_pages/learning.py", query)
     _ok(at)
     return at
 

@@ -8,7 +8,9 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import assert_no_crash, chart_titles, clear_caches, count_calls
 from conftest import open_page as _open_page
-from explainer import ui
+from explainer.app.noising import SCRUB_FRAMES, preview_array
+from explainer.app.pickers import sample_image
+from explainer.app.resources import gaussian_noise, get_model
 from explainer.core import spectral
 from explainer.core.schedules import make_schedule
 from explainer.models import memorisation, pretrained
@@ -31,17 +33,17 @@ def markdown(at: AppTest) -> str:
 
 
 def test_forward_spectral_view_follows_t_and_states_when_rings_drown():
-    at = open_page("pages/forward.py", {"fw_spec_t": "600", "fw_show_spec": "true"})
+    at = open_page("app_pages/forward.py", {"fw_spec_t": "600", "fw_show_spec": "true"})
     msg = scrubber_payload(at, "fw_spec_t")
     frames = msg["set"]
     assert frames["values"][msg["index"]] == at.session_state["fw_spec_t"]
     assert abs(at.session_state["fw_spec_t"] - 600) <= 17  # the nearest of 32 precomputed values of t
     chart = frames["charts"][0]
     assert chart["kind"] == "curves" and chart["log_x"] and chart["log_y"]
-    assert len(chart["series"][2]["ys"]) == len(frames["values"]) == ui.SCRUB_FRAMES
+    assert len(chart["series"][2]["ys"]) == len(frames["values"]) == SCRUB_FRAMES
     # the sentence's numbers are those of the library for the default picture, schedule and seed
-    x0 = ui.preview_array(ui.sample_image("astronaut.jpg", 512, "RGB"))
-    eps = ui.gaussian_noise(x0.shape, 0)
+    x0 = preview_array(sample_image("astronaut.jpg", 512, "RGB"))
+    eps = gaussian_noise(x0.shape, 0)
     sp = spectral.noised_spectra(x0, eps, [])
     drown = spectral.drowning_timesteps(make_schedule("linear", 1000), sp["x0"], sp["eps"])
     text = markdown(at)
@@ -59,7 +61,7 @@ def generated():
     with pytest.MonkeyPatch.context() as mp:
         spectra = count_calls(mp, spectral, "radial_power_spectra")
         clear_caches()  # the page caches the spectra: ones left by an earlier test would not be counted
-        at = open_page("pages/reverse.py", {"rv_n": "4", "rv_steps": "10"})
+        at = open_page("app_pages/reverse.py", {"rv_n": "4", "rv_steps": "10"})
         assert "How the picture forms" not in [h.value for h in at.header]
         next(b for b in at.button if b.label == "Generate").click().run()
         assert_no_crash(at)
@@ -105,12 +107,12 @@ def test_reverse_guidance_section_without_measurements(monkeypatch):
     real = pretrained.load_card
     monkeypatch.setattr(pretrained, "load_card", lambda name, directory=None: {
         k: v for k, v in real(name, directory).items() if k != "guidance_sweep"})
-    ui.get_model.clear()
+    get_model.clear()
     try:
-        at = open_page("pages/reverse.py")
+        at = open_page("app_pages/reverse.py")
         assert any("no guidance measurements yet" in i.value for i in at.info)
     finally:
-        ui.get_model.clear()
+        get_model.clear()
 
 
 SWEEP = {"scales": [0.0, 1.0, 3.0], "diversity": [22.4, 19.4, 17.6], "confidence": [0.074, 0.743, 0.999],
@@ -123,13 +125,13 @@ def test_reverse_guidance_section_plots_the_card(monkeypatch):
     real = pretrained.load_card
     monkeypatch.setattr(pretrained, "load_card", lambda name, directory=None: {**real(name, directory),
                                                                            "guidance_sweep": SWEEP})
-    ui.get_model.clear()
+    get_model.clear()
     try:
-        at = open_page("pages/reverse.py", {"rv_guidance": "2.5"})
+        at = open_page("app_pages/reverse.py", {"rv_guidance": "2.5"})
         assert not any("no guidance measurements" in i.value for i in at.info)
         assert any(t.startswith("Guidance: confidence up, variety down") for t in chart_titles(at))
         text = markdown(at)
         assert "From s = 1 to s = 3 the classifier's mean confidence in the asked digit goes from 74.3% to 99.9%" in text
         assert "Your setting s = 2.5 is closest to the measured s = 3: confidence 99.9%, diversity 17.6" in text
     finally:
-        ui.get_model.clear()
+        get_model.clear()

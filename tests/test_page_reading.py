@@ -1,4 +1,4 @@
-"""The further-reading list (explainer/reading.py) and its page (pages/reading.py)."""
+"""The further-reading list (explainer/reading.py) and its page (app_pages/reading.py)."""
 import dataclasses
 from pathlib import Path
 from urllib.parse import urlparse
@@ -80,7 +80,7 @@ def _markdown(at) -> str:
 
 @pytest.fixture(scope="module")
 def page():
-    return open_page("pages/reading.py")
+    return open_page("app_pages/reading.py")
 
 
 def test_page_shows_all_ten(page):
@@ -106,6 +106,6 @@ def test_filter_by_kind(page):
 
 
 def test_bad_kind_in_the_url_falls_back_to_all():
-    at = open_page("pages/reading.py", {"reading_kind": "podcast"})
+    at = open_page("app_pages/reading.py", {"reading_kind": "podcast"})
     assert "reading_kind=podcast" in warnings_text(at)
     assert all(r.url in _markdown(at) for r in READINGS)

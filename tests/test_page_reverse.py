@@ -5,7 +5,7 @@ import torch
 
 from conftest import (assert_no_crash, assert_ok, button, chart_array, chart_titles, charts, image_captions, open_page,
                       scrubber, set_scrubber, set_sidebar, warnings_text)
-from explainer import ui
+from explainer.app.caches import result_cache
 from explainer.core.samplers import SAMPLER_LABELS, make_timesteps
 from explainer.lessons import sampling_figures
 from explainer.lessons.sampler_equations import step_equation
@@ -16,7 +16,7 @@ FAST = {"rv_n": "4", "rv_steps": "10"}
 
 
 def open_reverse(query: dict | None = None):
-    return open_page("pages/reverse.py", {**FAST, **(query or {})})
+    return open_page("app_pages/reverse.py", {**FAST, **(query or {})})
 
 
 def generate(at) -> dict:
@@ -32,7 +32,7 @@ def picked_device() -> str:
 
 def test_defaults_and_generate():
     rec = pretrained.load_pretrained("mnist", device="cpu").card["recommended"]
-    bare = open_page("pages/reverse.py")  # no link values: the card's recommended settings
+    bare = open_page("app_pages/reverse.py")  # no link values: the card's recommended settings
     assert bare.radio(key="rv_sampler").value == rec["sampler"]
     assert bare.select_slider(key="rv_steps").value == rec["steps"]
     at = open_reverse({"rv_sampler": "ddim"})
@@ -90,7 +90,7 @@ def test_same_seed_same_digits_and_new_seed_changes_them():
     generate(at)
     first = at.session_state["rv_result"]
     # Forget every stored result, so the second press really samples again.
-    ui.result_cache.clear()
+    result_cache.clear()
     generate(at)
     second = at.session_state["rv_result"]
     assert second is not first, "the second run came from the cache"
@@ -101,7 +101,7 @@ def test_same_seed_same_digits_and_new_seed_changes_them():
 
 
 def test_results_are_shared_across_sessions_and_kept_apart_by_settings():
-    ui.result_cache.clear()
+    result_cache.clear()
     alice, bob = open_reverse(), open_reverse()
     generate(alice)
     generate(bob)  # the same settings: Bob gets the very result Alice's press computed

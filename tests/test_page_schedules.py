@@ -1,4 +1,4 @@
-"""The 'Noise schedules' page (pages/schedules.py), run headless with Streamlit's AppTest."""
+"""The 'Noise schedules' page (app_pages/schedules.py), run headless with Streamlit's AppTest."""
 import json
 
 import numpy as np
@@ -10,7 +10,7 @@ from explainer.lessons.schedule_facts import snr_db
 
 
 def _open(**query):
-    return open_page("pages/schedules.py", {"sc_show_t": "true", **query})
+    return open_page("app_pages/schedules.py", {"sc_show_t": "true", **query})
 
 
 @pytest.fixture

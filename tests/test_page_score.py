@@ -1,4 +1,4 @@
-"""pages/score.py in Streamlit's AppTest: every main control, the particles, live training, bad links.
+"""app_pages/score.py in Streamlit's AppTest: every main control, the particles, live training, bad links.
 
 Kept small for a busy CPU: the live training runs 300 steps on 500 points.
 """
@@ -13,7 +13,7 @@ from explainer.models import pretrained
 
 
 def _open(**query):
-    return open_page("pages/score.py", query)
+    return open_page("app_pages/score.py", query)
 
 
 def _charts(at) -> list:

@@ -9,7 +9,10 @@ from explainer.core import forward, spectral
 from explainer.core.schedules import make_schedule
 from explainer.lessons import images, spectrum_framesets
 from explainer.lessons.framesets import FrameSet, frame_indices
-from explainer.ui import ASSETS
+
+from conftest import ROOT
+
+ASSETS = ROOT / "assets"
 
 
 def test_white_noise_is_flat_at_its_variance():

@@ -11,7 +11,8 @@ import string
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from explainer import ui
+from explainer.app.safe_text import clean_text, code_text, escape_markdown
+from explainer.app.url_state import bool_param, choice_param, float_param, int_param
 
 EVIL = "evil.example"
 HOSTILE = {
@@ -45,10 +46,10 @@ HOSTILE = {
     "empty": "",
 }
 PARSERS = {
-    "int_param": ui.int_param(0, 10),
-    "float_param": ui.float_param(-1.0, 1.0),
-    "choice_param": ui.choice_param([10, 50, "linear"]),
-    "bool_param": ui.bool_param,
+    "int_param": int_param(0, 10),
+    "float_param": float_param(-1.0, 1.0),
+    "choice_param": choice_param([10, 50, "linear"]),
+    "bool_param": bool_param,
 }
 
 
@@ -76,7 +77,7 @@ def test_parsers_accept_and_clamp_good_values(parser, raw, expected):
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_clean_text_is_one_short_visible_line(name):
-    out = ui.clean_text(HOSTILE[name], 40)
+    out = clean_text(HOSTILE[name], 40)
     assert len(out) <= 41
     assert not re.search("[\u200e\u200f\u202a-\u202e\u2066-\u2069\x00-\x1f]", out)
     assert out.endswith("…") == (len(HOSTILE[name]) > 40)
@@ -97,18 +98,18 @@ def _split_code_span(text: str) -> tuple[str, str, str]:
 @pytest.mark.parametrize("name", HOSTILE)
 def test_code_text_cannot_be_closed_by_the_value(name):
     raw = HOSTILE[name]
-    out = ui.code_text(raw)
-    if not ui.clean_text(raw):
+    out = code_text(raw)
+    if not clean_text(raw):
         assert out == "(empty)"
         return
     before, content, after = _split_code_span(out)
     assert before == "" and after == ""  # the whole value is inside the one code span
-    assert content.strip(" ") == ui.clean_text(raw).strip(" ")
+    assert content.strip(" ") == clean_text(raw).strip(" ")
 
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_escape_markdown_escapes_every_punctuation_character(name):
-    out = ui.escape_markdown(HOSTILE[name])
+    out = escape_markdown(HOSTILE[name])
     i = 0
     while i < len(out):
         if out[i] == "\\":
@@ -124,12 +125,12 @@ def test_escape_markdown_escapes_every_punctuation_character(name):
 def _url_state_script(parser: str):
     import streamlit as st
 
-    from explainer import ui
+    from explainer.app.url_state import bool_param, choice_param, float_param, int_param, url_state
 
-    parsers = {"int_param": ui.int_param(0, 10), "float_param": ui.float_param(-1.0, 1.0),
-               "choice_param": ui.choice_param([10, 50, "linear"]), "bool_param": ui.bool_param}
+    parsers = {"int_param": int_param(0, 10), "float_param": float_param(-1.0, 1.0),
+               "choice_param": choice_param([10, 50, "linear"]), "bool_param": bool_param}
     defaults = {"int_param": 3, "float_param": 0.5, "choice_param": 50, "bool_param": False}
-    value = ui.url_state("v", defaults[parser], parsers[parser])
+    value = url_state("v", defaults[parser], parsers[parser])
     st.text(f"value={value!r}")
 
 
@@ -153,7 +154,7 @@ def test_url_state_shows_a_hostile_value_only_as_literal_text(parser, name):
     # "The link's value `v=<value>` was not understood (...)": the value only inside the code span.
     before, content, after = _split_code_span(body)
     assert before == "The link's value "
-    assert content.strip(" ") == f"v={ui.clean_text(raw)}".strip(" ")
+    assert content.strip(" ") == f"v={clean_text(raw)}".strip(" ")
     prose = before + after
     assert EVIL not in prose
     for markup in ("](", "<", ">", "$", "![", "**", ":red[", ":material/", "\n"):

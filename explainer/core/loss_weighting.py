@@ -9,7 +9,7 @@ step, and the ELBO's weight there, (SNR_{T-2} / SNR_{T-1} - 1) / 2 (Kingma et al
 500 against at most a few anywhere else. So every share here is given with and without t = T-1.
 
 Index convention as in `explainer`: t = 0 ... T-1. Numpy only; the sentences are plain text with
-unicode, for pages/learning.py to show.
+unicode, for app_pages/learning.py to show.
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def objective_shares(schedule: NoiseSchedule, loss: np.ndarray | None = None) ->
     return out
 
 
-# ------------------------------------------------------------------ sentences for pages/learning.py
+# ------------------------------------------------------------------ sentences for app_pages/learning.py
 
 def _sub(n: int) -> str:
     """n in subscript digits: SNR₉₉₈."""

@@ -3,7 +3,7 @@
 A slider that only picks among values the server can compute ahead of time
 (x_t for 64 values of t, the steps of a finished sampling run) should not send
 a request per position. A `FrameSet` holds, for every position, the pictures,
-the numbers and the filled-in equation; `ui.scrubber` ships it to the browser
+the numbers and the filled-in equation; `app.scrubber` ships it to the browser
 once, and the browser swaps frames while the user drags. Only the release of
 the slider reaches the server (to keep the position in the page address).
 
@@ -301,7 +301,7 @@ class FrameSet:
                 "fps": self.fps}
         raw = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         digest = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
-        return ('{"id":"' + digest + '",' + raw[1:]).encode("utf-8")  # ui.scrubber reads the id at [7:23]
+        return ('{"id":"' + digest + '",' + raw[1:]).encode("utf-8")  # app.scrubber reads the id at [7:23]
 
 
 def _rounded(values, digits: int = 5) -> list[float]:

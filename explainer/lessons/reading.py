@@ -1,6 +1,6 @@
 """Further reading: ten classic introductions to diffusion models, as plain data.
 
-No Streamlit here: `pages/reading.py` renders this list and the tests check it.
+No Streamlit here: `app_pages/reading.py` renders this list and the tests check it.
 Each entry says which page of the app illustrates it (`app_page`, the page's
 url_path in app.py) and how its notation maps onto the app's conventions:
 
@@ -19,11 +19,11 @@ from dataclasses import dataclass
 KINDS = ("video", "blog post", "paper")
 # url_path of each lesson page in app.py -> the page file that st.page_link takes.
 APP_PAGES = {
-    "forward": "pages/forward.py",
-    "schedules": "pages/schedules.py",
-    "learning": "pages/learning.py",
-    "score": "pages/score.py",
-    "reverse": "pages/reverse.py",
+    "forward": "app_pages/forward.py",
+    "schedules": "app_pages/schedules.py",
+    "learning": "app_pages/learning.py",
+    "score": "app_pages/score.py",
+    "reverse": "app_pages/reverse.py",
 }
 
 

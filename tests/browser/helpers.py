@@ -222,11 +222,7 @@ def open_page(page: Page, base_url: str, path: str = "", *, timeout: float | Non
 
 
 def open_ready(page: Page, base_url: str, path: str, heading: str, *, timeout: float = 60) -> None:
-    """``open_page``, then also wait for the sidebar's settings and the page's title, then for idle.
-
-    On the first visit after the server started, a page runs once without app.py and then reruns
-    through it (``ui.page_setup``); on a busy machine the pause between the two runs can look idle.
-    """
+    """``open_page``, then also wait for the sidebar's settings and the page's title, then for idle."""
     open_page(page, base_url, path, timeout=timeout)
     from playwright.sync_api import expect
 
@@ -266,7 +262,7 @@ def _server_log(page: Page) -> Path:
 
 def assert_no_exception(page: Page) -> None:
     """Fail if the page crashed: it shows an ``st.exception`` box (``[data-testid="stException"]``), or
-    the box of app.py's or ``ui.fragment``'s safety net ("Sorry, this page hit a problem (...)", see
+    the box of app.py's or ``shell.fragment``'s safety net ("Sorry, this page hit a problem (...)", see
     tests/safety_net.py), which catch a page's exception and show that instead.
 
     The message holds the text of each box and the last traceback in the
@@ -464,7 +460,7 @@ def download(page: Page, button_text: str, *, timeout: float | None = None) -> P
     return target
 
 
-# ------------------------------------------------------------------ scrubbers (explainer/ui.scrubber)
+# ------------------------------------------------------------------ scrubbers (explainer/app/scrubber.py)
 
 def find_scrubber(page: Page, label: str) -> "Locator":
     """The browser-side scrubber whose label is ``label`` (its ``.dx-scrub`` root)."""

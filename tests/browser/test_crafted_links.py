@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import pytest
 
-from explainer.ui import clean_text
+from explainer.app.safe_text import clean_text
 
 from .helpers import alert_texts, assert_no_exception, open_ready, upload_file
 

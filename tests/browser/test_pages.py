@@ -24,7 +24,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageSequence
 from playwright.sync_api import Page, expect
 
-from explainer import ui
+from explainer.app.noising import PREVIEW_SIDE
 from explainer.models.pretrained import pick_device
 from tests.corpus import handwritten_seven
 
@@ -204,7 +204,7 @@ def test_forward_slider_downloads_animation(app_server, page):
         assert im.height == 512 + 2 * 4  # every pixel of the 512-pixel sample (and the padding), not the preview
     shown = page.get_by_test_id("stImage").filter(has_text="x_t at t = ").locator("img")
     with Image.open(io.BytesIO(base64.b64decode(shown.get_attribute("src").split(",", 1)[1]))) as im:
-        assert im.height == ui.PREVIEW_SIDE + 2 * 4  # the page shows the strip at the main view's size
+        assert im.height == PREVIEW_SIDE + 2 * 4  # the page shows the strip at the main view's size
 
     charts_before = page.get_by_test_id("stPlotlyChart").count()
     assert play_buttons(page).count() == 0

@@ -37,7 +37,7 @@ def test_forward_picture_is_the_closed_form_exactly(app_server, page):
     import numpy as np
     from PIL import Image
 
-    from explainer import ui
+    from explainer.app.resources import gaussian_noise
     from explainer.core.schedules import make_schedule_for_T
     from explainer.lessons.framesets import NOISE_STEP, blend_pixels, quantise_noise
 
@@ -46,7 +46,7 @@ def test_forward_picture_is_the_closed_form_exactly(app_server, page):
     t = int(scrub.get_attribute("data-value"))
     src = scrub.locator(".dx-panel img").first.get_attribute("src")  # x0, sent as a lossless PNG
     x0_u8 = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"))
-    k = (quantise_noise(ui.gaussian_noise(x0_u8.shape, 5)) / NOISE_STEP + 128).astype(np.uint8)
+    k = (quantise_noise(gaussian_noise(x0_u8.shape, 5)) / NOISE_STEP + 128).astype(np.uint8)
     ab = float(make_schedule_for_T("cosine", 1000).alpha_bars[t])
     got = _canvas_pixels(scrub.locator(".dx-panel canvas").nth(1))
     assert got[:2] == [x0_u8.shape[1], x0_u8.shape[0]]

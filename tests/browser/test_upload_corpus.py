@@ -26,7 +26,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page
 
-from explainer.ui import PREVIEW_SIDE
+from explainer.app.noising import PREVIEW_SIDE
 
 from tests.corpus import CorpusFile, hostile_corpus, write_corpus
 
@@ -63,7 +63,7 @@ def corpus(tmp_path_factory):
 
 def clean_image(page: Page) -> dict:
     """Size and corner colours of the clean image x₀ as the browser received it."""
-    # The forward page's main view is a browser-side scrubber (explainer/ui.scrubber): its x₀ panel.
+    # The forward page's main view is a browser-side scrubber (explainer/app/scrubber.py): its x₀ panel.
     img = page.locator(".dx-panel").filter(has=page.locator("figcaption").get_by_text("clean image x₀", exact=True)
                                            ).locator("img")
     assert img.count() == 1, f"{img.count()} clean images x₀ on the page"
@@ -73,7 +73,7 @@ def clean_image(page: Page) -> dict:
 
 
 def shown_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The size the scrubber shows a picture of this size at: at most ui.PREVIEW_SIDE a side, aspect kept."""
+    """The size the scrubber shows a picture of this size at: at most noising.PREVIEW_SIDE a side, aspect kept."""
     if max(size) <= PREVIEW_SIDE:
         return size
     im = Image.new("L", size)
@@ -187,7 +187,7 @@ def test_upload_corpus(app_server, page, corpus):
     assert len(files) >= 25
     start = time.perf_counter()
     open_page(page, app_server, "forward")
-    # The first visit after a server start reruns through app.py (ui.page_setup): wait for the controls.
+    # Wait for the controls: the page may still be drawing when the app looks idle.
     page.get_by_test_id("stWidgetLabel").get_by_text("Noise schedule", exact=True).wait_for()
     wait_idle(page)
     assert_no_exception(page)

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from explainer.jobqueue import Busy, FairQueue
+from explainer.app.fair_queue import Busy, FairQueue
 
 
 def test_one_job_per_session():

@@ -1,10 +1,11 @@
 """Further reading: ten classic introductions, each tied to the page of the app that illustrates it."""
 import streamlit as st
 
-from explainer import ui
+from explainer.app.shell import controls, page_setup
+from explainer.app.url_state import choice_param, url_state, write_url
 from explainer.lessons.reading import KINDS, READINGS, by_kind
 
-ui.page_setup()
+page_setup()
 
 # The lesson pages' titles, as registered in app.py.
 PAGE_LABELS = {
@@ -30,11 +31,11 @@ st.title("Further reading")
 st.markdown("Ten classic introductions to diffusion models, in the order of the lesson, each with "
             "the page of this app that illustrates it and how its notation maps onto the app's.")
 
-ui.url_state("reading_kind", ALL, ui.choice_param((ALL,) + KINDS))
-with ui.controls("Filter"):
+url_state("reading_kind", ALL, choice_param((ALL,) + KINDS))
+with controls("Filter"):
     st.segmented_control("Show", (ALL,) + KINDS, key="reading_kind", required=True,
                          format_func=lambda k: KIND_LABELS.get(k, k))
-ui.write_url("reading_kind")
+write_url("reading_kind")
 
 kind = st.session_state["reading_kind"]
 shown = by_kind(() if kind == ALL else (kind,))

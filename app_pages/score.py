@@ -5,14 +5,19 @@ import uuid
 import numpy as np
 import streamlit as st
 
-from explainer import ui
+from explainer.app.caches import cached_run, shared
+from explainer.app.compute import compute_slot
+from explainer.app.resources import get_model, get_schedule
+from explainer.app.scrubber import scrubber
+from explainer.app.shell import controls, error_box, fragment, page_setup, plot
+from explainer.app.url_state import choice_param, float_param, int_param, on_demand, url_state, write_url
 from explainer.core import guidance, toy2d
 from explainer.core import particles as sp
 from explainer.lessons import framesets, objective_figures, sampling_figures, score_figures, score_framesets
 from explainer.models import pretrained
 from explainer.models.toy_models import learned_score_fn, score_relative_error
 
-ui.page_setup()
+page_setup()
 
 N_CHOICES = [500, 1000, 2000, 3000, 4000]
 VIEW_LABELS = {"exact": "exact", "learned": "learned", "both": "both", "error": "error"}
@@ -34,10 +39,10 @@ st.latex(r"\text{score}(x) = \nabla_x \log p_t(x), \qquad "
 st.caption("p_t is the data set blurred by the forward process: a Gaussian bump of variance 1 − ᾱₜ around each "
            "shrunk data point √ᾱₜ·xᵢ. The page uses the cosine schedule with T = 1000, like the bundled models.")
 
-ui.url_state("sf_dataset", "swiss_roll", ui.choice_param(toy2d.DATASETS))
-ui.url_state("sf_n", 2000, ui.choice_param(N_CHOICES))
-ui.url_state("sf_seed", 0, ui.int_param(0, 10_000))
-with ui.controls():
+url_state("sf_dataset", "swiss_roll", choice_param(toy2d.DATASETS))
+url_state("sf_n", 2000, choice_param(N_CHOICES))
+url_state("sf_seed", 0, int_param(0, 10_000))
+with controls():
     c = st.columns([2, 2, 1])
     c[0].selectbox("Data set", toy2d.DATASETS, key="sf_dataset", format_func=lambda d: d.replace("_", " "),
                    help="Six toy data sets in 2D, each centred and scaled by one factor for both axes (so shapes "
@@ -47,12 +52,12 @@ with ui.controls():
                        help="How many data points. The exact score is a sum over all of them.")
     c[2].number_input("Data seed", 0, 10_000, step=1, key="sf_seed",
                       help="Which random points are drawn; the same seed gives the same data set.")
-ui.write_url("sf_dataset", "sf_n", "sf_seed")
+write_url("sf_dataset", "sf_n", "sf_seed")
 
 dataset = st.session_state["sf_dataset"]
 n_points = int(st.session_state["sf_n"])
 data_seed = int(st.session_state["sf_seed"])
-schedule = ui.get_schedule(sp.SCHEDULE, T)
+schedule = get_schedule(sp.SCHEDULE, T)
 data_key = (dataset, n_points, data_seed)
 
 
@@ -90,7 +95,7 @@ def bundled_model():
     if dataset not in pretrained.TOY_MODELS:
         return None, f"There is no bundled model for **{dataset.replace('_', ' ')}**."
     try:
-        return ui.get_model(f"toy2d_{dataset}", "cpu"), None
+        return get_model(f"toy2d_{dataset}", "cpu"), None
     except pretrained.ModelError as e:
         return None, f"The bundled model for {dataset.replace('_', ' ')} could not be loaded: {e}"
 
@@ -129,10 +134,10 @@ st.markdown(
 )
 
 
-@ui.fragment
+@fragment
 def field_view():
-    ui.url_state("sf_view", "exact", ui.choice_param(score_figures.SCORE_VIEWS))
-    ui.url_state("sf_source", "bundled", ui.choice_param(SOURCE_LABELS))
+    url_state("sf_view", "exact", choice_param(score_figures.SCORE_VIEWS))
+    url_state("sf_source", "bundled", choice_param(SOURCE_LABELS))
     sources = learned_sources()
     if st.session_state.pop("sf_source_next", None) in sources:
         st.session_state["sf_source"] = "trained"
@@ -148,7 +153,7 @@ def field_view():
             st.session_state["sf_source"] = next(iter(sources))
         c[1].radio("Learned model", list(sources), key="sf_source", format_func=SOURCE_LABELS.get,
                    horizontal=True)
-    ui.write_url("sf_view", "sf_source")
+    write_url("sf_view", "sf_source")
     source_id, score_fn = None, None
     if view != "exact":
         if sources:
@@ -162,7 +167,7 @@ def field_view():
         # The browser swaps the precomputed fields while t is dragged; only the release reaches the server.
         ts = score_framesets.field_ts(T)
         frames = field_frames(*data_key, view, source_id, score_fn)
-        t = int(ui.scrubber("sf_t", frames, ts, default=ts[framesets.nearest_index(ts, 200)]))
+        t = int(scrubber("sf_t", frames, ts, default=ts[framesets.nearest_index(ts, 200)]))
     with right:
         st.markdown(
             f"Drag the slider, use the arrow keys, or press ▶: the field at {len(ts)} precomputed values of t. "
@@ -190,13 +195,13 @@ def field_view():
         "it could have come from: step along the score by $(1-\\bar\\alpha_t)$, then undo the shrinking "
         "by dividing by $\\sqrt{\\bar\\alpha_t}$. This is how a denoiser and a score model are the same thing. "
         f"Here at t = {t}, the t of the field above (it follows when you let go of that slider).")
-    ui.url_state("sf_px", 1.5, ui.float_param(-sp.EXTENT, sp.EXTENT))
-    ui.url_state("sf_py", -1.0, ui.float_param(-sp.EXTENT, sp.EXTENT))
+    url_state("sf_px", 1.5, float_param(-sp.EXTENT, sp.EXTENT))
+    url_state("sf_py", -1.0, float_param(-sp.EXTENT, sp.EXTENT))
     fig_col, txt_col = st.columns([1, 1])
     with txt_col:
         px = st.slider("Point x₁", -sp.EXTENT, sp.EXTENT, step=0.05, key="sf_px")
         py = st.slider("Point x₂", -sp.EXTENT, sp.EXTENT, step=0.05, key="sf_py")
-        ui.write_url("sf_px", "sf_py")
+        write_url("sf_px", "sf_py")
         score, x0_hat = sp.tweedie(data, (px, py), ab)
         st.latex(r"\hat x_0 = \mathbb E[x_0 \mid x_t = x] = \frac{x + (1-\bar\alpha_t)\,\nabla_x \log p_t(x)}"
                  r"{\sqrt{\bar\alpha_t}}")
@@ -206,7 +211,7 @@ def field_view():
         st.caption("At small t the guess lands on the data near your point; at large t almost nothing of the "
                    "signal is left, and the best guess is the mean of the whole data set, near (0, 0).")
     with fig_col:
-        ui.plot(ui.shared(("sf_tweedie", data_key, t, px, py), lambda: score_figures.tweedie_figure(
+        plot(shared(("sf_tweedie", data_key, t, px, py), lambda: score_figures.tweedie_figure(
             density, data[:sp.MAX_SHOWN], (px, py), score, x0_hat, ab, extent=sp.EXTENT, height=560)))
 
 
@@ -240,13 +245,13 @@ UPDATE_RULES = {
 }
 
 
-@ui.fragment
+@fragment
 def particles_view():
     sources = learned_sources()
     options = ["exact"] + list(sources)
-    ui.url_state("sf_sampler", "ode", ui.choice_param(sp.PARTICLE_SAMPLERS))
-    ui.url_state("sf_psource", "exact", ui.choice_param(["exact", *SOURCE_LABELS]))
-    ui.url_state("sf_levels", 50, ui.choice_param(LEVEL_CHOICES))
+    url_state("sf_sampler", "ode", choice_param(sp.PARTICLE_SAMPLERS))
+    url_state("sf_psource", "exact", choice_param(["exact", *SOURCE_LABELS]))
+    url_state("sf_levels", 50, choice_param(LEVEL_CHOICES))
     if st.session_state["sf_psource"] not in options:
         st.session_state["sf_psource"] = "exact"
     c = st.columns([3, 2, 2])
@@ -257,7 +262,7 @@ def particles_view():
                         help="The exact score of the data points, or a learned one.")
     L = c[2].select_slider("Noise levels L", LEVEL_CHOICES, key="sf_levels",
                            help="How many levels the particles visit on the way from t = 999 to 0.")
-    ui.write_url("sf_sampler", "sf_psource", "sf_levels")
+    write_url("sf_sampler", "sf_psource", "sf_levels")
     st.latex(UPDATE_RULES[sampler])
     if source == "exact":
         source_id, score_fn = f"exact:{dataset}:{n_points}:{data_seed}", sp.exact_score_fn(data)
@@ -272,7 +277,7 @@ def particles_view():
                    f"longer for Langevin, which takes {sp.LANGEVIN_INNER} steps per level).")
         return
     bar = st.progress(0.0, text=f"Moving {sp.N_PARTICLES} particles with {sp.PARTICLE_SAMPLERS[sampler]} ...")
-    traj, ts = ui.cached_run(key, lambda: sp.run_particles(
+    traj, ts = cached_run(key, lambda: sp.run_particles(
         sampler, score_fn, schedule, int(L), seed=int(st.session_state.get("seed", 0)),
         progress=lambda f: bar.progress(f, text=f"Moving {sp.N_PARTICLES} particles: {f:.0%}")),
         what="the particle sampler")
@@ -282,7 +287,7 @@ def particles_view():
     title = sp.PARTICLE_SAMPLERS[sampler]
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(score_figures.particles_animation(traj[idx], data[:sp.MAX_SHOWN], labels,
+        plot(score_figures.particles_animation(traj[idx], data[:sp.MAX_SHOWN], labels,
                                             f"{title[0].upper()}{title[1:]}, {score_name}, L = {L}",
                                             extent=sp.EXTENT, height=620))
     with right:
@@ -314,13 +319,13 @@ st.markdown(
     "$\\nabla_x \\log p_t(x) \\approx -\\hat\\varepsilon(x_t, t)/\\sqrt{1-\\bar\\alpha_t}$.")
 
 
-@ui.fragment
+@fragment
 def training_view():
-    ui.url_state("sf_steps", 1500, ui.choice_param(STEP_CHOICES))
+    url_state("sf_steps", 1500, choice_param(STEP_CHOICES))
     c = st.columns([3, 2])
     steps = c[0].select_slider("Training steps", STEP_CHOICES, key="sf_steps",
                                help="More steps, a better score, a longer wait (1,500 take a few seconds).")
-    ui.write_url("sf_steps")
+    write_url("sf_steps")
     if c[1].button("Train a model on these points", icon=":material/model_training:"):
         bar = st.progress(0.0, text="Training ...")
 
@@ -328,13 +333,13 @@ def training_view():
             bar.progress(step / steps, text=f"step {step} / {steps}: loss {loss:.3f}")
 
         try:
-            with ui.compute_slot("the trainer"):
+            with compute_slot("the trainer"):
                 from explainer.models.training import train_toy2d
 
                 model, sched, history = train_toy2d(dataset, steps=int(steps), seed=data_seed, data=data,
                                                     callback=callback)
         except Exception as e:  # a failed run is a message; the page carries on
-            ui.error_box(e, "Training")
+            error_box(e, "Training")
             return
         token = uuid.uuid4().hex[:12]
         st.session_state.setdefault("sf_trained", {})[data_key] = dict(
@@ -353,9 +358,9 @@ def training_view():
         errors[label] = relative_error_at(source_id, *data_key, sp.ERROR_TS, score_fn)
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(objective_figures.training_loss_figure(trained["history"], height=320))
+        plot(objective_figures.training_loss_figure(trained["history"], height=320))
     with p2:
-        ui.plot(score_figures.score_error_by_t(errors, height=320))
+        plot(score_figures.score_error_by_t(errors, height=320))
     st.caption("The loss stays well above 0: even a perfect model cannot guess the noise exactly, only its "
                "average given x_t. Small t is the hardest part: there the exact score is sharp and large near "
                "the data. The relative error is E‖s_learned − s_exact‖ / E‖s_exact‖ over points drawn "
@@ -409,11 +414,11 @@ def guidance_sweep_for(y: int, seed: int) -> dict:
     return guidance.guidance_sweep(guidance.three_classes(), y, schedule, seed=seed)
 
 
-@ui.fragment
+@fragment
 def guidance_view():
-    ui.url_state("sf_gclass", GUIDE_CLASSES[0], ui.choice_param(GUIDE_CLASSES))
-    ui.url_state("sf_gscale", 3.0, ui.choice_param(guidance.GUIDANCE_SCALES))
-    ui.url_state("sf_gt", 250, ui.choice_param(GUIDE_TS))
+    url_state("sf_gclass", GUIDE_CLASSES[0], choice_param(GUIDE_CLASSES))
+    url_state("sf_gscale", 3.0, choice_param(guidance.GUIDANCE_SCALES))
+    url_state("sf_gt", 250, choice_param(GUIDE_TS))
     c = st.columns([1.2, 3, 2])
     name = c[0].radio("Class y", GUIDE_CLASSES, key="sf_gclass", horizontal=True,
                       help="Which class the particles are asked to become.")
@@ -421,7 +426,7 @@ def guidance_view():
                                help="0: ignore the class. 1: the class as it is. More: sharper, less varied.")
     t = c[2].select_slider("Arrows at t", GUIDE_TS, key="sf_gt",
                            help="The noise level at which the guided score and its density are drawn.")
-    ui.write_url("sf_gclass", "sf_gscale", "sf_gt")
+    write_url("sf_gclass", "sf_gscale", "sf_gt")
     y = GUIDE_CLASSES.index(name)
     seed = int(st.session_state.get("seed", 0))
     field, density = guidance_field_at(y, float(scale), int(t))
@@ -432,7 +437,7 @@ def guidance_view():
     data_pts, data_labels = labelled_data(0)
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(ui.shared(("sf_guidance", y, float(scale), int(t), seed), lambda: score_figures.guidance_field_figure(
+        plot(shared(("sf_guidance", y, float(scale), int(t), seed), lambda: score_figures.guidance_field_figure(
             sp.field_points(GUIDE_EXTENT), field, density, particles, data_pts, data_labels, GUIDE_CLASSES, y,
             extent=GUIDE_EXTENT, title=f"Class {name}, s = {scale:g}: the guided score at t = {t}", height=600)))
     with right:
@@ -465,7 +470,7 @@ def guidance_view():
             + (f"The particles end {'tighter' if spread < target else 'wider'} than that ({spread:.3f}): "
                "guidance applied at every noise level is not exactly sampling the sharpened clean density "
                f"(Bradley & Nakkiran 2024){', it overshoots' if spread < target else ''}." if scale > 1 else ""))
-        ui.plot(ui.shared(("sf_guidance_sweep", y, float(scale), seed), lambda: sampling_figures.guidance_sweep_figure(
+        plot(shared(("sf_guidance_sweep", y, float(scale), seed), lambda: sampling_figures.guidance_sweep_figure(
             sweep["scales"], sweep["spread"], sweep["confidence"], current=float(scale),
             diversity_ref=spread1, diversity_name="spread of the particles",
             confidence_name="mean p(y | x)", ref_name="s = 1",
@@ -483,7 +488,7 @@ def guidance_view():
 
 
 # Its particles run for every guidance scale with the sidebar's seed: a second or two per new seed.
-if ui.on_demand("sf_show_guid", "Show the guided score and its particles",
-                help="The particles are run for every guidance scale when you ask, so the page opens fast "
-                     "for a whole class."):
+if on_demand("sf_show_guid", "Show the guided score and its particles",
+             help="The particles are run for every guidance scale when you ask, so the page opens fast "
+                  "for a whole class."):
     guidance_view()

@@ -1,10 +1,11 @@
 """Home: what a diffusion model does, a live digit, and the lesson plan."""
 import streamlit as st
 
-from explainer import ui
+from explainer.app.sampling_runs import DIGIT_GIF_SAMPLER, DIGIT_GIF_STEPS, digit_gif
+from explainer.app.shell import page_setup
 from explainer.core.samplers import SAMPLER_LABELS
 
-ui.page_setup()
+page_setup()
 
 st.title("Diffusion models, explained")
 
@@ -23,28 +24,28 @@ with left:
         "runs live on the server, on an ordinary CPU."
     )
 with right:
-    gif = ui.home_animation(int(st.session_state.get("seed", 0)))
+    gif = digit_gif(int(st.session_state.get("seed", 0)))
     if gif is None:
         st.info("The bundled digit model is missing, so the live picture is off. Rebuild it with "
                 "`python -m explainer.train mnist`.", icon=":material/info:")
     else:
-        st.image(gif, caption=f"A digit emerging from noise: the bundled model, {ui.HOME_STEPS} steps of "
-                 f"{SAMPLER_LABELS[ui.HOME_SAMPLER]}. Change the seed in the sidebar for another one.", width=280)
+        st.image(gif, caption=f"A digit emerging from noise: the bundled model, {DIGIT_GIF_STEPS} steps of "
+                 f"{SAMPLER_LABELS[DIGIT_GIF_SAMPLER]}. Change the seed in the sidebar for another one.", width=280)
 
 st.header("The lesson, page by page")
 CARDS = [
-    ("pages/forward.py", "1. Forward process", ":material/blur_on:",
+    ("app_pages/forward.py", "1. Forward process", ":material/blur_on:",
      "Bury your own photo in noise, step by step, and see why one closed-form jump equals many small steps."),
-    ("pages/schedules.py", "2. Noise schedules", ":material/show_chart:",
+    ("app_pages/schedules.py", "2. Noise schedules", ":material/show_chart:",
      "Linear, cosine, sigmoid ...: how fast the signal fades, and why the end point matters."),
-    ("pages/learning.py", "3. Learning to denoise", ":material/school:",
+    ("app_pages/learning.py", "3. Learning to denoise", ":material/school:",
      "One training step by hand, four readings of one prediction, which noise levels are hard, and the "
      "variational bound, exactly."),
-    ("pages/score.py", "4. Score field (2D)", ":material/scatter_plot:",
+    ("app_pages/score.py", "4. Score field (2D)", ":material/scatter_plot:",
      "On 2D toy data, see the arrows that point towards the data, and particles that follow them."),
-    ("pages/reverse.py", "5. Reverse sampling", ":material/auto_fix_high:",
+    ("app_pages/reverse.py", "5. Reverse sampling", ":material/auto_fix_high:",
      "Draw digits from noise with a real model: DDPM, DDIM, guidance, and your own sketch (SDEdit)."),
-    ("pages/reading.py", "Further reading", ":material/menu_book:",
+    ("app_pages/reading.py", "Further reading", ":material/menu_book:",
      "The ten classic introductions, and how their notation maps onto this app's."),
 ]
 cols = st.columns(3)

@@ -1,47 +1,19 @@
-"""explainer/ui.py in small AppTest scripts: the result cache shared across sessions, and a failing fragment."""
+"""explainer/app/shell.py in a small AppTest script: a failing fragment shows a message, the page carries on."""
 import logging
-import uuid
 
 from streamlit.testing.v1 import AppTest
 
-from conftest import APPTEST_TIMEOUT
-
-
-def _cached_run_script(nonce: str, setting: int):
-    import uuid as _uuid
-
-    import streamlit as st
-
-    from explainer import ui
-
-    # A new random value each time `run` really runs: equal values mean one computation.
-    st.session_state["got"] = ui.cached_run((nonce, setting), lambda: _uuid.uuid4().hex)
-    st.write(st.session_state["got"])
-
-
-def _session(nonce: str, setting: int) -> str:
-    at = AppTest.from_function(_cached_run_script, args=(nonce, setting), default_timeout=APPTEST_TIMEOUT).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at.session_state["got"]
-
-
-def test_cached_run_is_shared_across_sessions_and_kept_apart_by_key():
-    nonce = uuid.uuid4().hex  # keys no other test uses
-    first = _session(nonce, 1)
-    assert _session(nonce, 1) == first  # another session, the same settings: the stored result
-    other = _session(nonce, 2)
-    assert other != first  # other settings: their own run
-    assert _session(nonce, 2) == other and _session(nonce, 1) == first  # both kept
+from conftest import APP, APPTEST_TIMEOUT
 
 
 def _failing_fragment_script():
     import streamlit as st
 
-    from explainer import ui
+    from explainer.app.shell import fragment
 
     st.title("A page with a broken part")
 
-    @ui.fragment
+    @fragment
     def broken():
         st.write("the fragment starts")
         if st.checkbox("Break it", key="break"):
@@ -71,3 +43,26 @@ def test_a_fragment_that_raises_shows_an_error_and_the_rest_of_the_page_renders(
     # Fixing the setting brings the part back.
     at.checkbox(key="break").uncheck().run()
     assert not at.error and "the fragment ends" in [m.value for m in at.markdown]
+
+
+def test_a_linked_page_runs_inside_app_py_from_its_first_run(monkeypatch):
+    """A link straight to a page runs app.py around it from the first run, so app.py's safety net holds.
+
+    The pages live in app_pages/: a pages/ folder beside app.py would switch on Streamlit's legacy
+    pages-directory mode, in which the first visit after a server start (and every AppTest) runs the
+    linked page alone, without app.py's shell and safety net, until some session calls st.navigation.
+    """
+    from explainer.lessons import reading
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the page")
+
+    monkeypatch.setattr(reading, "by_kind", broken)  # the page imports it when it runs
+    at = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT)
+    at.switch_page("app_pages/reading.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]  # caught, not a stack trace
+    assert [e.value for e in at.error] == [
+        "Sorry, this page hit a problem (RuntimeError). Your settings are kept: change a control or reload the "
+        "page to try again."]
+    assert at.sidebar.selectbox(key="device").value == "auto"  # app.py drew the sidebar

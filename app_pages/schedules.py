@@ -3,14 +3,19 @@ import math
 
 import streamlit as st
 
-from explainer import ui
+from explainer.app.caches import shared
+from explainer.app.noising import schedule_digest, schedules_scrubber
+from explainer.app.pickers import image_picker, notes
+from explainer.app.resources import get_schedule
+from explainer.app.shell import controls, fragment, page_setup, plot
+from explainer.app.url_state import ON_DEMAND_HELP, choice_param, float_param, on_demand, url_state, write_url
+from explainer.core.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES, make_schedule
 from explainer.lessons import schedule_figures
 from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, PARAM_SPECS, PURE_NOISE_MEANING, check_params,
                                               custom_schedule, landmark_rows, not_pure_noise_sentence, pure_noise_from,
                                               scaling_sentence)
-from explainer.core.schedules import DEFAULT_PARAMS, DESCRIPTIONS, SCHEDULE_NAMES, make_schedule
 
-ui.page_setup()
+page_setup()
 
 T_CHOICES = [10, 50, 100, 250, 500, 1000, 2000]
 # Facts about the published schedules at their T = 1000, stated on the page.
@@ -69,22 +74,22 @@ st.markdown(
 )
 
 # ------------------------------------------------------------------ controls
-ui.url_state("sc_T", 1000, ui.choice_param(T_CHOICES))
-ui.url_state("sc_show", list(SCHEDULE_NAMES), _parse_names)
-ui.url_state("sc_x", "t", ui.choice_param(X_AXES))
-ui.url_state("sc_custom", "none", ui.choice_param(CUSTOM_CHOICES))
+url_state("sc_T", 1000, choice_param(T_CHOICES))
+url_state("sc_show", list(SCHEDULE_NAMES), _parse_names)
+url_state("sc_x", "t", choice_param(X_AXES))
+url_state("sc_custom", "none", choice_param(CUSTOM_CHOICES))
 param_defaults = {}
 for _name in SCHEDULE_NAMES:
     for _param, _default in DEFAULT_PARAMS[_name].items():
         lo, hi, *_ = PARAM_SPECS[_param]
         param_defaults[_param_key(_name, _param)] = _default
-        ui.url_state(_param_key(_name, _param), _default, ui.float_param(lo, hi))
+        url_state(_param_key(_name, _param), _default, float_param(lo, hi))
 for _preset, _spec in CUSTOM_PRESETS.items():
     for _param, (_default, lo, hi, _step, _label) in _spec.params.items():
         param_defaults[f"sc_custom_{_param}"] = _default
-        ui.url_state(f"sc_custom_{_param}", _default, ui.float_param(lo, hi))
+        url_state(f"sc_custom_{_param}", _default, float_param(lo, hi))
 
-with ui.controls():
+with controls():
     st.multiselect("Schedules to show", SCHEDULE_NAMES, key="sc_show",
                    help="All five are overlaid on the plots below; each keeps its colour on every plot.")
     c1, c2 = st.columns([3, 1])
@@ -116,13 +121,13 @@ with ui.controls():
             st.caption(preset.description)
             for param, (_default, lo, hi, step, label) in preset.params.items():
                 st.number_input(label, lo, hi, step=step, key=f"sc_custom_{param}")
-ui.write_url("sc_T", "sc_x", "sc_custom")
+write_url("sc_T", "sc_x", "sc_custom")
 st.query_params["sc_show"] = ",".join(st.session_state["sc_show"])
 _write_url_if_changed(param_defaults)
 
 T = int(st.session_state["sc_T"])
 x_axis = st.session_state["sc_x"]
-_default_linear = ui.get_schedule("linear", T)
+_default_linear = get_schedule("linear", T)
 _linear_pure_from = pure_noise_from(_default_linear)
 
 
@@ -133,7 +138,7 @@ def _build(name: str):
     problem = check_params(name, params)
     if problem is None:
         try:
-            sched = ui.get_schedule(name, T, tuple(sorted(params.items())))
+            sched = get_schedule(name, T, tuple(sorted(params.items())))
         except ValueError as e:
             problem = str(e)
         else:
@@ -143,7 +148,7 @@ def _build(name: str):
     st.warning(f"**{name}**: {problem} That change is ignored; still using "
                + ", ".join(f"{LABELS[k]} = {v:g}" for k, v in fallback.items()) + ".",
                icon=":material/warning:")
-    return ui.get_schedule(name, T, tuple(sorted(fallback.items())))
+    return get_schedule(name, T, tuple(sorted(fallback.items())))
 
 
 schedules = {name: _build(name) for name in st.session_state["sc_show"]}
@@ -184,11 +189,11 @@ TAB_TEXT = {
                "bottom early leaves many steps with nothing left to learn; one that never gets low ends before "
                "the image is really gone.",
 }
-sched_keys = tuple((n, ui.schedule_digest(s)) for n, s in schedules.items())
+sched_keys = tuple((n, schedule_digest(s)) for n, s in schedules.items())
 TAB_NAMES = ["ᾱₜ", "βₜ", "√ᾱₜ", "√(1 − ᾱₜ)", "log-SNR"]
 
 
-@ui.fragment
+@fragment
 def curves_view():
     # Only the open tab's figure is sent: every rerun would otherwise hash and send all five. Picking
     # a tab reruns this part of the page alone.
@@ -197,10 +202,10 @@ def curves_view():
         if tab.open:
             with tab:
                 st.caption(TAB_TEXT[quantity])
-                ui.plot(ui.shared(("sc_curves", sched_keys, quantity, x_axis),
-                                  lambda: schedule_figures.schedule_curves(schedules, quantity, x_axis=x_axis,
-                                                                           height=400)),
-                        key=f"sc_fig_{quantity}")
+                plot(shared(("sc_curves", sched_keys, quantity, x_axis),
+                            lambda: schedule_figures.schedule_curves(schedules, quantity, x_axis=x_axis,
+                                                                     height=400)),
+                     key=f"sc_fig_{quantity}")
 
 
 curves_view()
@@ -240,21 +245,21 @@ st.caption(not_pure_noise_sentence(schedules))
 st.header("The same image at the same t under every schedule")
 st.markdown("The same picture, the same noise ε and the same step $t$: only the schedule differs. Move $t$ "
             "and see which schedule wipes the picture out first.")
-img, img_id = ui.image_picker("sc", max_side=256)
-ui.notes(img)
+img, img_id = image_picker("sc", max_side=256)
+notes(img)
 
 
-@ui.fragment
+@fragment
 def same_t_view():
     # 24 frames per schedule at 160 pixels: the browser swaps them while t is dragged.
-    ui.schedules_scrubber("sc_t", schedules, img_id, img, int(st.session_state.get("seed", 0)),
-                          default=min(T // 2, T - 1), side=160, n_frames=24, log_snr_chart=True,
-                          label="Timestep t (0 = almost clean, T−1 = the end)")
+    schedules_scrubber("sc_t", schedules, img_id, img, int(st.session_state.get("seed", 0)),
+                       default=min(T // 2, T - 1), side=160, n_frames=24, log_snr_chart=True,
+                       label="Timestep t (0 = almost clean, T−1 = the end)")
     st.caption("The dashed line marks t. 0 dB means signal and noise are equally strong; every −10 dB is ten "
                "times less signal than noise.")
 
 
-if ui.on_demand("sc_show_t", "Show the image under every schedule", help=ui.ON_DEMAND_HELP):
+if on_demand("sc_show_t", "Show the image under every schedule", help=ON_DEMAND_HELP):
     same_t_view()
 
 st.header("Which one should I use?")

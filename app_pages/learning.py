@@ -5,13 +5,21 @@ import math
 import numpy as np
 import streamlit as st
 
-from explainer import ui
+from explainer.app.caches import shared
+from explainer.app.compute import compute_slot
+from explainer.app.pickers import digit_upload
+from explainer.app.resources import bundled_digits, get_schedule, mnist_or_stop
+from explainer.app.scrubber import scrubber
+from explainer.app.shell import controls, fragment, page_setup, plot
+from explainer.app.training_runs import (learning_frames, snapshot_frames, snapshot_samples, training_step_at,
+                                         variational_bounds, wrong_time_frames)
+from explainer.app.url_state import choice_param, float_param, int_param, on_demand, url_state, write_url
 from explainer.core import elbo, loss_weighting, objectives
 from explainer.lessons import images, objective_figures
 from explainer.models import pretrained
 from explainer.models.denoiser import class_label
 
-ui.page_setup()
+page_setup()
 
 st.title("3. Learning to denoise: how the network is trained")
 st.markdown(
@@ -21,11 +29,11 @@ st.markdown(
     "MNIST digits it never saw in training."
 )
 
-device, pre = ui.mnist_or_stop()
+device, pre = mnist_or_stop()
 
 T = pre.schedule.num_steps
 NULL = pre.model.null_label
-digits, digit_labels = ui.bundled_digits()
+digits, digit_labels = bundled_digits()
 N_DIGITS = len(digits)
 CLASS_OPTIONS = ["true", "none"] + [str(d) for d in range(10)]
 seed = int(st.session_state["seed"])
@@ -35,16 +43,16 @@ def _pick_random_digit():
     st.session_state["ln_digit"] = int(np.random.default_rng().integers(N_DIGITS))
 
 
-ui.url_state("ln_digit", 0, ui.int_param(0, N_DIGITS - 1))
-ui.url_state("ln_class", "true", ui.choice_param(CLASS_OPTIONS))
-with ui.controls("The digit and what the model is told"):
+url_state("ln_digit", 0, int_param(0, N_DIGITS - 1))
+url_state("ln_class", "true", choice_param(CLASS_OPTIONS))
+with controls("The digit and what the model is told"):
     c = st.columns([2, 1.4, 2.2, 3], vertical_alignment="bottom")
     c[0].number_input(f"Held-out digit (0-{N_DIGITS - 1})", 0, N_DIGITS - 1, step=1, key="ln_digit",
                       help="One of the held-out MNIST digits that ship with the app; the model never trained on them.")
     c[1].button("Random digit", on_click=_pick_random_digit, icon=":material/casino:")
     upload = None
     with c[3]:
-        upload = ui.digit_upload("ln_upload")
+        upload = digit_upload("ln_upload")
     true_label = None if upload is not None else int(digit_labels[st.session_state["ln_digit"]])
 
     def _class_text(o: str) -> str:
@@ -58,7 +66,7 @@ with ui.controls("The digit and what the model is told"):
     c[2].selectbox("The class the model is told", CLASS_OPTIONS, key="ln_class", format_func=_class_text,
                    help=f"The model was trained with the right class {1 - dropout:.0%} of the time and with no "
                         f"class {dropout:.0%} of the time. Tell it a wrong one and see what happens.")
-ui.write_url("ln_digit", "ln_class")
+write_url("ln_digit", "ln_class")
 
 if upload is not None:
     x0, ident = upload
@@ -91,16 +99,16 @@ right.code("repeat\n"
            "until converged", language=None)
 
 
-@ui.fragment
+@fragment
 def training_step_section():
-    ts, frames, _, curves = ui.learning_frames(ident, label, true_label, seed, dev, _x0=x0)
-    ui.scrubber("ln_t", frames, ts, default=T // 2)
+    ts, frames, _, curves = learning_frames(ident, label, true_label, seed, dev, _x0=x0)
+    scrubber("ln_t", frames, ts, default=T // 2)
     if st.button("Random t, as training does", icon=":material/casino:",
                  help=f"Draws t uniformly from all {T} timesteps and runs the step there."):
         st.session_state["ln_rand_t"] = int(np.random.default_rng().integers(T))
     rt = st.session_state.get("ln_rand_t")
     if rt is not None:
-        one = ui.training_step_at(ident, label, seed, dev, rt, _x0=x0)
+        one = training_step_at(ident, label, seed, dev, rt, _x0=x0)
         ab = float(pre.schedule.alpha_bars[rt])
         cols = st.columns([1, 1, 1, 3], vertical_alignment="center")
         cols[0].image(images.upscale(one.x_t[0], 5), caption=f"x_{rt}", width="stretch")
@@ -138,23 +146,23 @@ st.markdown(
     "The network outputs $\\hat\\varepsilon$, but since $x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + "
     "\\sqrt{1-\\bar\\alpha_t}\\,\\varepsilon$ is known, the same output is also a guess of the clean digit "
     "$\\hat x_0$, of the score $\\hat s = \\nabla_x \\log q(x_t)$, and of the velocity $\\hat v$ "
-    "(Salimans & Ho 2022). " + ui.shared(("ln_readings_text", T, pre.schedule.name),
-                                          lambda: loss_weighting.readings_sentence(pre.schedule))
+    "(Salimans & Ho 2022). " + shared(("ln_readings_text", T, pre.schedule.name),
+                                       lambda: loss_weighting.readings_sentence(pre.schedule))
 )
 st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
          r"\hat s = -\frac{\hat\varepsilon}{\sqrt{1-\bar\alpha_t}},\qquad "
          r"\hat v = \sqrt{\bar\alpha_t}\,\hat\varepsilon - \sqrt{1-\bar\alpha_t}\,\hat x_0")
 
 
-@ui.fragment
+@fragment
 def readings_section():
-    ts, _, frames, _ = ui.learning_frames(ident, label, true_label, seed, dev, _x0=x0)
-    ui.scrubber("ln_rt", frames, ts, default=T // 4)
+    ts, _, frames, _ = learning_frames(ident, label, true_label, seed, dev, _x0=x0)
+    scrubber("ln_rt", frames, ts, default=T // 4)
     ab = pre.schedule.alpha_bars
     st.caption("All four pictures come from the same network call. The score is the same picture as ε̂ with "
                f"the sign flipped and scaled by 1/√(1−ᾱₜ), which grows as t → 0: {1 / math.sqrt(1 - ab[-1]):.3f} "
                f"at t = {T - 1}, {1 / math.sqrt(1 - ab[0]):.0f} at t = 0. Near the data it points home hard.")
-    st.page_link("pages/score.py", label="4. Score field (2D): the score as arrows, exact and learned",
+    st.page_link("app_pages/score.py", label="4. Score field (2D): the score as arrows, exact and learned",
                  icon=":material/scatter_plot:")
 
 
@@ -175,32 +183,32 @@ AXES = {"t": "timestep t", "log_snr": "log-SNR λ"}
 WEIGH = {"weights": "the weights alone", "times_loss": "weight × this model's loss"}
 
 
-@ui.fragment
+@fragment
 def noise_levels_section():
     curve = pre.card.get("loss_curve")
     if not curve:
         st.info("The model card has no loss curve yet. Compute it (a minute or two on a CPU) with "
                 "`python -m explainer.evaluate --only loss`.", icon=":material/info:")
         return
-    ui.url_state("ln_space", "eps", ui.choice_param(LOSS_SPACES))
-    ui.url_state("ln_axis", "t", ui.choice_param(AXES))
-    ui.url_state("ln_weigh", "weights", ui.choice_param(WEIGH))
+    url_state("ln_space", "eps", choice_param(LOSS_SPACES))
+    url_state("ln_axis", "t", choice_param(AXES))
+    url_state("ln_weigh", "weights", choice_param(WEIGH))
     c = st.columns(3)
     c[0].radio("Left: the error of", list(LOSS_SPACES), key="ln_space", format_func=LOSS_SPACES.get)
     c[1].radio("Against", list(AXES), key="ln_axis", format_func=AXES.get)
     c[2].radio("Right: each objective's", list(WEIGH), key="ln_weigh", format_func=WEIGH.get)
-    ui.write_url("ln_space", "ln_axis", "ln_weigh")
+    write_url("ln_space", "ln_axis", "ln_weigh")
     space, axis = st.session_state["ln_space"], st.session_state["ln_axis"]
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(ui.shared(("ln_loss", space, axis),
-                          lambda: objective_figures.loss_over_t(curve, pre.schedule, space, axis, height=400)),
-                key="ln_loss")
+        plot(shared(("ln_loss", space, axis),
+                    lambda: objective_figures.loss_over_t(curve, pre.schedule, space, axis, height=400)),
+             key="ln_loss")
     with p2:
         with_loss = curve if st.session_state["ln_weigh"] == "times_loss" else None
-        ui.plot(ui.shared(("ln_weights", axis, with_loss is not None),
-                          lambda: objective_figures.objective_weights(pre.schedule, axis, with_loss, height=400)),
-                key="ln_weights")
+        plot(shared(("ln_weights", axis, with_loss is not None),
+                    lambda: objective_figures.objective_weights(pre.schedule, axis, with_loss, height=400)),
+             key="ln_weights")
     ts = np.asarray(curve["t"])
     cls = np.asarray(curve["eps_mse"]["class"])
     none = np.asarray(curve["eps_mse"]["none"])
@@ -216,13 +224,13 @@ def noise_levels_section():
         f"({x0_err.min():.2g}).{why} Knowing the class helps most at t = {ts[k]}: ε-loss {none[k]:.4f} without "
         f"it, {cls[k]:.4f} with it.")
     worst = int(np.argmax(x0_err))
-    mean_mse = ui.shared(("mean_digit_mse", N_DIGITS), lambda: float(np.mean((digits - digits.mean(0)) ** 2)))
+    mean_mse = shared(("mean_digit_mse", N_DIGITS), lambda: float(np.mean((digits - digits.mean(0)) ** 2)))
     st.markdown(loss_weighting.x0_error_sentence(pre.schedule, hard_x0, float(cls[worst]), float(x0_err[worst]),
                                                  mean_mse))
     times_loss = st.session_state["ln_weigh"] == "times_loss"
     # Computed once per schedule and curve for every session: sums over all T steps.
-    text = ui.shared(("ln_weighting_text", pre.schedule.name, T, curve["command"], curve["seed"], times_loss, axis),
-                     lambda: _weighting_text(pre.schedule, curve, times_loss, axis))
+    text = shared(("ln_weighting_text", pre.schedule.name, T, curve["command"], curve["seed"], times_loss, axis),
+                  lambda: _weighting_text(pre.schedule, curve, times_loss, axis))
     st.caption(text)
 
 
@@ -256,14 +264,14 @@ st.markdown(
 TRUE_T_CHOICES = [25, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900]
 
 
-@ui.fragment
+@fragment
 def wrong_time_section():
-    ui.url_state("ln_true_t", 300, ui.choice_param(TRUE_T_CHOICES))
+    url_state("ln_true_t", 300, choice_param(TRUE_T_CHOICES))
     st.select_slider("The true t of x_t", TRUE_T_CHOICES, key="ln_true_t")
-    ui.write_url("ln_true_t")
+    write_url("ln_true_t")
     t = int(st.session_state["ln_true_t"])
-    tps, frames, s = ui.wrong_time_frames(ident, t, label, seed, dev, _x0=x0)
-    ui.scrubber("ln_tp", frames, tps, default=t)
+    tps, frames, s = wrong_time_frames(ident, t, label, seed, dev, _x0=x0)
+    scrubber("ln_tp", frames, tps, default=t)
     st.markdown(
         f"Over the {len(tps)} values of t′, the noise loss is lowest at t′ = {s['best_t_prime']} "
         f"({s['best_loss']:.4f}); the true t is {t} (the nearest t′ on the slider, {s['nearest_t_prime']}, "
@@ -272,9 +280,9 @@ def wrong_time_section():
 
 
 # Its own network run for each student's digit and seed: made when asked, so the page opens fast for a class.
-if ui.on_demand("ln_show_wrong", "Tell the model a wrong t",
-                help="Runs the model once at every t′ on your digit; made when you ask, so the page opens fast for "
-                     "a whole class."):
+if on_demand("ln_show_wrong", "Tell the model a wrong t",
+             help="Runs the model once at every t′ on your digit; made when you ask, so the page opens fast for "
+                  "a whole class."):
     wrong_time_section()
 
 
@@ -301,25 +309,25 @@ st.markdown(
 T_CHOICES = [2, 3, 4, 5, 10, 20, 50, 100, 200, 500, 1000]
 
 
-@ui.fragment
+@fragment
 def bound_section():
-    ui.url_state("ln_mix", "two Gaussians", ui.choice_param(elbo.MIXTURES))
-    ui.url_state("ln_T", 10, ui.choice_param(T_CHOICES))
-    ui.url_state("ln_var", "beta", ui.choice_param(elbo.VARIANCES))
+    url_state("ln_mix", "two Gaussians", choice_param(elbo.MIXTURES))
+    url_state("ln_T", 10, choice_param(T_CHOICES))
+    url_state("ln_var", "beta", choice_param(elbo.VARIANCES))
     c = st.columns([2, 3, 3])
     c[0].selectbox("Data", list(elbo.MIXTURES), key="ln_mix")
     c[1].select_slider("Number of steps T", T_CHOICES, key="ln_T")
     c[2].radio("Reverse variance", list(elbo.VARIANCES), key="ln_var", format_func=elbo.VARIANCES.get,
                horizontal=True)
-    ui.write_url("ln_mix", "ln_T", "ln_var")
+    write_url("ln_mix", "ln_T", "ln_var")
     mix_name, T_b, var = st.session_state["ln_mix"], int(st.session_state["ln_T"]), st.session_state["ln_var"]
-    bounds = ui.variational_bounds(mix_name, T_b)
+    bounds = variational_bounds(mix_name, T_b)
     other_var = "beta_tilde" if var == "beta" else "beta"
     bound, other = bounds[var], bounds[other_var]
     p1, p2 = st.columns(2)
     with p1:
-        ui.plot(ui.shared(("ln_bars", mix_name, T_b, var), lambda: objective_figures.bound_bars(bound, height=360)),
-                key="ln_bars")
+        plot(shared(("ln_bars", mix_name, T_b, var), lambda: objective_figures.bound_bars(bound, height=360)),
+             key="ln_bars")
     st.markdown(
         f"With T = {T_b} and {elbo.VARIANCES[var]}: L_T = {bound.L_T:.3g}, the {len(bound.L_t)} KL terms add up "
         f"to {bound.kl_sum:.4f}, L₀ = {bound.L_0:.4f}; the bound is {bound.total:.4f} nats, {bound.gap:.4f} above "
@@ -328,10 +336,10 @@ def bound_section():
         "continuous variable, so it can be negative.")
 
     mix = elbo.MIXTURES[mix_name]
-    schedule = ui.get_schedule("cosine", T_b)
-    ui.url_state("ln_bt", 2, ui.int_param(2, 1000))
-    ui.url_state("ln_xt", 0.3, ui.float_param(-2.0, 2.0))
-    ui.url_state("ln_x0", 0.6, ui.float_param(-1.2, 1.2))
+    schedule = get_schedule("cosine", T_b)
+    url_state("ln_bt", 2, int_param(2, 1000))
+    url_state("ln_xt", 0.3, float_param(-2.0, 2.0))
+    url_state("ln_x0", 0.6, float_param(-1.2, 1.2))
     st.session_state["ln_bt"] = min(max(int(st.session_state["ln_bt"]), 2), T_b)
     c = st.columns(3)
     if T_b > 2:
@@ -341,19 +349,19 @@ def bound_section():
         c[0].caption("With T = 2 there is one KL term, t = 2.")
     x_t = c[1].slider("x_t", -2.0, 2.0, step=0.05, key="ln_xt")
     x0_value = c[2].slider("x₀ (known to q, not to p)", -1.2, 1.2, step=0.05, key="ln_x0")
-    ui.write_url("ln_bt", "ln_xt", "ln_x0")
+    write_url("ln_bt", "ln_xt", "ln_x0")
     with p2:
-        ui.plot(ui.shared(("ln_per_t", mix_name, T_b, var, t),
-                          lambda: objective_figures.bound_per_t(bound, t, height=360)), key="ln_per_t")
+        plot(shared(("ln_per_t", mix_name, T_b, var, t),
+                    lambda: objective_figures.bound_per_t(bound, t, height=360)), key="ln_per_t")
     xs = np.linspace(-2.5, 2.5, 501)
     m_q, v_q = elbo.forward_posterior(schedule, t, x_t, x0_value)
     m_p, v_p = elbo.best_reverse(mix, schedule, t, x_t, var)
     true = elbo.true_reverse(mix, schedule, t, x_t)
     curves = {"data": mix.pdf(xs), "posterior": elbo.gaussian_pdf(xs, m_q, v_q), "true": true.pdf(xs),
               "model": elbo.gaussian_pdf(xs, m_p, v_p)}
-    ui.plot(ui.shared(("ln_dens", mix_name, T_b, var, t, x_t, x0_value),
-                      lambda: objective_figures.reverse_step_densities(xs, curves, x_t, x0_value, t, height=380)),
-            key="ln_dens")
+    plot(shared(("ln_dens", mix_name, T_b, var, t, x_t, x0_value),
+                lambda: objective_figures.reverse_step_densities(xs, curves, x_t, x0_value, t, height=380)),
+         key="ln_dens")
     dens = curves["true"]
     modes = int(np.sum((dens[1:-1] > dens[:-2]) & (dens[1:-1] > dens[2:]) & (dens[1:-1] > 1e-3 * dens.max())))
     kl_here = elbo.gaussian_kl(m_q, v_q, m_p, v_p)
@@ -393,10 +401,10 @@ bound_section()
 st.header("6. Watch it learn")
 
 
-@ui.fragment
+@fragment
 def snapshots_section():
     # The card and the snapshot files are read once per models folder, not on every rerun.
-    steps = ui.shared(("snapshot_steps", str(pretrained.MODELS_DIR)), pretrained.snapshot_steps)
+    steps = shared(("snapshot_steps", str(pretrained.MODELS_DIR)), pretrained.snapshot_steps)
     training = pre.card["training"]
     final = int(training.get("steps", 0))
     snap_mb = 4 * 2 * pre.card["architecture"]["parameters"] / 1e6  # four float16 copies of the weights
@@ -407,7 +415,7 @@ def snapshots_section():
                 icon=":material/info:")
         history = training.get("loss_history", [])
         if history:
-            ui.plot(objective_figures.training_loss_figure(history, height=300), key="ln_history")
+            plot(objective_figures.training_loss_figure(history, height=300), key="ln_history")
         return
     snaps = training.get("snapshots", {})
     if snaps.get("source") == "re-run":
@@ -428,14 +436,14 @@ def snapshots_section():
                        f"({final:,} steps): {len(steps) + 1} runs of 25 guided steps on 10 digits.")
             return
         bar = st.progress(0.0, text="Sampling ...")
-        with ui.compute_slot("the model"):
+        with compute_slot("the model"):
             for i, s in enumerate(steps + [None]):
-                ui.snapshot_samples(s, seed, dev)
+                snapshot_samples(s, seed, dev)
                 bar.progress((i + 1) / (len(steps) + 1), text=f"Sampling ... {i + 1} of {len(steps) + 1} models")
         bar.empty()
         st.session_state["ln_snap_key"] = key
-    frames = ui.snapshot_frames(tuple(steps), final, seed, dev)
-    ui.scrubber("ln_snap", frames, steps + [final], default=final)
+    frames = snapshot_frames(tuple(steps), final, seed, dev)
+    scrubber("ln_snap", frames, steps + [final], default=final)
 
 
 snapshots_section()

@@ -4,7 +4,13 @@ import time
 import numpy as np
 import streamlit as st
 
-from explainer import ui
+from explainer.app.caches import cached_run, shared
+from explainer.app.pickers import image_picker
+from explainer.app.resources import mnist_or_stop
+from explainer.app.sampling_runs import trajectory_frames
+from explainer.app.scrubber import scrubber
+from explainer.app.shell import controls, fragment, page_setup, plot
+from explainer.app.url_state import choice_param, float_param, int_param, on_demand, url_state, write_url
 from explainer.core import spectral
 from explainer.core.samplers import SAMPLERS, SAMPLER_LABELS
 from explainer.core.schedules import evenly_spaced
@@ -14,7 +20,7 @@ from explainer.lessons.sampling_framesets import sdedit_frameset
 from explainer.models import memorisation
 from explainer.models.generate import generate, parse_labels, sdedit
 
-ui.page_setup()
+page_setup()
 
 st.title("5. Reverse sampling: drawing digits out of noise")
 st.markdown(
@@ -26,7 +32,7 @@ st.markdown(
     "fewer. **Guidance** pushes the picture towards the class you ask for."
 )
 
-device, pre = ui.mnist_or_stop()
+device, pre = mnist_or_stop()
 
 T = pre.schedule.num_steps
 rec = pre.card["recommended"]
@@ -35,13 +41,13 @@ CLASS_LABELS = {"all": "all ten digits (0-9)", "none": "no class (unconditional)
 STEP_CHOICES = [5, 10, 20, 25, 50, 100, 250, 500, 1000]
 N_CHOICES = [1, 4, 8, 16, 32]
 
-ui.url_state("rv_class", "all", ui.choice_param(CLASS_OPTIONS))
-ui.url_state("rv_guidance", float(rec["guidance"]), ui.float_param(0.0, 10.0))
-ui.url_state("rv_sampler", rec["sampler"], ui.choice_param(list(SAMPLERS)))
-ui.url_state("rv_steps", int(rec["steps"]), ui.choice_param(STEP_CHOICES))
-ui.url_state("rv_eta", float(rec["eta"]), ui.float_param(0.0, 1.0))
-ui.url_state("rv_n", 16, ui.choice_param(N_CHOICES))
-with ui.controls():
+url_state("rv_class", "all", choice_param(CLASS_OPTIONS))
+url_state("rv_guidance", float(rec["guidance"]), float_param(0.0, 10.0))
+url_state("rv_sampler", rec["sampler"], choice_param(list(SAMPLERS)))
+url_state("rv_steps", int(rec["steps"]), choice_param(STEP_CHOICES))
+url_state("rv_eta", float(rec["eta"]), float_param(0.0, 1.0))
+url_state("rv_n", 16, choice_param(N_CHOICES))
+with controls():
     c = st.columns([2, 2, 1.3, 2])
     c[0].selectbox("Class", CLASS_OPTIONS, key="rv_class", format_func=lambda o: CLASS_LABELS.get(o, f"digit {o}"),
                    help="Which digit to draw. 'No class' lets the model choose.")
@@ -60,7 +66,7 @@ with ui.controls():
     c[1].select_slider("Number of digits", N_CHOICES, key="rv_n")
     c[2].caption(f"Seed **{st.session_state['seed']}** and device **{device.type.upper()}** come from the sidebar. "
                  f"Same seed, same digits.")
-ui.write_url("rv_class", "rv_guidance", "rv_sampler", "rv_steps", "rv_eta", "rv_n")
+write_url("rv_class", "rv_guidance", "rv_sampler", "rv_steps", "rv_eta", "rv_n")
 
 settings = dict(sampler=st.session_state["rv_sampler"], steps=int(st.session_state["rv_steps"]),
                 eta=float(st.session_state["rv_eta"]) if SAMPLERS[st.session_state["rv_sampler"]].uses_eta else 0.0,
@@ -94,7 +100,7 @@ key = ("generate", str(device), st.session_state["rv_class"], n, tuple(sorted(se
 # Work in network passes over one 28x28 image: guidance runs the model twice (with and without the class).
 cost = settings["steps"] * n * (2 if settings["guidance"] not in (0.0, 1.0) else 1)
 if st.button("Generate", type="primary", icon=":material/auto_fix_high:"):
-    st.session_state["rv_result"] = ui.cached_run(
+    st.session_state["rv_result"] = cached_run(
         key, lambda: run_with_progress("Denoising ...", lambda cb, pv: generate(
             pre, labels, keep_trajectory=True, progress=cb, preview=pv, **settings)), cost=cost)
     st.session_state["rv_result_key"] = key
@@ -111,23 +117,23 @@ else:
     m[1].metric("Per step", f"{result.ms_per_step:.1f} ms")
     m[2].metric("Device", result.device.upper())
     m[3].metric("Sampler", f"{s['sampler'].upper()} × {s['steps']}", help="sampler × number of steps")
-    st.image(ui.shared(("rv_grid", repr(st.session_state.get("rv_result_key"))),
-                       lambda: images.png_data_uri(images.upscale(images.digit_grid(result.images), 4))),
+    st.image(shared(("rv_grid", repr(st.session_state.get("rv_result_key"))),
+                    lambda: images.png_data_uri(images.upscale(images.digit_grid(result.images), 4))),
              caption="The generated digits (white ink on black, as in MNIST).")
 
 
-@ui.fragment
+@fragment
 def step_through():
     res = st.session_state.get("rv_result")
     if res is None or res.x_t is None:
         return
     st.header("Step through the trajectory")
     k = len(res.kept_steps)
-    ui.url_state("rv_digit", 0, ui.int_param(0, 31))
+    url_state("rv_digit", 0, int_param(0, 31))
     st.session_state["rv_digit"] = min(st.session_state["rv_digit"], len(res.images) - 1)
     c = st.columns([1, 4])
     d = c[0].number_input("Which digit", 0, len(res.images) - 1, key="rv_digit")
-    ui.write_url("rv_digit")
+    write_url("rv_digit")
     s = res.settings
     eq = EQUATIONS[s["sampler"]]
     for line in eq.general(pre.schedule, res.timesteps):
@@ -135,9 +141,9 @@ def step_through():
     label = "Step (0 = the start, pure noise)"
     if k < len(res.timesteps):
         c[1].caption(f"{k} of the {len(res.timesteps)} steps are kept for viewing, evenly spaced.")
-    frames = ui.trajectory_frames(repr(st.session_state.get("rv_result_key")), int(d), label, _res=res,
-                                  _schedule=pre.schedule)
-    ui.scrubber("rv_step", frames, list(range(k)), default=0)
+    frames = trajectory_frames(repr(st.session_state.get("rv_result_key")), int(d), label, _res=res,
+                               _schedule=pre.schedule)
+    scrubber("rv_step", frames, list(range(k)), default=0)
     st.caption("t′ is the next visited timestep (−1 means the clean end, ᾱ = 1). "
                + eq.jump_note
                + ("x̂₀ is clipped to [−1, 1], as pixel values must be" + eq.clip_note if s["clip_x0"] else ""))
@@ -151,7 +157,7 @@ if result is not None and result.x_t is not None:
     d = int(st.session_state.get("rv_digit", 0)) % len(result.images)
     rows = [result.x_t[j, d] for j in idx] + [result.images[d]]
     rows0 = [result.x0_hat[j, d] for j in idx] + [result.images[d]]
-    strip = ui.shared(("rv_strip", repr(st.session_state.get("rv_result_key")), d), lambda: images.png_data_uri(
+    strip = shared(("rv_strip", repr(st.session_state.get("rv_result_key")), d), lambda: images.png_data_uri(
         images.upscale(images.image_grid(rows + rows0, ncol=len(rows), pad=2, pad_value=128), 4)))
     st.image(strip, caption="Top: x_t at t = "
              + ", ".join(str(result.timesteps[result.kept_steps[j]]) for j in idx)
@@ -181,7 +187,7 @@ def x0_hat_spectra(result_key: str, digit: int, _res) -> dict:
             "labels": [f"step {j} (t = {_res.timesteps[i]})" for j, i in enumerate(_res.kept_steps)]}
 
 
-@ui.fragment
+@fragment
 def spectral_steps():
     res = st.session_state.get("rv_result")
     if res is None or res.x0_hat is None:
@@ -191,8 +197,8 @@ def spectral_steps():
         "The power spectrum of the model's guess $\\hat x_0$ at each step (as on the forward page). Each curve is "
         "one step, dark = early, bright = late; the dashed line is the finished digit. On the right, the step from "
         "which each frequency of $\\hat x_0$ stays close to the finished digit's: when it has *settled*.")
-    if not ui.on_demand("rv_show_spec", "Show the spectra of x̂₀, step by step",
-                        help="Computed and drawn when you ask, so every rerun of the page stays light for a class."):
+    if not on_demand("rv_show_spec", "Show the spectra of x̂₀, step by step",
+                     help="Computed and drawn when you ask, so every rerun of the page stays light for a class."):
         return
     d = int(st.session_state.get("rv_digit", 0)) % len(res.images)
     result_key = repr(st.session_state.get("rv_result_key"))
@@ -200,12 +206,12 @@ def spectral_steps():
     k = len(sp["spectra"])
     left, right = st.columns([3, 2])
     with left:
-        ui.plot(ui.shared(("rv_spectra", result_key, d), lambda: sampling_figures.spectra_over_steps_figure(
+        plot(shared(("rv_spectra", result_key, d), lambda: sampling_figures.spectra_over_steps_figure(
             sp["freqs"], sp["spectra"], sp["labels"], sp["final"],
             title=f"Spectrum of x̂₀ for digit #{d}, step by step", height=380)))
     with right:
-        ui.plot(ui.shared(("rv_settle", result_key, d),
-                          lambda: sampling_figures.settle_figure(sp["freqs"], sp["settle"], k - 1, height=380)))
+        plot(shared(("rv_settle", result_key, d),
+                    lambda: sampling_figures.settle_figure(sp["freqs"], sp["settle"], k - 1, height=380)))
     f, settle = sp["freqs"], sp["settle"]
     coarse, fine = int(settle[0]), int(settle[-1])
     st.markdown(
@@ -238,7 +244,7 @@ def nearest_for(result_key: str, _res, k: int = 3):
     return idx, dist, digits.train[idx[:, :k]]
 
 
-@ui.fragment
+@fragment
 def memorisation_view():
     res = st.session_state.get("rv_result")
     if res is None:
@@ -275,10 +281,10 @@ def memorisation_view():
 
     left, right = st.columns([3, 2])
     with left:
-        st.image(ui.shared(("rv_neighbours", result_key), neighbour_grid), width="stretch",
+        st.image(shared(("rv_neighbours", result_key), neighbour_grid), width="stretch",
                  caption="Each group: a generated digit (orange frame), then its three nearest training digits.")
     with right:
-        ui.plot(ui.shared(("rv_nn_hist", result_key), lambda: sampling_figures.nearest_distance_figure(
+        plot(shared(("rv_nn_hist", result_key), lambda: sampling_figures.nearest_distance_figure(
             reference, dist[:, 0], [f"digit #{i}" for i in range(n)], height=340)))
     def table():  # an Arrow table: a rerun then sends it without converting a dict again
         import pyarrow as pa
@@ -289,7 +295,7 @@ def memorisation_view():
                          "2nd": np.round(dist[:, 1], 2), "3rd": np.round(dist[:, 2], 2),
                          "real new digits closer": [f"{v:.0%}" for v in share]})
 
-    st.dataframe(ui.shared(("rv_nn_table", result_key), table), hide_index=True, height=200)
+    st.dataframe(shared(("rv_nn_table", result_key), table), hide_index=True, height=200)
     s = memorisation.summary(dist[:, 0], reference)
     verdict = memorisation.copy_verdict(s)
     st.markdown(
@@ -316,29 +322,29 @@ def _model_input(img):
     return images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, st.session_state["rv_sd_invert"]))
 
 
-@ui.fragment
+@fragment
 def sdedit_section():
-    img, img_id = ui.image_picker("rv_sd", max_side=256, mode="L", default="Handwritten digit (28x28)",
-                                  label="Starting image")
-    ui.url_state("rv_sd_class", "none", ui.choice_param(CLASS_OPTIONS[1:]))
-    ui.url_state("rv_sd_invert", "auto", ui.choice_param(["auto", "yes", "no"]))
+    img, img_id = image_picker("rv_sd", max_side=256, mode="L", default="Handwritten digit (28x28)",
+                               label="Starting image")
+    url_state("rv_sd_class", "none", choice_param(CLASS_OPTIONS[1:]))
+    url_state("rv_sd_invert", "auto", choice_param(["auto", "yes", "no"]))
     c = st.columns(2)
     c[0].selectbox("Class", CLASS_OPTIONS[1:], key="rv_sd_class",
                    format_func=lambda o: CLASS_LABELS.get(o, f"digit {o}"))
     c[1].radio("Invert colours", ["auto", "yes", "no"], key="rv_sd_invert", horizontal=True,
                help="MNIST digits are white on black. 'auto' inverts pictures with a light background.")
-    ui.write_url("rv_sd_class", "rv_sd_invert")
-    x = ui.shared(("rv_sd_input", img_id, st.session_state["rv_sd_invert"]), lambda: _model_input(img))
+    write_url("rv_sd_class", "rv_sd_invert")
+    x = shared(("rv_sd_input", img_id, st.session_state["rv_sd_invert"]), lambda: _model_input(img))
     # Where to start: the noised image at every t0 on a grid of 25 steps scrubs in the browser.
     seed = int(st.session_state["seed"])
     t0s = sorted({*range(0, T, 25), T - 1})
-    frames = ui.shared(("rv_sd_frames", img_id, st.session_state["rv_sd_invert"], seed), lambda: sdedit_frameset(
+    frames = shared(("rv_sd_frames", img_id, st.session_state["rv_sd_invert"], seed), lambda: sdedit_frameset(
         pre.schedule, x, seed, t0s, label="Noise it to t₀ (0 = keep your image, T−1 = pure noise)").to_bytes())
-    t0 = int(ui.scrubber("rv_sd_t0", frames, t0s, default=600))
+    t0 = int(scrubber("rv_sd_t0", frames, t0s, default=600))
     sd_key = ("sdedit", img_id, str(device), t0, st.session_state["rv_sd_class"], st.session_state["rv_sd_invert"],
               int(st.session_state["seed"]), settings["guidance"])
     if st.button("Denoise it", icon=":material/auto_fix_high:"):
-        st.session_state["rv_sd_result"] = ui.cached_run(sd_key, lambda: sdedit(
+        st.session_state["rv_sd_result"] = cached_run(sd_key, lambda: sdedit(
             pre, x, t0, label=st.session_state["rv_sd_class"], n=4, seed=int(st.session_state["seed"]),
             steps=50, guidance=settings["guidance"], clip_x0=True), cost=2 * 4 * 50 * (t0 + 1) / T)
         st.session_state["rv_sd_key"] = sd_key
@@ -366,7 +372,7 @@ st.markdown("The same starting noise $x_T$ through DDPM, DDIM and DPM-Solver++(2
 RUNS = [("ddim", 5), ("ddim", 10), ("ddim", 25), ("ddim", 100), ("dpm++2m", 10), ("ddpm", 50), ("ddpm", 1000)]
 
 
-@ui.fragment
+@fragment
 def compare_samplers():
     digit = st.session_state["rv_class"] if st.session_state["rv_class"] not in ("all",) else "3"
     cmp_key = ("compare", str(device), digit, settings["guidance"], int(st.session_state["seed"]))
@@ -383,7 +389,7 @@ def compare_samplers():
             bar.empty()
             return out
 
-        st.session_state["rv_cmp"] = (cmp_key, ui.cached_run(cmp_key, run_all, cost=2 * sum(k for _, k in RUNS)))
+        st.session_state["rv_cmp"] = (cmp_key, cached_run(cmp_key, run_all, cost=2 * sum(k for _, k in RUNS)))
     got = st.session_state.get("rv_cmp")
     if got is None or got[0] != cmp_key:
         which = "a 3, since all ten digits are chosen" if st.session_state["rv_class"] == "all" else \
@@ -406,8 +412,8 @@ if quality_steps is None:
     st.info("The model card has no measurement of quality against steps yet: `python -m explainer.evaluate "
             "--only steps` makes it.", icon=":material/info:")
 else:
-    ui.plot(ui.shared(("rv_quality_steps", quality_steps["command"], len(quality_steps["rows"])),
-                      lambda: sampling_figures.quality_vs_network_calls(quality_steps)))
+    plot(shared(("rv_quality_steps", quality_steps["command"], len(quality_steps["rows"])),
+                lambda: sampling_figures.quality_vs_network_calls(quality_steps)))
     rows = {(r["sampler"], r["steps"]): r for r in quality_steps["rows"]}
     ref, default = rows.get(("ddim", 50)), rows.get((rec["sampler"], int(rec["steps"])))
     if ref and default:
@@ -426,7 +432,7 @@ st.markdown(
     "on 2D data. For the digit model, as measured by `python -m explainer.evaluate --only guidance`:")
 
 
-@ui.fragment
+@fragment
 def guidance_tradeoff():
     sweep = pre.card.get("guidance_sweep")
     if not sweep:
@@ -439,7 +445,7 @@ def guidance_tradeoff():
     left, right = st.columns([3, 2])
     with left:
         sweep_figure = sampling_figures.guidance_sweep_figure
-        ui.plot(ui.shared(("rv_guidance_sweep", sweep["command"], current), lambda: sweep_figure(
+        plot(shared(("rv_guidance_sweep", sweep["command"], current), lambda: sweep_figure(
             scales, sweep["diversity"], sweep["confidence"], current=current,
             diversity_ref=sweep["diversity_real_heldout"],
             diversity_name="diversity (mean pairwise L2 in a class)",
