@@ -1,7 +1,8 @@
 """The boxes that app.py's safety nets show in place of a crash, read from their source.
 
 app.py turns any exception of a page into ``st.error("Sorry, this page hit a problem (...")``, and
-``explainer.app.shell.fragment`` turns one inside a fragment into ``st.error("This part of the page hit a problem (...")``.
+``explainer.app.shell.fragment`` turns one inside a fragment into
+``st.error("This part of the page hit a problem (...")``.
 Neither leaves an exception for a test to see, so a check that looks only for exceptions passes on a
 crashed page. The page openers (tests/conftest.py) and the browser check (tests/browser/helpers.py)
 look for these boxes too. The messages are read from the ``st.error`` call inside each net's

@@ -28,14 +28,16 @@ def test_the_messages_are_read_from_the_safety_nets():
 
 
 def test_a_crash_caught_by_app_py_fails_the_opener(monkeypatch):
-    # the schedules page imports get_schedule from explainer.app.resources on each run and calls it at its top level
+    # The schedules page imports get_schedule from explainer.app.resources on each run (so the planted one)
+    # and calls it at its top level.
     monkeypatch.setattr(resources, "get_schedule", _planted)
     with pytest.raises(AssertionError, match=r"Sorry, this page hit a problem \(RuntimeError\)"):
         open_page("app_pages/schedules.py")
 
 
 def test_a_crash_caught_by_a_fragment_fails_the_opener(monkeypatch):
-    monkeypatch.setattr(noising, "schedules_scrubber", _planted)  # the page imports it; called inside the same-t fragment
+    # The page imports it from explainer.app.noising on each run and calls it inside the same-t fragment.
+    monkeypatch.setattr(noising, "schedules_scrubber", _planted)
     with pytest.raises(AssertionError, match=r"This part of the page hit a problem \(RuntimeError\)"):
         open_page("app_pages/schedules.py", {"sc_show_t": "true"})
 

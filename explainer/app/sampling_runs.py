@@ -38,6 +38,7 @@ def digit_gif(seed: int) -> bytes | None:
         frames = [x[0] for x in res.x_t] + [res.images[0]] * 6  # hold the final digit for a moment
         return images.write_gif(frames, duration_ms=180, upscale=6)
 
+    # cost: guided, so 2 network passes a step
     return page_run(("digit_gif", seed), lambda: generate(
         pre, parse_labels(seed % 10, 1), sampler=DIGIT_GIF_SAMPLER, steps=DIGIT_GIF_STEPS, guidance=3.0,
-        seed=seed, keep_trajectory=True), encode, "Drawing a digit ...", cost=2 * DIGIT_GIF_STEPS)  # guided: 2 passes a step
+        seed=seed, keep_trajectory=True), encode, "Drawing a digit ...", cost=2 * DIGIT_GIF_STEPS)

@@ -50,7 +50,8 @@ def learning_frames(ident: str, label: int, true_label: int | None, seed: int, d
         sf, compare = raw
         label_t = "Timestep t (0 = almost clean, T−1 = pure noise)"
         training = denoising_framesets.training_frameset(sf, pre.schedule, pre.model.null_label, label_t, compare)
-        return ts, training.to_bytes(), denoising_framesets.readings_frameset(sf, pre.schedule, label_t).to_bytes(), compare
+        readings = denoising_framesets.readings_frameset(sf, pre.schedule, label_t)
+        return ts, training.to_bytes(), readings.to_bytes(), compare
 
     return page_run(("learning_frames", ident, label, true_label, seed, device), network, encode,
                     f"Running the model at {LEARN_FRAMES} noise levels ...", cost=len(labels) * LEARN_FRAMES)

@@ -88,7 +88,8 @@ def write_url(*keys: str):
                 st.query_params[k] = v
 
 
-ON_DEMAND_HELP = "Its pictures for every t are prepared and sent when you ask, so the page opens fast for a whole class."
+ON_DEMAND_HELP = ("Its pictures for every t are prepared and sent when you ask, so the page opens fast for a "
+                  "whole class.")
 
 
 def on_demand(key: str, label: str, help: str = ON_DEMAND_HELP) -> bool:
