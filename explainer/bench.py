@@ -246,10 +246,11 @@ def bench_learning_page(repeat: int) -> dict:
     def bound_x_t():  # section 5: the x_t slider (the bound is cached)
         x_t = float(next(xts))
         xs = np.linspace(-2.5, 2.5, 501)
-        m_q, v_q = elbo.forward_posterior(sched, 300, x_t, 0.6)
-        m_p, v_p = elbo.best_reverse(mix, sched, 300, x_t, "beta")
+        # library step 299 is the page's (the paper's) t = 300, which the figures write
+        m_q, v_q = elbo.forward_posterior(sched, 299, x_t, 0.6)
+        m_p, v_p = elbo.best_reverse(mix, sched, 299, x_t, "beta")
         curves = {"data": mix.pdf(xs), "posterior": elbo.gaussian_pdf(xs, m_q, v_q),
-                  "true": elbo.true_reverse(mix, sched, 300, x_t).pdf(xs), "model": elbo.gaussian_pdf(xs, m_p, v_p)}
+                  "true": elbo.true_reverse(mix, sched, 299, x_t).pdf(xs), "model": elbo.gaussian_pdf(xs, m_p, v_p)}
         objective_figures.reverse_step_densities(xs, curves, x_t, 0.6, 300).to_json()
         objective_figures.bound_per_t(b, 300).to_json()
         objective_figures.bound_bars(b).to_json()

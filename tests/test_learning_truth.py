@@ -330,8 +330,8 @@ def test_axis_label_says_clean_on_the_left(curve, axis):
 def test_beta_tilde_is_the_variance_of_the_forward_posterior_not_of_the_true_reverse():
     s = make_schedule("cosine", 10)
     mix = elbo.MIXTURES["two Gaussians"]
-    for t in (2, 5, 10):
-        ab_t, ab_prev = s.alpha_bars[t - 1], s.alpha_bars[t - 2]
+    for t in (1, 4, 9):   # the library's 0-based steps (the page's t = 2, 5, 10)
+        ab_t, ab_prev = s.alpha_bars[t], s.alpha_bars[t - 1]
         alpha = ab_t / ab_prev
         # Gaussian conditioning of x_{t-1} on (x_t, x_0): Var = Var(x_{t-1}|x0) - Cov^2 / Var(x_t|x0)
         var_cond = (1 - ab_prev) - alpha * (1 - ab_prev) ** 2 / (1 - ab_t)
