@@ -33,9 +33,9 @@ from .jobqueue import Busy, FairQueue
 from .lessons import denoising_framesets, framesets, images, noising_framesets, sampling_framesets, style
 from .lessons.framesets import nearest_index
 from .models import denoiser, pretrained
+from .models.bundled_digits import load_bundle
 from .models.denoiser import LEARN_FRAMES  # values of t a learning-page scrubber visits
 from .models.generate import generate, parse_labels
-from .models.mnist import load_bundled_digits
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLE_IMAGES = {
@@ -690,8 +690,9 @@ def cached_run(key: tuple, run: Callable[[], Any], what: str = "the model", cost
 
 @st.cache_resource(show_spinner=False)
 def bundled_digits() -> tuple[np.ndarray, np.ndarray]:
-    """The held-out MNIST digits shipped in assets/digits/ (read-only arrays, shared by every session)."""
-    x, y = load_bundled_digits()
+    """The bundled evaluation digits (read-only arrays, shared by every session)."""
+    d = load_bundle()
+    x, y = d.evaluation, d.evaluation_labels
     x.setflags(write=False)
     y.setflags(write=False)
     return x, y

@@ -11,7 +11,7 @@ from explainer.core.schedules import evenly_spaced
 from explainer.lessons import images, sampling_figures
 from explainer.lessons.sampler_equations import EQUATIONS
 from explainer.lessons.sampling_framesets import sdedit_frameset
-from explainer.models import memorisation
+from explainer.models import bundled_digits, memorisation
 from explainer.models.generate import generate, parse_labels, sdedit
 
 ui.page_setup()
@@ -219,9 +219,9 @@ spectral_steps()
 
 
 @st.cache_resource(show_spinner=False)
-def training_digits() -> memorisation.Digits | None:
+def training_digits() -> bundled_digits.Digits | None:
     try:
-        return memorisation.load_bundle()
+        return bundled_digits.load_bundle()
     except ValueError:
         return None
 

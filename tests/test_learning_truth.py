@@ -11,7 +11,7 @@ import pytest
 from explainer.core import elbo, loss_weighting, objectives
 from explainer.core.schedules import SCHEDULE_NAMES, make_schedule, make_schedule_for_T
 from explainer.lessons import objective_figures
-from explainer.models.mnist import load_bundled_digits
+from explainer.models.bundled_digits import load_bundle
 from explainer.models.pretrained import load_card
 
 TS = (2, 10, 1000)
@@ -226,7 +226,7 @@ def test_last_step_is_flagged_on_the_weights_plot(curve, axis, with_loss):
 def test_x0_error_sentence_numbers(curve):
     s = make_schedule("cosine", 1000)
     ab = s.alpha_bars
-    x, _ = load_bundled_digits()
+    x = load_bundle().evaluation
     mean_digit_mse = float(np.var(x.astype(np.float64), axis=0).mean())  # per-pixel variance = MSE of the mean digit
     assert 0.25 < mean_digit_mse < 0.29
     eps_loss = curve["eps_mse"]["class"][-1]

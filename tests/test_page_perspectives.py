@@ -11,7 +11,7 @@ from conftest import open_page as _open_page
 from explainer import ui
 from explainer.core import spectral
 from explainer.core.schedules import make_schedule
-from explainer.models import memorisation, pretrained
+from explainer.models import bundled_digits, memorisation, pretrained
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -90,7 +90,7 @@ def test_reverse_nearest_training_digits(generated):
     captions = [i.proto.imgs[0].caption for i in at.image if i.proto.imgs]
     assert any(c.startswith("Each group: a generated digit") for c in captions)
     res = at.session_state["rv_result"]
-    digits = memorisation.load_bundle()
+    digits = bundled_digits.load_bundle()
     _, dist = memorisation.nearest(res.images, digits.train, 3)
     table = at.dataframe[0].value
     assert len(table) == 4

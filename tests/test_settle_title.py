@@ -8,7 +8,7 @@ import pytest
 
 from explainer.core import spectral
 from explainer.lessons import sampling_figures
-from explainer.models.mnist import load_bundled_digits
+from explainer.models.bundled_digits import load_bundle
 
 K = 8          # guesses of x0
 LATE = 6       # the wrong wave is fixed from this guess on
@@ -16,7 +16,7 @@ LATE = 6       # the wrong wave is fixed from this guess on
 
 def _trajectory(cycles_per_pixel: float) -> tuple[np.ndarray, np.ndarray]:
     """Guesses of a digit that are exact except for a strong wave of the given frequency until guess LATE."""
-    final = load_bundled_digits()[0][0].astype(np.float64)
+    final = load_bundle().evaluation[0].astype(np.float64)
     xx = np.arange(28)[None, :]
     wave = 2.0 * np.cos(2 * np.pi * cycles_per_pixel * xx) * np.ones((28, 1))
     guesses = np.stack([final + (wave if k < LATE else 0.0) for k in range(K)])
