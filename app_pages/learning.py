@@ -354,9 +354,10 @@ def bound_section():
         plot(shared(("ln_per_t", mix_name, T_b, var, t),
                     lambda: objective_figures.bound_per_t(bound, t, height=360)), key="ln_per_t")
     xs = np.linspace(-2.5, 2.5, 501)
-    m_q, v_q = elbo.forward_posterior(schedule, t, x_t, x0_value)
-    m_p, v_p = elbo.best_reverse(mix, schedule, t, x_t, var)
-    true = elbo.true_reverse(mix, schedule, t, x_t)
+    step = t - 1  # the slider shows the paper's t; the library counts from 0 (explainer.core.schedules)
+    m_q, v_q = elbo.forward_posterior(schedule, step, x_t, x0_value)
+    m_p, v_p = elbo.best_reverse(mix, schedule, step, x_t, var)
+    true = elbo.true_reverse(mix, schedule, step, x_t)
     curves = {"data": mix.pdf(xs), "posterior": elbo.gaussian_pdf(xs, m_q, v_q), "true": true.pdf(xs),
               "model": elbo.gaussian_pdf(xs, m_p, v_p)}
     plot(shared(("ln_dens", mix_name, T_b, var, t, x_t, x0_value),
@@ -369,7 +370,7 @@ def bound_section():
         f"At t = {t} and x_t = {x_t:.2f}: the true reverse step has {modes} mode{'s' if modes != 1 else ''} on "
         f"this plot, p (the best mean at its fixed variance) has mean {m_p:.3f} and variance {v_p:.4f}, and "
         f"KL(q(xₜ₋₁ | x_t, x₀) ‖ p) = {kl_here:.4f} nats for this x₀. Lₜ₋₁ is that KL averaged over every x₀ and x_t: "
-        f"{bound.L_t[t - 2]:.4f}. When one step is large next to the gaps between the data's modes, the true "
+        f"{bound.L_t[step - 1]:.4f}. When one step is large next to the gaps between the data's modes, the true "
         "reverse step can have several modes and no Gaussian fits it (T = 10, t = 2 shows it). "
         + _step_sizes(schedule))
 

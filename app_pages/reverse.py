@@ -14,10 +14,10 @@ from explainer.app.url_state import choice_param, float_param, int_param, on_dem
 from explainer.core import spectral
 from explainer.core.samplers import SAMPLERS, SAMPLER_LABELS
 from explainer.core.schedules import evenly_spaced
-from explainer.lessons import images, sampling_figures
+from explainer.lessons import images, sampling_figures, spectrum_facts
 from explainer.lessons.sampler_equations import EQUATIONS
 from explainer.lessons.sampling_framesets import sdedit_frameset
-from explainer.models import memorisation
+from explainer.models import bundled_digits, memorisation
 from explainer.models.generate import generate, parse_labels, sdedit
 
 page_setup()
@@ -218,16 +218,16 @@ def spectral_steps():
         f"**Settled** means: what is still missing at that frequency is under 10 % of the final digit's power "
         f"there, from that step on. For digit #{d}: the coarsest waves (f = {f[0]:.3f} cycles/pixel, the size of "
         f"the digit) settle at step {coarse} of {k - 1}, the finest (f = {f[-1]:.2f}, 2-pixel detail) at step "
-        f"{fine}: {spectral.settle_order(settle)}.")
+        f"{fine}: {spectrum_facts.settle_order(settle)}.")
 
 
 spectral_steps()
 
 
 @st.cache_resource(show_spinner=False)
-def training_digits() -> memorisation.Digits | None:
+def training_digits() -> bundled_digits.Digits | None:
     try:
-        return memorisation.load_bundle()
+        return bundled_digits.load_bundle()
     except ValueError:
         return None
 

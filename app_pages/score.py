@@ -276,7 +276,7 @@ def particles_view():
         st.caption(f"Press the button to move {sp.N_PARTICLES} particles (a few seconds with the exact score, "
                    f"longer for Langevin, which takes {sp.LANGEVIN_INNER} steps per level).")
         return
-    bar = st.progress(0.0, text=f"Moving {sp.N_PARTICLES} particles with {sp.PARTICLE_SAMPLERS[sampler]} ...")
+    bar = st.progress(0.0, text=f"Moving {sp.N_PARTICLES} particles with {sp.PARTICLE_SAMPLERS[sampler].label} ...")
     traj, ts = cached_run(key, lambda: sp.run_particles(
         sampler, score_fn, schedule, int(L), seed=int(st.session_state.get("seed", 0)),
         progress=lambda f: bar.progress(f, text=f"Moving {sp.N_PARTICLES} particles: {f:.0%}")),
@@ -284,7 +284,7 @@ def particles_view():
     bar.empty()
     idx, labels = sp.frame_plan(sampler, ts)
     score_name = "exact score" if source == "exact" else SOURCE_LABELS[source]
-    title = sp.PARTICLE_SAMPLERS[sampler]
+    title = sp.PARTICLE_SAMPLERS[sampler].label
     left, right = st.columns([3, 2])
     with left:
         plot(score_figures.particles_animation(traj[idx], data[:sp.MAX_SHOWN], labels,

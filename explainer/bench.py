@@ -27,9 +27,8 @@ from .core.toy2d import empirical_score, grid, make_dataset
 from .lessons import (denoising_framesets, forward_figures, framesets, images, objective_figures, sampling_figures,
                       score_figures, score_framesets, spectrum_framesets)
 from .lessons.framesets import frame_indices
-from .models import denoiser, memorisation
+from .models import bundled_digits, denoiser, memorisation
 from .models.generate import default_steps, generate, parse_labels
-from .models.mnist import load_bundled_digits
 from .models.pretrained import load_pretrained
 
 
@@ -210,7 +209,8 @@ def bench_score_page(repeat: int) -> dict:
 def bench_learning_page(repeat: int) -> dict:
     """The learning page: each control's server work on a cache miss, and the page's warm open (AppTest)."""
     pre = load_pretrained("mnist", device="cpu")
-    x, y = load_bundled_digits()
+    bundle = bundled_digits.load_bundle()
+    x, y = bundle.evaluation, bundle.evaluation_labels
     ts = framesets.frame_indices(pre.schedule.num_steps, denoiser.LEARN_FRAMES)  # as the page
     digits = iter(range(10_000))
 
@@ -246,10 +246,11 @@ def bench_learning_page(repeat: int) -> dict:
     def bound_x_t():  # section 5: the x_t slider (the bound is cached)
         x_t = float(next(xts))
         xs = np.linspace(-2.5, 2.5, 501)
-        m_q, v_q = elbo.forward_posterior(sched, 300, x_t, 0.6)
-        m_p, v_p = elbo.best_reverse(mix, sched, 300, x_t, "beta")
+        # library step 299 is the page's (the paper's) t = 300, which the figures write
+        m_q, v_q = elbo.forward_posterior(sched, 299, x_t, 0.6)
+        m_p, v_p = elbo.best_reverse(mix, sched, 299, x_t, "beta")
         curves = {"data": mix.pdf(xs), "posterior": elbo.gaussian_pdf(xs, m_q, v_q),
-                  "true": elbo.true_reverse(mix, sched, 300, x_t).pdf(xs), "model": elbo.gaussian_pdf(xs, m_p, v_p)}
+                  "true": elbo.true_reverse(mix, sched, 299, x_t).pdf(xs), "model": elbo.gaussian_pdf(xs, m_p, v_p)}
         objective_figures.reverse_step_densities(xs, curves, x_t, 0.6, 300).to_json()
         objective_figures.bound_per_t(b, 300).to_json()
         objective_figures.bound_bars(b).to_json()
@@ -318,7 +319,7 @@ def bench_memorisation(repeat: int) -> dict:
     """The reverse page's copy check: loading the bundled digits, the held-out reference (once per
     process), and the nearest training digits of 32 generated digits with the figure."""
     t0 = time.perf_counter()
-    digits = memorisation.load_bundle()
+    digits = bundled_digits.load_bundle()
     load = time.perf_counter() - t0
     ref = timeit(lambda: memorisation.heldout_reference(digits), repeat)
     reference = memorisation.heldout_reference(digits)

@@ -19,7 +19,7 @@ Sample grids per class are written next to the card, in assets/models/mnist_samp
 
 Loss over t (`--only loss`, the card's "loss_curve"): the noise-prediction loss
 ||eps - eps_hat||^2 (Ho et al. 2020, Eq. 14) at 100 evenly spaced t, averaged over
-the 300 held-out digits bundled in assets/digits/, told their class and told no
+the 300 evaluation digits of assets/mnist_digits.npz (held out), told their class and told no
 class. Each t has its own noise, fixed by (seed, t) (`objectives.loss_per_t`), so
 any point of the curve can be recomputed on its own and must match.
 
@@ -55,9 +55,9 @@ from .lessons import images
 from .core import objectives
 from .models.denoiser import eps_fn
 from .models.generate import generate, parse_labels
-from .models.memorisation import load_bundle, nearest_distances
-from .models.mnist import (HELDOUT_ASSET, class_probabilities, classify, load_bundled_digits, load_digits,
-                           train_classifier)
+from .models.bundled_digits import BUNDLE, load_bundle
+from .models.memorisation import nearest_distances
+from .models.mnist import class_probabilities, classify, load_digits, train_classifier
 from .models.pretrained import MODELS_DIR, load_pretrained
 from .core.samplers import SAMPLER_LABELS
 from .lessons.framesets import frame_indices
@@ -164,7 +164,8 @@ def _sig(values, digits: int = 6) -> list[float]:
 
 def loss_curve(pre, points: int = LOSS_POINTS, per_class: int | None = None, seed: int = 0) -> dict:
     """The model's eps-loss over t on the bundled held-out digits, told their class and told none."""
-    x, y = load_bundled_digits()
+    bundle = load_bundle()
+    x, y = bundle.evaluation, bundle.evaluation_labels
     if per_class is not None:
         keep = np.concatenate([np.nonzero(y == c)[0][:per_class] for c in range(10)])
         x, y = x[keep], y[keep]
@@ -182,8 +183,8 @@ def loss_curve(pre, points: int = LOSS_POINTS, per_class: int | None = None, see
         "eps_mse_sem": {"class": _sig(cond["eps_mse_sem"], 3), "none": _sig(none["eps_mse_sem"], 3)},
         "digits": int(len(x)),
         "seed": seed,
-        "data": f"{HELDOUT_ASSET.parent.name}/{HELDOUT_ASSET.name}: held-out MNIST digits the model never "
-                "trained on (explainer.mnist.load_bundled_digits)",
+        "data": f"{BUNDLE.name}: its 300 evaluation digits, held-out MNIST digits the model never trained on "
+                "(explainer.models.bundled_digits.load_bundle().evaluation)",
         "measure": "mean over digits of ||eps - eps_hat||^2 averaged over the 784 pixels (Ho et al. 2020, "
                    "Eq. 14); 'class': told the digit's class, 'none': told the null class. The noise at "
                    "each t is explainer.objectives.noise_for(seed, t). x0-, v- and score-space losses are "

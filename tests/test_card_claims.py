@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from explainer import evaluate as ev
-from explainer.models import memorisation
+from explainer.models import bundled_digits, memorisation
 from explainer.models.mnist import classify, load_digits, train_classifier
 from explainer.models.pretrained import MODELS_DIR
 
@@ -112,7 +112,7 @@ def _nearest_l2(queries, reference):
 
 @pytest.fixture(scope="module")
 def digits():
-    d = memorisation.load_bundle()
+    d = bundled_digits.load_bundle()
     return d, _nearest_l2(d.heldout, d.train)
 
 

@@ -63,9 +63,9 @@ def test_kl_terms_match_monte_carlo(T, variance):
     s = make_schedule("cosine", T)
     exact = elbo.kl_terms(MIX, s, variance)
     rng = np.random.default_rng(T)
-    for t in sorted({2, (T + 2) // 2, T}):
+    for t in sorted({1, T // 2, T - 1}):   # the library's steps: the first KL term, one in the middle, the last
         mc, se = elbo.monte_carlo_kl_term(MIX, s, t, variance, 200_000, rng)
-        assert abs(exact[t - 2] - mc) < 5 * se + 1e-6, (t, exact[t - 2], mc, se)
+        assert abs(exact[t - 1] - mc) < 5 * se + 1e-6, (t, exact[t - 1], mc, se)
 
 
 @pytest.mark.parametrize("mixture", list(elbo.MIXTURES))
@@ -106,17 +106,19 @@ def test_more_steps_tighten_the_bound_with_sigma_beta():
 def test_one_step_densities():
     s = make_schedule("cosine", 3)
     x = np.linspace(-4, 4, 8001)
-    true = elbo.true_reverse(MIX, s, 2, 0.2)
+    true = elbo.true_reverse(MIX, s, 1, 0.2)
     assert np.trapezoid(true.pdf(x), x) == pytest.approx(1.0, abs=1e-6)
-    m_p, v_p = elbo.best_reverse(MIX, s, 2, 0.2, "beta_tilde")
+    m_p, v_p = elbo.best_reverse(MIX, s, 1, 0.2, "beta_tilde")
     # The best Gaussian's mean is the true reverse step's mean (the average of the posterior means).
     assert m_p == pytest.approx(np.trapezoid(x * true.pdf(x), x), abs=1e-6)
-    m_q, v_q = elbo.forward_posterior(s, 2, 0.2, 0.6)
-    c = elbo.posterior_step(s, 2)
+    m_q, v_q = elbo.forward_posterior(s, 1, 0.2, 0.6)
+    c = elbo.posterior_step(s, 1)
     assert (m_q, v_q) == pytest.approx((c.c0 * 0.6 + c.ct * 0.2, c.beta_tilde))
     assert v_p == pytest.approx(c.beta_tilde)
     with pytest.raises(ValueError):
-        elbo.posterior_step(s, 0)
+        elbo.posterior_step(s, -1)
+    with pytest.raises(ValueError):
+        elbo.posterior_step(s, 3)
 
 
 def _modes(mix, x):
@@ -126,12 +128,12 @@ def _modes(mix, x):
 
 def test_large_steps_have_multimodal_reverse_steps_and_small_ones_do_not():
     x = np.linspace(-3, 3, 3001)
-    few = make_schedule("cosine", 10)  # the page's default: at t = 2 the step is large next to the modes' gap
+    few = make_schedule("cosine", 10)  # the page's default: at its t = 2 (step 1) the step is large next to the gap
     for mix in elbo.MIXTURES.values():
-        assert max(_modes(elbo.true_reverse(mix, few, 2, x_t), x) for x_t in np.linspace(-1, 1, 21)) >= 2
+        assert max(_modes(elbo.true_reverse(mix, few, 1, x_t), x) for x_t in np.linspace(-1, 1, 21)) >= 2
     many = make_schedule("cosine", 1000)
     for mix in elbo.MIXTURES.values():
-        for t in (2, 3, 10, 100, 500, 900):
+        for t in (1, 2, 9, 99, 499, 899):
             assert all(_modes(elbo.true_reverse(mix, many, t, x_t), x) == 1 for x_t in np.linspace(-1.5, 1.5, 31)), t
 
 
@@ -144,9 +146,26 @@ def test_bounds_for_both_variances_share_their_integral():
         assert both[v].total == pytest.approx(one.total, rel=1e-12)
     # beta_tilde is the true posterior's variance, so its KL terms lack the variance mismatch beta adds ...
     # ... but the best mean is the same: at every t the two differ only by that closed-form mismatch.
-    c = [elbo.posterior_step(s, t) for t in range(2, 31)]
+    c = [elbo.posterior_step(s, t) for t in range(1, 30)]
     r = np.array([x.beta_tilde / x.beta for x in c])
     e = np.array([elbo.expected_posterior_variance(MIX, x.alpha_bar) for x in c])
     c0 = np.array([x.c0 for x in c])
     beta = np.array([x.beta for x in c])
     np.testing.assert_allclose(both["beta"].L_t, 0.5 * (r - 1 - np.log(r)) + c0 ** 2 / (2 * beta) * e, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["linear", "cosine"])
+@pytest.mark.parametrize("T", [2, 1000])
+def test_posterior_step_counts_from_zero_like_the_schedule(name, T):
+    """Step t is alpha_bars[t] (explainer.core.schedules): at t = 0 the previous level is the data (alpha_bar 1,
+    beta_tilde 0); at t = T-1 it is the last level. Eq. 7 written here."""
+    s = make_schedule(name, T)
+    for t in (0, T - 1):
+        ab, ab_prev = s.alpha_bars[t], (1.0 if t == 0 else s.alpha_bars[t - 1])
+        beta = 1 - ab / ab_prev
+        c = elbo.posterior_step(s, t)
+        assert (c.alpha_bar, c.alpha_bar_prev) == (ab, ab_prev)
+        assert c.beta == pytest.approx(beta, rel=1e-12)
+        assert c.beta_tilde == pytest.approx((1 - ab_prev) / (1 - ab) * beta, rel=1e-12, abs=1e-300)
+        assert c.c0 == pytest.approx(math.sqrt(ab_prev) * beta / (1 - ab), rel=1e-12)
+    assert elbo.posterior_step(s, 0).beta_tilde == 0.0

@@ -9,7 +9,7 @@ from explainer.core.schedules import make_schedule
 from explainer.lessons import denoising_framesets, objective_figures
 from explainer.lessons.framesets import frame_indices
 from explainer.models import denoiser
-from explainer.models.mnist import load_bundled_digits
+from explainer.models.bundled_digits import load_bundle
 from explainer.models.pretrained import load_pretrained
 
 
@@ -20,7 +20,8 @@ def pre():
 
 @pytest.fixture(scope="module")
 def digit():
-    x, y = load_bundled_digits()
+    d = load_bundle()
+    x, y = d.evaluation, d.evaluation_labels
     return x[7], int(y[7])
 
 

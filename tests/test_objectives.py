@@ -147,13 +147,14 @@ def test_wrong_time_judges_against_the_true_targets(cosine):
 def test_the_cards_loss_curve_is_reproduced_by_its_code():
     """Three points of the card's curve, recomputed with the bundled model and digits, match the card."""
     from explainer.models.denoiser import eps_fn
-    from explainer.models.mnist import load_bundled_digits
+    from explainer.models.bundled_digits import load_bundle
     from explainer.models.pretrained import load_pretrained
 
     pre = load_pretrained("mnist", device="cpu")
     curve = pre.card.get("loss_curve")
     assert curve, "assets/models/mnist.json has no loss_curve: run python -m explainer.evaluate --only loss"
-    x, y = load_bundled_digits()
+    d = load_bundle()
+    x, y = d.evaluation, d.evaluation_labels
     assert curve["digits"] == len(x)
     picks = [0, len(curve["t"]) // 2, len(curve["t"]) - 1]
     ts = [curve["t"][i] for i in picks]

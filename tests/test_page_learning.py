@@ -110,8 +110,8 @@ def test_digit_class_and_random_buttons():
         assert metric.label == f"Drawn: t = {t}. Loss ‖ε − ε̂‖²"
         # The loss shown is the library's, for this digit, noise, class and exact t.
         from explainer.models import denoiser
-        from explainer.models.mnist import load_bundled_digits
-        x, _ = load_bundled_digits()
+        from explainer.models.bundled_digits import load_bundle
+        x = load_bundle().evaluation
         pre = pretrained.load_pretrained("mnist", "cpu")
         sf = denoiser.training_steps(pre, x[123], denoiser.digit_noise(0), [t], 3)
         assert metric.value == f"{sf.loss[0]:.4f}"

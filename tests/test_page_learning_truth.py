@@ -15,7 +15,7 @@ from test_learning_truth import (_geometric_between, close_pct, cosine_betas, el
 
 from explainer.core import elbo
 from explainer.core.schedules import make_schedule
-from explainer.models.mnist import load_bundled_digits
+from explainer.models.bundled_digits import load_bundle
 from explainer.models.pretrained import load_card
 
 SAFETY_NET = "Sorry, this page hit a problem"
@@ -87,7 +87,7 @@ def test_section_3_x0_error_is_explained(default_page):
     assert curve["t"][worst] == 999
     assert number_after(text, "x̂₀ is worst at t = 999 (x₀-loss") == pytest.approx(x0[worst], rel=1e-3)
     assert number_after(text, "1/SNR = (1−ᾱ)/ᾱ =") == pytest.approx((1 - ab[999]) / ab[999], rel=0.005)
-    x, _ = load_bundled_digits()
+    x = load_bundle().evaluation
     assert number_after(text, "mean held-out digit scores") == pytest.approx(
         float(np.var(x.astype(np.float64), axis=0).mean()), abs=0.005)
     assert "samplers clip x̂₀" in text and "v-prediction exists" in text

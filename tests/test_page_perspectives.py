@@ -13,7 +13,7 @@ from explainer.app.pickers import sample_image
 from explainer.app.resources import gaussian_noise, get_model
 from explainer.core import spectral
 from explainer.core.schedules import make_schedule
-from explainer.models import memorisation, pretrained
+from explainer.models import bundled_digits, memorisation, pretrained
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -92,7 +92,7 @@ def test_reverse_nearest_training_digits(generated):
     captions = [i.proto.imgs[0].caption for i in at.image if i.proto.imgs]
     assert any(c.startswith("Each group: a generated digit") for c in captions)
     res = at.session_state["rv_result"]
-    digits = memorisation.load_bundle()
+    digits = bundled_digits.load_bundle()
     _, dist = memorisation.nearest(res.images, digits.train, 3)
     table = at.dataframe[0].value
     assert len(table) == 4

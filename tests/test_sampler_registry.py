@@ -1,16 +1,19 @@
-"""The sampler registry (explainer.core.samplers.SAMPLERS) is the one place that knows a sampler by its name."""
+"""The sampler registries (explainer.core.samplers.SAMPLERS for digits, explainer.core.particles.PARTICLE_SAMPLERS for
+the toy particles) are the one place that knows a sampler by its name."""
 import re
 
 import pytest
 
 from conftest import ROOT
+from explainer.core.particles import PARTICLE_SAMPLERS
 from explainer.core.samplers import SAMPLERS, make_timesteps
 from explainer.core.schedules import make_schedule
 from explainer.lessons.sampler_equations import EQUATIONS, step_equation
 
-# A comparison of a sampler setting with one of the registry's names (the toy particle samplers of
-# core/particles are another family, named langevin/sde/ode).
-NAME_TEST = re.compile(r"""sampler["'\]]*\s*[!=]=\s*["'](ddim|ddpm|dpm\+\+2m)["']""")
+# A comparison of a sampler setting with one of the registries' names: the digit samplers (ddim, ddpm, dpm++2m)
+# and the toy particle samplers (langevin, sde, ode).
+NAMES = "|".join(re.escape(name) for name in [*SAMPLERS, *PARTICLE_SAMPLERS])
+NAME_TEST = re.compile(rf"""sampler["'\]]*\s*[!=]=\s*["']({NAMES})["']""")
 
 
 def test_every_sampler_has_its_equations():
@@ -26,6 +29,15 @@ def test_no_module_or_page_branches_on_a_sampler_name():
 
 def test_the_name_test_catches_a_branch():
     assert NAME_TEST.search('if s["sampler"] == "ddim":') and NAME_TEST.search("if sampler != 'ddpm':")
+    assert NAME_TEST.search('if sampler == "langevin":') and NAME_TEST.search("elif sampler == 'ode':")
+    assert NAME_TEST.search('if sampler == "dpm++2m":') and not NAME_TEST.search('if sampler == "dpm":')
+
+
+def test_every_particle_sampler_names_its_paper_and_equation():
+    for name, entry in PARTICLE_SAMPLERS.items():
+        assert entry.name == name and entry.label
+        doc = entry.run.__doc__ or ""
+        assert re.search(r"(Eq\.|Equation|Algorithm) \d+", doc) and re.search(r"(19|20)\d\d", doc), name
 
 
 @pytest.mark.parametrize("name", list(SAMPLERS))

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from explainer.core import spectral
-from explainer.lessons import sampling_figures
-from explainer.models.mnist import load_bundled_digits
+from explainer.lessons import sampling_figures, spectrum_facts
+from explainer.models.bundled_digits import load_bundle
 
 K = 8          # guesses of x0
 LATE = 6       # the wrong wave is fixed from this guess on
@@ -16,7 +16,7 @@ LATE = 6       # the wrong wave is fixed from this guess on
 
 def _trajectory(cycles_per_pixel: float) -> tuple[np.ndarray, np.ndarray]:
     """Guesses of a digit that are exact except for a strong wave of the given frequency until guess LATE."""
-    final = load_bundled_digits()[0][0].astype(np.float64)
+    final = load_bundle().evaluation[0].astype(np.float64)
     xx = np.arange(28)[None, :]
     wave = 2.0 * np.cos(2 * np.pi * cycles_per_pixel * xx) * np.ones((28, 1))
     guesses = np.stack([final + (wave if k < LATE else 0.0) for k in range(K)])
@@ -39,8 +39,10 @@ def test_the_title_says_which_settled_first(late, coarsest_first):
 
 
 def test_the_order_in_words_at_the_three_cases():
-    assert spectral.settle_order(np.array([2, 5, 7])) == "the coarsest waves settle before the finest"
-    assert spectral.settle_order(np.array([7, 5, 2])) == "the finest waves settle before the coarsest"
-    assert spectral.settle_order(np.array([4, 1, 4])) == "the coarsest and the finest waves settle at the same step"
+    assert [spectral.settle_direction(np.array(s)) for s in ([2, 5, 7], [7, 5, 2], [4, 1, 4])] == [1, -1, 0]
+    assert spectrum_facts.settle_order(np.array([2, 5, 7])) == "the coarsest waves settle before the finest"
+    assert spectrum_facts.settle_order(np.array([7, 5, 2])) == "the finest waves settle before the coarsest"
+    assert (spectrum_facts.settle_order(np.array([4, 1, 4]))
+            == "the coarsest and the finest waves settle at the same step")
     title = sampling_figures.settle_figure(np.array([0.1, 0.2]), np.array([3, 3]), 9).layout.title.text
     assert title.endswith("the coarsest and the finest waves settle at the same step")

@@ -7,7 +7,7 @@ import torch
 
 from ..core.schedules import NoiseSchedule, make_schedule_for_T
 from ..models import pretrained
-from ..models.mnist import load_bundled_digits
+from ..models.bundled_digits import load_bundle
 
 
 @st.cache_resource(show_spinner=False)
@@ -52,8 +52,9 @@ def gaussian_noise(shape: tuple, seed: int) -> np.ndarray:
 
 @st.cache_resource(show_spinner=False)
 def bundled_digits() -> tuple[np.ndarray, np.ndarray]:
-    """The held-out MNIST digits shipped in assets/digits/ (read-only arrays, shared by every session)."""
-    x, y = load_bundled_digits()
+    """The bundled evaluation digits (read-only arrays, shared by every session)."""
+    d = load_bundle()
+    x, y = d.evaluation, d.evaluation_labels
     x.setflags(write=False)
     y.setflags(write=False)
     return x, y

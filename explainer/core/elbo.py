@@ -28,10 +28,12 @@ The one integral over x_t is done on a uniform grid fine enough for its narrowes
 (`expected_posterior_variance`).
 All numbers are in nats (the data are 1-D).
 
-Indexing: the bound uses the paper's t = 1 ... T (x_0 is the clean data), so its
-alpha_bar_t is `schedule.alpha_bars[t - 1]`, the app's timestep t - 1. The decoder
-L_0 uses sigma_1^2 = beta_1 with both choices: beta_tilde_1 = 0 would make it a
-point mass (which is why Ho et al. use a discrete decoder for images).
+Indexing: the library's 0-based timestep (see `explainer.core.schedules`). Step t = 0 ... T-1 has
+alpha_bar_t = `schedule.alpha_bars[t]` and reverses the forward step t; it is the paper's t + 1. The
+formulas above are written in the paper's subscripts; in the library's, the KL term of step t = 1 ... T-1
+is the paper's L_t (`Bound.L_t[t - 1]`) and the decoder L_0 is step 0. Pages that show the paper's t
+convert once, where they write it. The decoder uses sigma^2 = beta of step 0 with both choices:
+beta_tilde = 0 there would make it a point mass (which is why Ho et al. use a discrete decoder for images).
 """
 from __future__ import annotations
 
@@ -142,10 +144,10 @@ def posterior_moments(mix: Mixture1D, x_t, alpha_bar) -> tuple[np.ndarray, np.nd
 
 @dataclass(frozen=True)
 class StepCoefficients:
-    """The numbers of one reverse step t -> t-1 (paper indexing, t >= 1)."""
+    """The numbers of one reverse step t -> t-1 (the library's 0-based t, see `explainer.core.schedules`)."""
 
     alpha_bar: float       # alpha_bar_t
-    alpha_bar_prev: float  # alpha_bar_{t-1} (1 at t = 1)
+    alpha_bar_prev: float  # alpha_bar_{t-1} (1 at t = 0)
     beta: float            # beta_t = 1 - alpha_bar_t / alpha_bar_{t-1}
     beta_tilde: float      # (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t) beta_t  (Ho et al. 2020, Eq. 7)
     c0: float              # weight of x_0 in mu_tilde (Eq. 7)
@@ -160,12 +162,12 @@ class StepCoefficients:
 
 
 def posterior_step(schedule: NoiseSchedule, t: int) -> StepCoefficients:
-    """Coefficients of q(x_{t-1} | x_t, x_0) for the paper's t = 1 ... T (Ho et al. 2020, Eq. 6-7)."""
-    if not 1 <= t <= schedule.num_steps:
-        raise ValueError(f"t must be between 1 and T = {schedule.num_steps}, not {t}")
-    ab = float(schedule.alpha_bars[t - 1])
-    ab_prev = 1.0 if t == 1 else float(schedule.alpha_bars[t - 2])
-    beta = float(schedule.betas[t - 1])
+    """Coefficients of q(x_{t-1} | x_t, x_0) at step t = 0 ... T-1 (Ho et al. 2020, Eq. 6-7; the paper's t + 1)."""
+    if not 0 <= t < schedule.num_steps:
+        raise ValueError(f"t must be between 0 and T - 1 = {schedule.num_steps - 1}, not {t}")
+    ab = float(schedule.alpha_bars[t])
+    ab_prev = float(schedule.alpha_bars_prev[t])
+    beta = float(schedule.betas[t])
     c0, ct, beta_tilde = posterior_coefficients(ab, ab_prev, beta)
     return StepCoefficients(alpha_bar=ab, alpha_bar_prev=ab_prev, beta=beta, beta_tilde=float(beta_tilde),
                             c0=float(c0), ct=float(ct))
@@ -221,7 +223,7 @@ class Bound:
     """The terms of Ho et al. 2020, Eq. 5 for one data set, schedule and reverse variance, in nats."""
 
     L_T: float
-    L_t: np.ndarray   # L_{t-1} for t = 2 ... T, i.e. L_1 ... L_{T-1}, indexed [t - 2]
+    L_t: np.ndarray   # the KL terms L_1 ... L_{T-1}: step t = 1 ... T-1's term L_t is L_t[t - 1]
     L_0: float
     entropy: float    # -E[log q(x_0)]: no bound can go below it
     variance: str
@@ -248,16 +250,17 @@ def prior_term(mix: Mixture1D, schedule: NoiseSchedule) -> float:
 
 def kl_terms(mix: Mixture1D, schedule: NoiseSchedule, variance: str = "beta_tilde",
              e_var: np.ndarray | None = None) -> np.ndarray:
-    """L_{t-1} = E_q[KL(q(x_{t-1} | x_t, x_0) || N(mu*(x_t), sigma_t^2))] for t = 2 ... T (Ho et al. 2020, Eq. 5).
+    """L_{t-1} = E_q[KL(q(x_{t-1} | x_t, x_0) || N(mu*(x_t), sigma_t^2))] for the paper's t = 2 ... T (Ho et al. 2020,
+    Eq. 5), i.e. the terms of steps 1 ... T-1.
 
     The two means differ by c0 (x_0 - E[x_0 | x_t]), so the expected squared gap of the means
     is c0^2 E[Var(x_0 | x_t)]; the rest is the KL between the two variances. `e_var`: those
-    expectations for t = 2 ... T if already computed (they do not depend on the variance choice).
+    expectations for steps 1 ... T-1 if already computed (they do not depend on the variance choice).
     """
     ab = schedule.alpha_bars
     if len(ab) < 2:
         return np.zeros(0)
-    ab_t, ab_prev, beta = ab[1:], ab[:-1], schedule.betas[1:]      # t = 2 ... T
+    ab_t, ab_prev, beta = ab[1:], ab[:-1], schedule.betas[1:]      # steps 1 ... T-1
     c0, _, beta_tilde = posterior_coefficients(ab_t, ab_prev, beta)  # Ho et al. 2020, Eq. 7
     if variance == "beta_tilde":
         s2 = beta_tilde
@@ -272,8 +275,9 @@ def kl_terms(mix: Mixture1D, schedule: NoiseSchedule, variance: str = "beta_tild
 
 
 def decoder_term(mix: Mixture1D, schedule: NoiseSchedule) -> float:
-    """L_0 = E[-log N(x_0; E[x_0 | x_1], beta_1)] = log(2 pi beta_1) / 2 + E[Var(x_0 | x_1)] / (2 beta_1)."""
-    c = posterior_step(schedule, 1)
+    """L_0 = E[-log N(x_0; E[x_0 | x_1], beta_1)] = log(2 pi beta_1) / 2 + E[Var(x_0 | x_1)] / (2 beta_1) (paper's
+    subscripts): the numbers of step 0."""
+    c = posterior_step(schedule, 0)
     return 0.5 * math.log(2 * math.pi * c.beta) + expected_posterior_variance(mix, c.alpha_bar) / (2 * c.beta)
 
 
@@ -294,7 +298,7 @@ def variational_bounds(mix: Mixture1D, schedule: NoiseSchedule,
 # ------------------------------------------------------------------ one step, drawn
 
 def forward_posterior(schedule: NoiseSchedule, t: int, x_t: float, x0: float) -> tuple[float, float]:
-    """Mean and variance of q(x_{t-1} | x_t, x_0) (Ho et al. 2020, Eq. 6-7), paper's t."""
+    """Mean and variance of q(x_{t-1} | x_t, x_0) (Ho et al. 2020, Eq. 6-7) at step t = 0 ... T-1."""
     c = posterior_step(schedule, t)
     return c.c0 * x0 + c.ct * x_t, c.beta_tilde
 
@@ -328,7 +332,8 @@ def gaussian_pdf(x, mean: float, var: float) -> np.ndarray:
 
 def monte_carlo_kl_term(mix: Mixture1D, schedule: NoiseSchedule, t: int, variance: str, n: int,
                         rng: np.random.Generator) -> tuple[float, float]:
-    """L_{t-1} estimated by sampling x_0 ~ q and x_t ~ q(x_t | x_0): (mean, standard error)."""
+    """The KL term of step t = 1 ... T-1 (the paper's L_t) estimated by sampling x_0 ~ q and x_t ~ q(x_t | x_0):
+    (mean, standard error)."""
     c = posterior_step(schedule, t)
     x0 = mix.sample(n, rng)
     x_t = math.sqrt(c.alpha_bar) * x0 + math.sqrt(1 - c.alpha_bar) * rng.standard_normal(n)
@@ -348,12 +353,12 @@ def monte_carlo_bound(mix: Mixture1D, schedule: NoiseSchedule, variance: str, n:
     x_prev = mix.sample(n, rng)
     x0 = x_prev
     total = np.zeros(n)
-    for t in range(1, T + 1):
+    for t in range(T):
         c = posterior_step(schedule, t)
         x_t = math.sqrt(1 - c.beta) * x_prev + math.sqrt(c.beta) * rng.standard_normal(n)
         log_q = np.log(gaussian_pdf(x_t, math.sqrt(1 - c.beta) * x_prev, c.beta))
         mean_x0 = posterior_moments(mix, x_t, c.alpha_bar)[0]
-        if t == 1:
+        if t == 0:
             log_p = np.log(gaussian_pdf(x0, mean_x0, c.beta))
         else:
             log_p = np.log(gaussian_pdf(x_prev, c.c0 * mean_x0 + c.ct * x_t, c.sigma2(variance)))

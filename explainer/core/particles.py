@@ -10,6 +10,7 @@ bundled toy models, so the exact and the learned score are asked the same thing.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -25,11 +26,6 @@ EXTENT = 3.0          # the plots show [-EXTENT, EXTENT]^2; the data sets have R
 DENSITY_N = 80        # heatmap resolution
 FIELD_N = 24          # arrows per side
 MAX_SHOWN = 1000      # noised samples drawn on the plot
-PARTICLE_SAMPLERS = {
-    "langevin": "annealed Langevin dynamics",
-    "sde": "reverse SDE (DDPM)",
-    "ode": "probability-flow ODE (DDIM)",
-}
 ERROR_TS = (25, 50, 100, 250, 500, 750)
 N_PARTICLES = 300
 LANGEVIN_INNER = 3    # Langevin steps per noise level
@@ -120,28 +116,72 @@ def _counting(score_fn: ScoreFn, total: int, progress: Callable[[float], None] |
     return counted
 
 
+def _langevin(score_fn: ScoreFn, x_T: np.ndarray, alpha_bars: np.ndarray, rng: np.random.Generator,
+              progress: Callable[[float], None] | None) -> np.ndarray:
+    """Annealed Langevin dynamics (Song & Ermon 2019, Algorithm 1): LANGEVIN_INNER steps
+    x <- x + (delta / 2) score + sqrt(delta) z per level, then one Tweedie step (denoise_last) so that it ends
+    on clean samples like the other two (`toy2d.annealed_langevin`)."""
+    fn = _counting(score_fn, len(alpha_bars) * LANGEVIN_INNER + 1, progress)
+    return toy2d.annealed_langevin(fn, x_T, alpha_bars, n_inner=LANGEVIN_INNER, step_scale=LANGEVIN_STEP,
+                                   rng=rng, denoise_last=True)
+
+
+def _reverse_sde(score_fn: ScoreFn, x_T: np.ndarray, alpha_bars: np.ndarray, rng: np.random.Generator,
+                 progress: Callable[[float], None] | None) -> np.ndarray:
+    """Ancestral sampling of the VP SDE (Ho et al. 2020, Algorithm 2 and Eq. 11; Song et al. 2021, Eq. 47):
+    x_prev = (x + beta score) / sqrt(1 - beta) + sigma z (`toy2d.reverse_sde`)."""
+    return toy2d.reverse_sde(_counting(score_fn, len(alpha_bars), progress), x_T, alpha_bars, rng=rng)
+
+
+def _probability_flow_ode(score_fn: ScoreFn, x_T: np.ndarray, alpha_bars: np.ndarray, rng: np.random.Generator,
+                          progress: Callable[[float], None] | None) -> np.ndarray:
+    """The probability-flow ODE (Song et al. 2021, Eq. 13) with DDIM steps (Song, Meng & Ermon 2021, Eq. 12,
+    eta = 0): deterministic, `rng` unused (`toy2d.probability_flow_ode`)."""
+    return toy2d.probability_flow_ode(_counting(score_fn, len(alpha_bars), progress), x_T, alpha_bars)
+
+
+@dataclass(frozen=True)
+class ParticleSampler:
+    """One toy particle sampler: everything the library knows about it, so no caller branches on its name.
+
+    run(score_fn, x_T, alpha_bars, rng, progress) -> trajectory (L + 1, M, 2) over the levels `alpha_bars`
+    (the paper and equation are in its docstring). lag: trajectory entry k is distributed at level
+    k - lag (see the toy2d module docstring): 1 for Langevin, which records after each level's inner loop.
+    """
+
+    name: str
+    label: str
+    run: Callable[..., np.ndarray]
+    lag: int = 0
+
+
+PARTICLE_SAMPLERS: dict[str, ParticleSampler] = {
+    "langevin": ParticleSampler("langevin", "annealed Langevin dynamics", _langevin, lag=1),
+    "sde": ParticleSampler("sde", "reverse SDE (DDPM)", _reverse_sde),
+    "ode": ParticleSampler("ode", "probability-flow ODE (DDIM)", _probability_flow_ode),
+}
+
+
+def particle_sampler(name: str) -> ParticleSampler:
+    """The registry entry of a particle sampler; an unknown name raises ValueError with the choices."""
+    try:
+        return PARTICLE_SAMPLERS[name]
+    except KeyError:
+        raise ValueError(f"unknown sampler {name!r}; choose one of {', '.join(PARTICLE_SAMPLERS)}") from None
+
+
 def run_particles(sampler: str, score_fn: ScoreFn, schedule: NoiseSchedule, num_levels: int,
                   n_particles: int = N_PARTICLES, seed: int = 0,
                   progress: Callable[[float], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(trajectory (L + 1, M, 2), timesteps (L,)) of M particles from N(0, I) under one sampler.
-
-    Langevin takes LANGEVIN_INNER steps per level and ends with a Tweedie step (denoise_last), so
-    that all three end on clean samples. `progress(fraction)` is called after each score evaluation.
+    """(trajectory (L + 1, M, 2), timesteps (L,)) of M particles from N(0, I) under one sampler of
+    `PARTICLE_SAMPLERS`. All three end on clean samples. `progress(fraction)` is called after each score
+    evaluation.
     """
+    run = particle_sampler(sampler).run
     ts, abs_ = levels(schedule, num_levels)
     x_T = np.random.default_rng([seed, 2]).standard_normal((n_particles, 2))
     rng = np.random.default_rng([seed, 3])
-    if sampler == "langevin":
-        fn = _counting(score_fn, len(ts) * LANGEVIN_INNER + 1, progress)
-        traj = toy2d.annealed_langevin(fn, x_T, abs_, n_inner=LANGEVIN_INNER, step_scale=LANGEVIN_STEP,
-                                       rng=rng, denoise_last=True)
-    elif sampler == "sde":
-        traj = toy2d.reverse_sde(_counting(score_fn, len(ts), progress), x_T, abs_, rng=rng)
-    elif sampler == "ode":
-        traj = toy2d.probability_flow_ode(_counting(score_fn, len(ts), progress), x_T, abs_)
-    else:
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(PARTICLE_SAMPLERS)}")
-    return traj, ts
+    return run(score_fn, x_T, abs_, rng, progress), ts
 
 
 def frame_t(sampler: str, timesteps, k: int) -> int:
@@ -149,9 +189,7 @@ def frame_t(sampler: str, timesteps, k: int) -> int:
     ts = [int(t) for t in timesteps]
     if k >= len(ts):
         return 0
-    if sampler == "langevin":
-        return ts[max(k - 1, 0)]
-    return ts[k]
+    return ts[max(k - particle_sampler(sampler).lag, 0)]
 
 
 def cloud_summary(sampler: str, traj: np.ndarray, timesteps, data: np.ndarray, max_data: int = 1000) -> dict:
@@ -177,7 +215,7 @@ def frame_plan(sampler: str, timesteps, max_frames: int = 40) -> tuple[list[int]
     """Which trajectory entries to animate (every k-th, always the first and the last) and their labels.
 
     Labels name the level each entry is distributed at (see the toy2d module docstring):
-    traj[k] is at timesteps[k] for the SDE and the ODE, at timesteps[k - 1] for Langevin;
+    traj[k] is at timesteps[k - lag] (`ParticleSampler.lag`: 0 for the SDE and the ODE, 1 for Langevin);
     traj[0] is the pure noise the particles start from and traj[L] the clean end.
     """
     ts = [int(t) for t in timesteps]

@@ -5,8 +5,10 @@ t = 0 ... T-1 and
 
     alpha_bars[t] = prod_{s <= t} (1 - betas[s])
 
-so index 0 is the least noisy step and T-1 the noisiest. (The papers count
-from 1; the UI may display t + 1.)
+so index 0 is the least noisy step and T-1 the noisiest. The papers count
+from 1: their t is this t + 1. Every function of the library takes this 0-based
+t; the one conversion to the paper's subscripts is made where a page or a lesson
+writes the paper's t as text.
 
 Every schedule is a `NoiseSchedule` of float64 NumPy arrays of length T. A
 schedule is defined either by its betas (linear, quadratic, scaled_linear,

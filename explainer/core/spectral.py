@@ -175,14 +175,8 @@ def settle_steps(x0_hats: np.ndarray, final: np.ndarray, tol: float = 0.1) -> tu
     return freqs, last_bad + 1
 
 
-def settle_order(settle: np.ndarray) -> str:
-    """Which settles first, the coarsest ring (settle[0]) or the finest (settle[-1]), in words.
-
-    A picture that forms coarse to fine settles its coarsest ring first; this says what this one did.
-    """
-    coarse, fine = int(settle[0]), int(settle[-1])
-    if coarse < fine:
-        return "the coarsest waves settle before the finest"
-    if coarse > fine:
-        return "the finest waves settle before the coarsest"
-    return "the coarsest and the finest waves settle at the same step"
+def settle_direction(settle: np.ndarray) -> int:
+    """Which settles first, the coarsest ring (settle[0]) or the finest (settle[-1]): +1 if the coarsest settles at
+    an earlier step (the picture forms coarse to fine), -1 if the finest does, 0 if both settle at the same step.
+    The sentence is `explainer.lessons.spectrum_facts.settle_order`."""
+    return int(np.sign(int(settle[-1]) - int(settle[0])))

