@@ -15,7 +15,8 @@ from explainer.app.training_runs import (learning_frames, snapshot_frames, snaps
                                          variational_bounds, wrong_time_frames)
 from explainer.app.url_state import choice_param, float_param, int_param, on_demand, url_state, write_url
 from explainer.core import elbo, loss_weighting, objectives
-from explainer.lessons import images, objective_figures
+from explainer.lessons import images, objective_figures, schedule_facts
+from explainer.lessons.notation import number
 from explainer.models import pretrained
 from explainer.models.denoiser import class_label
 
@@ -116,7 +117,8 @@ def training_step_section():
         cols[2].image(images.upscale((one.eps_hat[0] - one.eps) / 3, 5), caption="ε̂ − ε (÷3)", width="stretch")
         with cols[3]:
             st.metric(f"Drawn: t = {rt}. Loss ‖ε − ε̂‖²", f"{one.loss[0]:.4f}")
-            st.latex(rf"\|\varepsilon - \varepsilon_\theta({math.sqrt(ab):.4f}\,x_0 + {math.sqrt(1 - ab):.4f}\,"
+            st.latex(rf"\|\varepsilon - \varepsilon_\theta({number(math.sqrt(ab), tex=True)}\,x_0 + "
+                     rf"{number(math.sqrt(1 - ab), tex=True)}\,"
                      rf"\varepsilon,\ {rt})\|^2 / {28 * 28} = {one.loss[0]:.4f}")
     st.latex(r"L_\text{simple} = \mathbb E_{t, x_0, \varepsilon}\Big[\big\|\varepsilon - \varepsilon_\theta"
              r"\big(\sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,\ t\big)\big\|^2\Big]"
@@ -174,7 +176,7 @@ readings_section()
 st.header("3. Which noise levels are hard")
 st.markdown(
     "Training draws t uniformly, so L_simple puts the same weight on every timestep (per unit of log-SNR it "
-    "does not: see below the plots). Here is the bundled model's "
+    "does not: choose the log-SNR axis below to see why). Here is the bundled model's "
     "loss at each t on the held-out digits, and how other objectives would weigh the same errors "
     "(Kingma & Gao 2023): each is L_simple with a weight w_t on the ε-error at each noise level."
 )
@@ -368,11 +370,11 @@ def bound_section():
     kl_here = elbo.gaussian_kl(m_q, v_q, m_p, v_p)
     st.markdown(
         f"At t = {t} and x_t = {x_t:.2f}: the true reverse step has {modes} mode{'s' if modes != 1 else ''} on "
-        f"this plot, p (the best mean at its fixed variance) has mean {m_p:.3f} and variance {v_p:.4f}, and "
+        f"this plot, p (the best mean at its fixed variance) has mean {m_p:.3f} and variance {number(v_p)}, and "
         f"KL(q(xₜ₋₁ | x_t, x₀) ‖ p) = {kl_here:.4f} nats for this x₀. Lₜ₋₁ is that KL averaged over every x₀ and x_t: "
         f"{bound.L_t[step - 1]:.4f}. When one step is large next to the gaps between the data's modes, the true "
         "reverse step can have several modes and no Gaussian fits it (T = 10, t = 2 shows it). "
-        + _step_sizes(schedule))
+        + schedule_facts.step_sizes_sentence(schedule))
 
 
 def _better_variance(bound, other) -> str:
@@ -382,16 +384,6 @@ def _better_variance(bound, other) -> str:
             f"{worse.total - best.total:.4f} nats. Ho et al. (2020, §3.2) note that σ² = βₜ is optimal for "
             "x₀ ~ N(0, 1) and σ² = β̃ₜ for x₀ fixed at one point; β̃ₜ is the variance of q(xₜ₋₁ | x_t, x₀), which "
             "knows x₀, not of the true reverse step q(xₜ₋₁ | x_t).")
-
-
-def _step_sizes(schedule) -> str:
-    """How many of the cosine schedule's steps are large at this T: more steps do not make every step small."""
-    b = schedule.betas
-    T_b = len(b)
-    last = (f"the last, t = {T_b}, is clipped at β = {b[-1]:g}"
-            if T_b - 1 in loss_weighting.clipped_steps(schedule) else f"the last has β = {b[-1]:.3g}")
-    return (f"More steps make most steps small: at T = {T_b}, {int(np.sum(b < 0.01))} of the {T_b} steps have "
-            f"β < 0.01. Not all of them: {int(np.sum(b > 0.1))} have β > 0.1, and {last}.")
 
 
 bound_section()

@@ -14,7 +14,7 @@ from explainer.app.url_state import choice_param, float_param, int_param, on_dem
 from explainer.core import spectral
 from explainer.core.samplers import SAMPLERS, SAMPLER_LABELS
 from explainer.core.schedules import evenly_spaced
-from explainer.lessons import images, sampling_figures, spectrum_facts
+from explainer.lessons import images, quality_facts, sampling_figures, spectrum_facts
 from explainer.lessons.sampler_equations import EQUATIONS
 from explainer.lessons.sampling_framesets import sdedit_frameset
 from explainer.models import bundled_digits, memorisation
@@ -23,16 +23,16 @@ from explainer.models.generate import generate, parse_labels, sdedit
 page_setup()
 
 st.title("5. Reverse sampling: drawing digits out of noise")
+device, pre = mnist_or_stop()
 st.markdown(
     "Now the learned part. A small neural network (bundled with this app, trained on 4,500 real MNIST "
     "digits) looks at a noisy image $x_t$ and predicts the noise $\\hat\\varepsilon$ in it. Starting from "
     "pure noise, each step removes a little of that predicted noise. **DDPM** takes many small random "
     "steps; **DDIM** can take a few large ones, deterministic at η = 0 (its default) and random for η > 0; "
-    "**DPM-Solver++(2M)** reuses the previous step's guess to take second-order steps, for the same digits in "
-    "fewer. **Guidance** pushes the picture towards the class you ask for."
+    "**DPM-Solver++(2M)** reuses the previous step's guess to take second-order steps: "
+    + quality_facts.few_steps_sentence(pre.card.get("quality_vs_steps"))
+    + " **Guidance** pushes the picture towards the class you ask for."
 )
-
-device, pre = mnist_or_stop()
 
 T = pre.schedule.num_steps
 rec = pre.card["recommended"]
@@ -428,8 +428,13 @@ else:
 st.header("What guidance costs: confidence against variety")
 st.markdown(
     "Guidance (the scale $s$ above) follows the score of $p(x\\mid y)\\,p(y\\mid x)^{s-1}$: the class's "
-    "distribution times the classifier's confidence raised to $s-1$. The score-field page shows its exact effect "
-    "on 2D data. For the digit model, as measured by `python -m explainer.evaluate --only guidance`:")
+    "distribution times the model's own implicit classifier $p(y\\mid x) \\propto p(x\\mid y)/p(x)$ (Ho & "
+    "Salimans 2022), raised to $s-1$. That classifier is never trained or run on its own: the gradient of its log "
+    "is the difference of the network's two noise predictions, $-(\\hat\\varepsilon_y - \\hat\\varepsilon_"
+    "\\varnothing)/\\sqrt{1-\\bar\\alpha_t}$. The confidence plotted below is something else: that of a "
+    "separate CNN classifier that judges the finished samples. The score-field page shows "
+    "guidance's exact effect on 2D data. For the digit model, as measured by "
+    "`python -m explainer.evaluate --only guidance`:")
 
 
 @fragment
@@ -449,8 +454,9 @@ def guidance_tradeoff():
             scales, sweep["diversity"], sweep["confidence"], current=current,
             diversity_ref=sweep["diversity_real_heldout"],
             diversity_name="diversity (mean pairwise L2 in a class)",
-            confidence_name="classifier confidence in the asked class", ref_name="real digits",
-            title="Guidance: confidence up, variety down", height=360)))
+            confidence_name="CNN classifier's confidence in the asked class", ref_name="real digits",
+            title=quality_facts.guidance_title(scales, sweep["diversity"], sweep["confidence"]), height=360,
+            class_ignored_at_zero=True)))
     with right:
         lo, hi = scales.index(1.0) if 1.0 in scales else 0, int(np.argmax(scales))
         near = int(np.argmin(np.abs(np.asarray(scales) - current)))
@@ -462,7 +468,8 @@ def guidance_tradeoff():
             f"{sweep['diversity_real_heldout']:.1f}.")
         st.markdown(
             f"Your setting s = {current:g} is closest to the measured s = {scales[near]:g}: confidence "
-            f"{sweep['confidence'][near]:.1%}, diversity {sweep['diversity'][near]:.1f}.")
+            f"{sweep['confidence'][near]:.1%}, diversity {sweep['diversity'][near]:.1f}"
+            + (" (class ignored: unconditional samples, any digit)." if scales[near] == 0 else "."))
         st.caption(f"{sweep['per_class']} digits per class and scale, {sweep['settings']['sampler'].upper()} "
                    f"{sweep['settings']['steps']} steps, the same seeds at every scale; measured on "
                    f"{str(sweep.get('device', '?')).upper()} by `{sweep['command']}`.")

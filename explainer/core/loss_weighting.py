@@ -20,6 +20,8 @@ import numpy as np
 from .objectives import OBJECTIVES, eps_weights, error_factor, kingma_gao_weighting
 from .schedules import BETA_CAP, NoiseSchedule
 
+#: Pixel values of the digits, and of x0_hat once clipped.
+PIXEL_MIN, PIXEL_MAX = -1.0, 1.0
 #: The lecturer's "least noisy steps": t < T // LOW_FRACTION.
 LOW_FRACTION = 10
 
@@ -148,7 +150,8 @@ def x0_error_sentence(schedule: NoiseSchedule, t: int, eps_loss: float, x0_loss:
             f"from ε̂, so its error ({x0_loss:.4g}) is the ε-error ({eps_loss:.2g}) times 1/SNR = (1−ᾱ)/ᾱ = {factor:.3g} "
             f"at t = {t}. "
             f"Pixels lie in [−1, 1]: guessing the mean held-out digit scores {mean_digit_mse:.2f}, and an x̂₀ "
-            "clipped to [−1, 1] can never be off by more than 4 per pixel. That is why samplers clip x̂₀ "
+            f"clipped to [−1, 1] is off by at most {PIXEL_MAX - PIXEL_MIN:g} per pixel, a squared error of at most "
+            f"{(PIXEL_MAX - PIXEL_MIN) ** 2:g}. That is why samplers clip x̂₀ "
             "(DDPM's sampler does), and why v-prediction exists (Salimans & Ho 2022): a network that outputs "
             "v̂ gets x̂₀ = √ᾱ x_t − √(1−ᾱ) v̂, whose error is (1−ᾱ) times its v-error, never more.")
 

@@ -10,7 +10,7 @@ from ..core.schedules import NoiseSchedule
 from ..models.denoiser import PIXELS, StepFrames, WrongTime, readings, round_trip_error
 from .framesets import FrameSet
 from .images import png_data_uri
-from .notation import sub
+from .notation import number, sub
 
 
 def _label_text(label: int, null_label: int) -> str:
@@ -36,9 +36,9 @@ def training_frameset(sf: StepFrames, schedule: NoiseSchedule, null_label: int, 
                  alt="error map")
     fs.add_metric("loss ‖ε − ε̂‖² (mean over pixels)", [f"{v:.4f}" for v in sf.loss],
                   help="What one training example contributes to L_simple at this t.")
-    fs.add_metric("signal weight √ᾱₜ", [f"{v:.4f}" for v in np.sqrt(ab)])
+    fs.add_metric("signal weight √ᾱₜ", [number(v) for v in np.sqrt(ab)])
     fs.add_metric("noise weight √(1−ᾱₜ)", [f"{v:.4f}" for v in np.sqrt(1 - ab)])
-    fs.add_line([f"L_simple = ‖ε − ε_θ({math.sqrt(a):.4f}·x₀ + {math.sqrt(1 - a):.4f}·ε, t = {t}, {told})‖² "
+    fs.add_line([f"L_simple = ‖ε − ε_θ({number(math.sqrt(a))}·x₀ + {number(math.sqrt(1 - a))}·ε, t = {t}, {told})‖² "
                  f"/ {PIXELS} = {v:.4f}" for t, a, v in zip(sf.ts, ab, sf.loss)])
     curves = compare or {told: sf.loss}
     colours = ["#0072B2", "#E69F00", "#D55E00", "#CC79A7"]
@@ -68,9 +68,9 @@ def readings_frameset(sf: StepFrames, schedule: NoiseSchedule, label: str) -> Fr
                   help="The score is −ε̂/√(1−ᾱₜ): the same picture as ε̂, scaled up as the noise shrinks.")
     fs.add_metric("ε̂ back from x̂₀, ŝ, v̂: max error", [f"{e:.1e}" for e in round_trip_error(r, sf.x_t, ab)],
                   help="Each reading converts back to ε̂ exactly; what is left is float64 rounding.")
-    fs.add_line([f"x̂₀ = (x{sub(t)} − {b:.4f}·ε̂) / {a:.4f}" for t, a, b in zip(sf.ts, sq, sn)])
-    fs.add_line([f"ŝ = −ε̂ / {b:.4f}" for b in sn])
-    fs.add_line([f"v̂ = {a:.4f}·ε̂ − {b:.4f}·x̂₀" for a, b in zip(sq, sn)])
+    fs.add_line([f"x̂₀ = (x{sub(t)} − {number(b)}·ε̂) / {number(a)}" for t, a, b in zip(sf.ts, sq, sn)])
+    fs.add_line([f"ŝ = −ε̂ / {number(b)}" for b in sn])
+    fs.add_line([f"v̂ = {number(a)}·ε̂ − {number(b)}·x̂₀" for a, b in zip(sq, sn)])
     return fs
 
 

@@ -7,15 +7,12 @@ from typing import Callable
 
 from ..core.samplers import SAMPLERS, dpm_lambda, dpmpp_2m_coefficients
 from ..core.schedules import NoiseSchedule
-from .notation import sub
+from .notation import number, sub
 
 
 def tex_number(v: float) -> str:
-    """A coefficient for LaTeX: four significant digits, powers of ten written out."""
-    if v == 0 or 1e-3 <= abs(v) < 1e4:
-        return f"{v:.4g}" if abs(v) >= 1 else f"{v:.4f}"
-    mantissa, exponent = f"{v:.3e}".split("e")
-    return rf"{mantissa}\times 10^{{{int(exponent)}}}"
+    """A coefficient for LaTeX (`notation.number`): powers of ten written out, never 0.0000."""
+    return number(v, tex=True)
 
 
 def dpmpp_2m_latex(schedule: NoiseSchedule, t: int, t_prev: int, t_last: int | None = None) -> list[str]:

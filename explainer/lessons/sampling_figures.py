@@ -8,24 +8,36 @@ import plotly.graph_objects as go
 from ..core.samplers import SAMPLER_LABELS
 from .forward_figures import _density_bars
 from .spectrum_facts import settle_order
-from .style import PALETTE, SAMPLER_COLOURS, SEQUENTIAL, base_layout, legend_below, log_ticks
+from .style import PALETTE, SAMPLER_COLOURS, SEQUENTIAL, base_layout, legend_below, log_ticks, percent_ticks
 
 
 def guidance_sweep_figure(scales, diversity, confidence, current: float | None = None,
                           diversity_ref: float | None = None, diversity_name: str = "diversity",
                           confidence_name: str = "confidence", ref_name: str = "reference",
                           extra: dict | None = None, title: str = "What guidance trades: diversity for confidence",
-                          height: int = 340) -> go.Figure:
+                          height: int = 340, class_ignored_at_zero: bool = False) -> go.Figure:
     """Diversity (left axis) and confidence (right axis, 0-100 %) against the guidance scale s.
 
     `diversity_ref` draws a horizontal reference (real data's diversity, or the s = 1 value);
     `extra` = {"name", "y"} adds a second diversity curve (dotted); `current` marks the chosen s.
+    `class_ignored_at_zero`: s = 0 draws unconditional samples, so its diversity is not a within-class
+    diversity: it is left off the diversity line, drawn as a lone hollow marker and labelled "class ignored".
     """
     scales = np.asarray(scales, dtype=np.float64)
+    diversity = np.asarray(diversity, dtype=np.float64)
+    on_line = ~(scales == 0) if class_ignored_at_zero else np.ones(len(scales), dtype=bool)
     fig = go.Figure()
-    fig.add_scatter(x=scales, y=diversity, mode="lines+markers", name=diversity_name,
+    fig.add_scatter(x=scales[on_line], y=diversity[on_line], mode="lines+markers", name=diversity_name,
                     line=dict(color=PALETTE[0], width=3), marker=dict(size=7),
                     hovertemplate="s = %{x}: %{y:.3g}<extra>" + diversity_name + "</extra>")
+    if not on_line.all():
+        ignored = "s = 0: class ignored (unconditional samples, any digit)"
+        fig.add_scatter(x=scales[~on_line], y=diversity[~on_line], mode="markers", name=ignored,
+                        marker=dict(size=9, color="white", line=dict(color=PALETTE[0], width=2)),
+                        hovertemplate="s = 0, class ignored: %{y:.3g}<extra>diversity of unconditional "
+                                      "samples</extra>")
+        fig.add_annotation(x=0, y=float(diversity[~on_line][0]), text="class ignored", showarrow=True,
+                           arrowhead=0, ax=40, ay=-25)
     if extra is not None:
         fig.add_scatter(x=scales, y=extra["y"], mode="lines", name=extra["name"],
                         line=dict(color=PALETTE[0], width=2, dash="dot"),
@@ -109,7 +121,7 @@ def nearest_distance_figure(reference: np.ndarray, distances: np.ndarray, labels
                                  hovermode="closest"), bottom=100)
 
 
-QUALITY_PANELS = (("accuracy", "accuracy as the asked class", ".0%"),
+QUALITY_PANELS = (("accuracy", "accuracy as the asked class", ".1%"),  # a percentage: percent_ticks picks its ticks
                   ("diversity_vs_real", "diversity / real digits", ".2f"),
                   ("nearest_training_l2_median", "nearest training digit (median L2)", ".1f"))
 
@@ -143,6 +155,11 @@ def quality_vs_network_calls(result: dict, height: int = 340) -> go.Figure:
         if real_values[key] is not None:
             fig.add_hline(y=real_values[key], line=dict(color=PALETTE[7], dash="dot", width=1.5), row=1, col=col,
                           annotation_text="real digits", annotation_position="bottom right")
-        fig.update_yaxes(tickformat=fmt, row=1, col=col)
+        if fmt.endswith("%"):  # a narrow range of percentages: ticks whose labels differ (".0%" printed 99 % twice)
+            values = [r[key] for r in rows] + ([real_values[key]] if real_values[key] is not None else [])
+            tickvals, tickformat = percent_ticks(min(values), max(values))
+            fig.update_yaxes(tickvals=tickvals, tickformat=tickformat, row=1, col=col)
+        else:
+            fig.update_yaxes(tickformat=fmt, row=1, col=col)
         fig.update_xaxes(title="network passes per digit", type="log", row=1, col=col)
     return base_layout(fig, "Quality against network calls (guided: 2 passes per step)", height, hovermode="closest")

@@ -10,7 +10,7 @@ from ..models.generate import SampleResult, starting_noise
 from .style import PALETTE
 from .framesets import FrameSet
 from .images import png_data_uri
-from .notation import sub
+from .notation import number, sub
 from .sampler_equations import step_equation
 
 
@@ -29,7 +29,7 @@ def trajectory_frameset(schedule, res: SampleResult, digit: int, label: str) -> 
                  [png_data_uri(x[d]) for x in res.x_prev])
     ab = schedule.alpha_bars
     fs.add_metric("timestep t", [str(t) for t in ts])
-    fs.add_metric("ᾱₜ", [f"{ab[t]:.5f}" for t in ts])
+    fs.add_metric("ᾱₜ", [number(ab[t]) for t in ts])
     fs.add_metric("noise level √(1−ᾱₜ)", [f"{np.sqrt(1 - ab[t]):.4f}" for t in ts])
     t_lasts = [res.timesteps[i - 1] if i > 0 else None for i in res.kept_steps]
     fs.add_line([step_equation(schedule, t, tp, s["sampler"], s["eta"], tl) for t, tp, tl in zip(ts, t_prevs, t_lasts)])

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.loss_weighting import clipped_steps
 from ..core.schedules import (BETA_CAP, BETA_DEFINED, REFERENCE_STEPS, NoiseSchedule, capped_steps,
                               schedule_from_alpha_bar, snr_crossing, terminal_kl)
+from .notation import number
 
 # The widget range of every schedule parameter: (min, max, step, printf format, help).
 PARAM_SPECS: dict[str, tuple[float, float, float, str, str]] = {
@@ -256,3 +258,31 @@ def end_advice(sched: NoiseSchedule) -> tuple[str, str, int] | None:
             advice, direction = _END_ADVICE[param]
             return advice, param, direction
     return None
+
+
+# ------------------------------------------------------------------ step sizes, as the bound's section states them
+
+#: What "small" and "large" mean for one step's beta in `step_sizes_sentence`.
+SMALL_BETA, LARGE_BETA = 0.01, 0.1
+
+
+def step_sizes_sentence(schedule: NoiseSchedule) -> str:
+    """How many of the schedule's T steps are small (β < 0.01) and large (β > 0.1), and what the last one is.
+
+    Steps are named with the paper's t = 1 ... T (Ho et al. 2020), as in the variational bound, so the
+    last step is t = T (betas[T - 1]). The last step is said to be clipped only when its beta sits at
+    the schedule's cap (cosine: at every T, since unclipped it would be 1).
+    """
+    b = schedule.betas
+    T = len(b)
+    n_small, n_big = int(np.sum(b < SMALL_BETA)), int(np.sum(b > LARGE_BETA))
+    small = (f"none of the {T} steps has β < {SMALL_BETA:g}" if n_small == 0
+             else f"{n_small} of the {T} steps {'has' if n_small == 1 else 'have'} β < {SMALL_BETA:g}")
+    big = f"{n_big} {'has' if n_big == 1 else 'have'} β > {LARGE_BETA:g}"
+    clipped = T - 1 in clipped_steps(schedule)
+    last = (f"the last, t = {T}, is clipped at β = {b[-1]:g}" if clipped
+            else f"the last, t = {T}, has β = {number(b[-1])}")
+    # Cosine's alpha_bar reaches 0 at t = T, so its last step is clipped at every T; other caps may not be.
+    never = "never" if schedule.name == "cosine" else "not"
+    more = f" More steps make more of them small, but {never} the last." if clipped else ""
+    return f"At T = {T}, {small} and {big}; {last}.{more}"

@@ -52,6 +52,20 @@ def log_ticks(lo: float, hi: float) -> list[float]:
     return [m * 10.0**k for k in ks for m in (1, 2, 5) if lo * (1 - 1e-9) <= m * 10.0**k <= hi * (1 + 1e-9)]
 
 
+def percent_ticks(lo: float, hi: float, most: int = 6) -> tuple[list[float], str]:
+    """Ticks for fractions in [lo, hi] shown as percentages, and the d3 format whose labels all differ.
+
+    The step is the smallest of 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 25 % that gives at most `most` ticks;
+    ticks are its multiples, so one decimal (".1%") tells them apart below 1 % steps and none above.
+    """
+    lo, hi = float(min(lo, hi)), float(max(lo, hi))
+    steps = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25)
+    step = next((d for d in steps if math.floor(hi / d + 1e-9) - math.ceil(lo / d - 1e-9) + 1 <= most), 0.25)
+    first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
+    ticks = [round(k * step, 6) for k in range(first, last + 1)]
+    return ticks, (".1%" if step < 0.01 else ".0%")
+
+
 # Colours of schedules outside SCHEDULE_NAMES (e.g. a custom one): black first, then sky blue and yellow.
 EXTRA_COLOURS = (PALETTE[7], PALETTE[5], PALETTE[6])
 

@@ -1,0 +1,57 @@
+"""Sentences and titles that the model card's quality measurements support (quality_vs_steps, guidance_sweep).
+
+What a page says about fewer steps or about guidance is read from the card's numbers, so it stays true
+when the card is remeasured. Plain text; no Streamlit.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.samplers import SAMPLER_LABELS
+
+#: Relative change of diversity that the title calls level: the sweep has no error bars, and 30 digits per
+#: class move the mean pairwise L2 by about this much between seeds.
+LEVEL_TOLERANCE = 0.01
+
+
+def few_steps_sentence(quality: dict | None, sampler: str = "dpm++2m", baseline: str = "ddim") -> str:
+    """What a second-order sampler buys: the general claim (Lu et al. 2022) and what the card measured here.
+
+    `quality` is the card's "quality_vs_steps" (or None); its "fewest_steps_matching_ddim50" gives, per sampler,
+    the fewest steps whose accuracy and diversity match DDIM-50's by its "match_rule".
+    """
+    name, base = SAMPLER_LABELS.get(sampler, sampler), SAMPLER_LABELS.get(baseline, baseline)
+    general = (f"on large image models it reaches the same result as {base} in fewer steps (Lu et al. 2022)")
+    fewest = (quality or {}).get("fewest_steps_matching_ddim50", {})
+    mine, theirs = fewest.get(sampler), fewest.get(baseline)
+    if mine is None or theirs is None:
+        return general + "."
+    if mine == theirs:
+        here = f"with this small model both first match DDIM-50's quality at {mine} steps"
+    elif mine < theirs:
+        here = f"with this small model it matches DDIM-50's quality from {mine} steps, {base} from {theirs}"
+    else:
+        here = f"with this small model {base} matches DDIM-50's quality from {theirs} steps, {name} only from {mine}"
+    return f"{general}; {here} (the model card's measurement)."
+
+
+def guidance_title(scales, diversity, confidence, tol: float = LEVEL_TOLERANCE) -> str:
+    """The guidance figure's title: which way confidence and within-class variety go as s grows from 1.
+
+    s = 0 ignores the class (unconditional samples), so it is left out. Variety is "level" from the
+    first scale after which every later value stays within `tol` (relative) of it.
+    """
+    s = np.asarray(scales, dtype=np.float64)
+    keep = s >= 1.0
+    s, d, c = s[keep], np.asarray(diversity, dtype=np.float64)[keep], np.asarray(confidence, dtype=np.float64)[keep]
+    if len(s) < 2:
+        return "Guidance: confidence and variety"
+    conf = "confidence up" if c[-1] > c[0] else "confidence down" if c[-1] < c[0] else "confidence level"
+    level_from = next(k for k in range(len(d)) if np.all(np.abs(d[k:] - d[k]) <= tol * abs(d[k])))
+    if level_from == 0:
+        return f"Guidance: {conf}, variety level (within {tol:.0%}) from s = {s[0]:g} to {s[-1]:g}"
+    way = "down" if d[level_from] < d[0] else "up"
+    if level_from == len(d) - 1:
+        return f"Guidance: {conf}, variety {way}"
+    return (f"Guidance: {conf}, variety {way} until s = {s[level_from]:g}, then level "
+            f"(within {tol:.0%})")
