@@ -25,7 +25,7 @@ from explainer.models.denoiser import StepFrames
 from explainer.models.generate import SampleResult
 
 CARD = json.loads((Path(__file__).resolve().parent.parent / "assets" / "models" / "mnist.json").read_text())
-#: The bound section's choices of T (pages/learning.py T_CHOICES): smallest, largest and all between.
+#: The bound section's choices of T (app_pages/learning.py T_CHOICES): smallest, largest and all between.
 BOUND_TS = [2, 3, 4, 5, 10, 20, 50, 100, 200, 500, 1000]
 
 
@@ -261,7 +261,7 @@ def test_accuracy_ticks_distinct_at_extremes(accs):
 # ------------------------------------------------------------------ the pages themselves
 
 def test_learning_page_at_T1000_on_the_log_snr_axis():
-    at = open_page("pages/learning.py", {"ln_axis": "log_snr", "ln_T": "1000", "ln_bt": "2", "ln_rt": "999"})
+    at = open_page("app_pages/learning.py", {"ln_axis": "log_snr", "ln_T": "1000", "ln_bt": "2", "ln_rt": "999"})
     md = " ".join(m.value for m in at.markdown)
     caps = " ".join(c.value for c in at.caption)
     # 4: the pointer says which control shows the reason, and the reason is shown on that axis.
@@ -277,7 +277,7 @@ def test_learning_page_at_T1000_on_the_log_snr_axis():
 
 
 def test_learning_page_default_and_readings():
-    at = open_page("pages/learning.py")
+    at = open_page("app_pages/learning.py")
     md = " ".join(m.value for m in at.markdown)
     betas = cosine_betas(10)[0]
     step = re.search(r"At T = 10,.*?never the last\.", md)
@@ -291,7 +291,7 @@ def test_learning_page_default_and_readings():
 
 
 def test_reverse_page_sentences_and_figures():
-    at = open_page("pages/reverse.py", {"rv_n": "1", "rv_steps": "5", "rv_guidance": "0.0"})
+    at = open_page("app_pages/reverse.py", {"rv_n": "1", "rv_steps": "5", "rv_guidance": "0.0"})
     md = " ".join(m.value for m in at.markdown)
     q = CARD["quality_vs_steps"]
     ddim, dpm = fewest_matching(q["rows"], "ddim"), fewest_matching(q["rows"], "dpm++2m")
