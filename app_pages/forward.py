@@ -15,7 +15,8 @@ from explainer.app.url_state import (ON_DEMAND_HELP, choice_param, float_param, 
                                      write_url)
 from explainer.core import forward, spectral
 from explainer.core.schedules import DESCRIPTIONS, SCHEDULE_NAMES, snr_crossing
-from explainer.lessons import forward_figures, framesets, images, schedule_facts, spectrum_framesets
+from explainer.lessons import (forward_figures, framesets, image_arrays, image_encoding, image_loading, schedule_facts,
+                               spectrum_framesets)
 
 page_setup()
 
@@ -78,14 +79,14 @@ fw_key = (img_id, st.session_state["fw_schedule"], T, int(st.session_state["fw_s
 
 
 def _filmstrip(x0_, noise_):
-    return images.image_grid([forward.noised(schedule, x0_, t, noise_) for t in strip_ts], ncol=len(strip_ts), pad=4)
+    return image_arrays.image_grid([forward.noised(schedule, x0_, t, noise_) for t in strip_ts], ncol=len(strip_ts), pad=4)
 
 
 def _shown_filmstrip() -> str:
     # Shown at the main view's size (8 x 192 pixels is wider than the page) and with its noise: noise does
     # not compress, and the full-size strip was 2 MB per visitor. The download has every pixel.
     x0_small = preview_array(img)
-    return images.jpeg_data_uri(_filmstrip(x0_small, gaussian_noise(x0_small.shape,
+    return image_encoding.jpeg_data_uri(_filmstrip(x0_small, gaussian_noise(x0_small.shape,
                                                                         int(st.session_state["fw_seed"]))), quality=75)
 
 
@@ -98,13 +99,13 @@ anim_frames = noising_frames(img_id, st.session_state["fw_schedule"], T, int(st.
                             tuple(anim_ts), _img=img)
 d1, d2 = st.columns(2)
 # Files are made only when the button is clicked (a callable), and clicking does not rerun the page.
-d1.download_button("Download the filmstrip (PNG)", lambda: images.encode_png(_filmstrip(x0, noise)),
+d1.download_button("Download the filmstrip (PNG)", lambda: image_encoding.encode_png(_filmstrip(x0, noise)),
                    "filmstrip.png", "image/png", icon=":material/download:", width="stretch", on_click="ignore")
-d2.download_button("Download the noising animation (GIF)", lambda: images.write_gif(anim_frames, duration_ms=120),
+d2.download_button("Download the noising animation (GIF)", lambda: image_encoding.write_gif(anim_frames, duration_ms=120),
                    "noising.gif", "image/gif", icon=":material/download:", width="stretch", on_click="ignore")
 # Built only on request: the frames travel to the browser inside the figure.
 if st.toggle("Play it as an animation", key="fw_play", help="An animation of x_t with play and pause buttons."):
-    uris = [images.jpeg_data_uri(f) for f in noising_frames(img_id, st.session_state["fw_schedule"], T,
+    uris = [image_encoding.jpeg_data_uri(f) for f in noising_frames(img_id, st.session_state["fw_schedule"], T,
                                                                 int(st.session_state["fw_seed"]), tuple(anim_ts),
                                                                 _img=img, side=192)]
     plot(forward_figures.image_animation(uris, [str(t) for t in anim_ts], "The forward process, step by step",
@@ -202,7 +203,7 @@ st.latex(r"P_{x_t}(f) \approx \bar\alpha_t\,P_{x_0}(f) + (1-\bar\alpha_t)\,P_{\v
 
 @st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def spectrum_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
-                    _img: images.LoadedImage) -> tuple[list[int], bytes, dict]:
+                    _img: image_loading.LoadedImage) -> tuple[list[int], bytes, dict]:
     """The spectral view at the main view's values of t, for the same picture and noise, plus when each ring drowns."""
     x0 = preview_array(_img)
     eps = gaussian_noise(x0.shape, seed)

@@ -15,7 +15,7 @@ from explainer.app.training_runs import (learning_frames, snapshot_frames, snaps
                                          variational_bounds, wrong_time_frames)
 from explainer.app.url_state import choice_param, float_param, int_param, on_demand, url_state, write_url
 from explainer.core import elbo, loss_weighting, objectives
-from explainer.lessons import images, objective_figures, schedule_facts
+from explainer.lessons import image_arrays, objective_figures, schedule_facts
 from explainer.lessons.notation import number
 from explainer.models import pretrained
 from explainer.models.denoiser import class_label
@@ -112,9 +112,9 @@ def training_step_section():
         one = training_step_at(ident, label, seed, dev, rt, _x0=x0)
         ab = float(pre.schedule.alpha_bars[rt])
         cols = st.columns([1, 1, 1, 3], vertical_alignment="center")
-        cols[0].image(images.upscale(one.x_t[0], 5), caption=f"x_{rt}", width="stretch")
-        cols[1].image(images.upscale(one.eps_hat[0] / 3, 5), caption="ε̂ (÷3)", width="stretch")
-        cols[2].image(images.upscale((one.eps_hat[0] - one.eps) / 3, 5), caption="ε̂ − ε (÷3)", width="stretch")
+        cols[0].image(image_arrays.upscale(one.x_t[0], 5), caption=f"x_{rt}", width="stretch")
+        cols[1].image(image_arrays.upscale(one.eps_hat[0] / 3, 5), caption="ε̂ (÷3)", width="stretch")
+        cols[2].image(image_arrays.upscale((one.eps_hat[0] - one.eps) / 3, 5), caption="ε̂ − ε (÷3)", width="stretch")
         with cols[3]:
             st.metric(f"Drawn: t = {rt}. Loss ‖ε − ε̂‖²", f"{one.loss[0]:.4f}")
             st.latex(rf"\|\varepsilon - \varepsilon_\theta({number(math.sqrt(ab), tex=True)}\,x_0 + "

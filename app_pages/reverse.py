@@ -14,7 +14,7 @@ from explainer.app.url_state import choice_param, float_param, int_param, on_dem
 from explainer.core import spectral
 from explainer.core.samplers import SAMPLERS, SAMPLER_LABELS
 from explainer.core.schedules import evenly_spaced
-from explainer.lessons import images, quality_facts, sampling_figures, spectrum_facts
+from explainer.lessons import image_arrays, image_encoding, quality_facts, sampling_figures, spectrum_facts
 from explainer.lessons.sampler_equations import EQUATIONS
 from explainer.lessons.sampling_framesets import sdedit_frameset
 from explainer.models import bundled_digits, memorisation
@@ -86,7 +86,7 @@ def run_with_progress(label: str, fn):
         now = time.monotonic()
         if now - last[0] > 0.25 or i == k:  # a few pictures a second is plenty, and cheap
             last[0] = now
-            live.image(images.upscale(images.digit_grid(x0_hat[:, 0].clamp(-1, 1).float().cpu().numpy()), 3),
+            live.image(image_arrays.upscale(image_arrays.digit_grid(x0_hat[:, 0].clamp(-1, 1).float().cpu().numpy()), 3),
                        caption=f"Live: the model's guess x̂₀ after step {i} of {k}")
 
     try:
@@ -118,7 +118,7 @@ else:
     m[2].metric("Device", result.device.upper())
     m[3].metric("Sampler", f"{s['sampler'].upper()} × {s['steps']}", help="sampler × number of steps")
     st.image(shared(("rv_grid", repr(st.session_state.get("rv_result_key"))),
-                    lambda: images.png_data_uri(images.upscale(images.digit_grid(result.images), 4))),
+                    lambda: image_encoding.png_data_uri(image_arrays.upscale(image_arrays.digit_grid(result.images), 4))),
              caption="The generated digits (white ink on black, as in MNIST).")
 
 
@@ -157,23 +157,23 @@ if result is not None and result.x_t is not None:
     d = int(st.session_state.get("rv_digit", 0)) % len(result.images)
     rows = [result.x_t[j, d] for j in idx] + [result.images[d]]
     rows0 = [result.x0_hat[j, d] for j in idx] + [result.images[d]]
-    strip = shared(("rv_strip", repr(st.session_state.get("rv_result_key")), d), lambda: images.png_data_uri(
-        images.upscale(images.image_grid(rows + rows0, ncol=len(rows), pad=2, pad_value=128), 4)))
+    strip = shared(("rv_strip", repr(st.session_state.get("rv_result_key")), d), lambda: image_encoding.png_data_uri(
+        image_arrays.upscale(image_arrays.image_grid(rows + rows0, ncol=len(rows), pad=2, pad_value=128), 4)))
     st.image(strip, caption="Top: x_t at t = "
              + ", ".join(str(result.timesteps[result.kept_steps[j]]) for j in idx)
              + ", then the result. Bottom: the model's guess x̂₀ at the same steps.", width="stretch")
 
     def trajectory_gif() -> bytes:
-        frames = [images.digit_grid(x)
+        frames = [image_arrays.digit_grid(x)
                   for x in result.x_t]
-        final = images.digit_grid(result.images)
-        return images.write_gif(frames + [final] * 10, duration_ms=70, upscale=3)
+        final = image_arrays.digit_grid(result.images)
+        return image_encoding.write_gif(frames + [final] * 10, duration_ms=70, upscale=3)
 
     c = st.columns(2)
     c[0].download_button("Download the denoising animation (GIF)", trajectory_gif, "denoising.gif", "image/gif",
                          icon=":material/download:", on_click="ignore", width="stretch")
     c[1].download_button("Download the digits (PNG)",
-                         lambda: images.encode_png(images.upscale(images.digit_grid(result.images), 4)),
+                         lambda: image_encoding.encode_png(image_arrays.upscale(image_arrays.digit_grid(result.images), 4)),
                          "digits.png", "image/png", icon=":material/download:", on_click="ignore", width="stretch")
 
 
@@ -268,16 +268,16 @@ def memorisation_view():
 
     def neighbour_grid() -> str:
         def rgb(a):
-            return np.repeat(images.to_uint8(a)[..., None], 3, axis=-1)
+            return np.repeat(image_arrays.to_uint8(a)[..., None], 3, axis=-1)
 
         groups = []
         for i in range(shown):  # the generated digit framed in the histogram's orange, then its neighbours
-            generated = images.image_grid([rgb(res.images[i])], pad=2, pad_value=(213, 94, 0))
-            near = images.image_grid([rgb(a) for a in neighbours[i]], ncol=3, pad=2, pad_value=(128, 128, 128))
+            generated = image_arrays.image_grid([rgb(res.images[i])], pad=2, pad_value=(213, 94, 0))
+            near = image_arrays.image_grid([rgb(a) for a in neighbours[i]], ncol=3, pad=2, pad_value=(128, 128, 128))
             groups.append(np.concatenate([generated, np.full((generated.shape[0], 4, 3), 255, np.uint8), near], 1))
-        grid = images.image_grid(groups, ncol=min(shown, 4), pad=8, pad_value=(255, 255, 255))
+        grid = image_arrays.image_grid(groups, ncol=min(shown, 4), pad=8, pad_value=(255, 255, 255))
         # A data URI: st.image would decode and resize PNG bytes on every rerun (13 ms); a URI goes as it is.
-        return images.png_data_uri(images.upscale(grid, 3))
+        return image_encoding.png_data_uri(image_arrays.upscale(grid, 3))
 
     left, right = st.columns([3, 2])
     with left:
@@ -319,7 +319,7 @@ st.markdown(
 
 
 def _model_input(img):
-    return images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, st.session_state["rv_sd_invert"]))
+    return image_arrays.to_model_input(img.pil, 28, invert=image_arrays.needs_invert(img.pil, st.session_state["rv_sd_invert"]))
 
 
 @fragment
@@ -353,7 +353,7 @@ def sdedit_section():
         x_t0, res = out
         cols = st.columns(6)
         for j in range(4):
-            cols[j].image(images.upscale(res.images[j], 5), caption=f"denoised, noise #{j + 1}", width="stretch")
+            cols[j].image(image_arrays.upscale(res.images[j], 5), caption=f"denoised, noise #{j + 1}", width="stretch")
         st.caption(f"{res.settings['steps']} DDIM steps from t₀ = {t0}, guidance {settings['guidance']}, "
                    f"{res.seconds:.2f} s on {res.device.upper()}.")
     else:
@@ -398,7 +398,7 @@ def compare_samplers():
         return
     cols = st.columns(len(RUNS))
     for col, (smp, k), r in zip(cols, RUNS, got[1]):
-        col.image(images.upscale(r.images[0], 5), width="stretch",
+        col.image(image_arrays.upscale(r.images[0], 5), width="stretch",
                   caption=f"{smp.upper()} {k} steps: {r.seconds * 1000:.0f} ms")
 
 

@@ -24,8 +24,8 @@ from .core import elbo, guidance, particles as sp, spectral
 from .core.forward import noised
 from .core.schedules import make_schedule, make_schedule_for_T
 from .core.toy2d import empirical_score, grid, make_dataset
-from .lessons import (denoising_framesets, forward_figures, framesets, images, objective_figures, sampling_figures,
-                      score_figures, score_framesets, spectrum_framesets)
+from .lessons import (denoising_framesets, forward_figures, framesets, image_arrays, image_loading, objective_figures,
+                      sampling_figures, score_figures, score_framesets, spectrum_framesets)
 from .lessons.framesets import frame_indices
 from .models import bundled_digits, denoiser, memorisation
 from .models.generate import default_steps, generate, parse_labels
@@ -64,7 +64,7 @@ def bench_forward_slider(repeat: int) -> dict:
     buf = io.BytesIO()
     photo.save(buf, format="JPEG")
     t0 = time.perf_counter()
-    img = images.load_image(buf.getvalue(), max_side=512)
+    img = image_loading.load_image(buf.getvalue(), max_side=512)
     decode_ms = 1000 * (time.perf_counter() - t0)
     s = make_schedule("linear", 1000)
     x0 = img.array
@@ -76,7 +76,7 @@ def bench_forward_slider(repeat: int) -> dict:
         x_t = noised(s, x0, t, eps)
         for a in (x0, np.clip(eps / 3, -1, 1), x_t):
             # What st.image(..., output_format="JPEG") does; Streamlit's default quality is 75.
-            Image.fromarray(images.to_uint8(a)).save(io.BytesIO(), format="JPEG", quality=75)
+            Image.fromarray(image_arrays.to_uint8(a)).save(io.BytesIO(), format="JPEG", quality=75)
         forward_figures.weights_plot(s, t).to_json()
         forward_figures.histogram_vs_normal(x_t, t, x0=x0).to_json()
 

@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .lessons import images
+from .lessons import image_arrays, image_encoding
 from .core import objectives
 from .models.denoiser import eps_fn
 from .models.generate import generate, parse_labels
@@ -116,13 +116,13 @@ def evaluate(per_class: int = 100, seed: int = 0, directory: Path | None = None,
     out_dir = directory / "mnist_samples"
     out_dir.mkdir(exist_ok=True)
     for c in range(10):
-        grid = images.digit_grid(gen[labels == c][:64])
-        (out_dir / f"class_{c}.png").write_bytes(images.encode_png(images.upscale(grid, 2)))
-    overview = images.image_grid([gen[labels == c][j] for j in range(min(10, per_class)) for c in range(10)], ncol=10, pad=2,
+        grid = image_arrays.digit_grid(gen[labels == c][:64])
+        (out_dir / f"class_{c}.png").write_bytes(image_encoding.encode_png(image_arrays.upscale(grid, 2)))
+    overview = image_arrays.image_grid([gen[labels == c][j] for j in range(min(10, per_class)) for c in range(10)], ncol=10, pad=2,
                                  pad_value=128)
-    (out_dir / "all_classes.png").write_bytes(images.encode_png(images.upscale(overview, 3)))
-    grid = images.digit_grid(unc[:100], ncol=10)
-    (out_dir / "unconditional.png").write_bytes(images.encode_png(images.upscale(grid, 3)))
+    (out_dir / "all_classes.png").write_bytes(image_encoding.encode_png(image_arrays.upscale(overview, 3)))
+    grid = image_arrays.digit_grid(unc[:100], ncol=10)
+    (out_dir / "unconditional.png").write_bytes(image_encoding.encode_png(image_arrays.upscale(grid, 3)))
 
     quality = {
         "settings": settings,

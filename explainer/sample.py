@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .lessons import images
+from .lessons import image_arrays, image_encoding
 from .models.generate import default_steps, generate, parse_labels
 from .models.pretrained import ModelError, load_pretrained
 from .core.samplers import SAMPLERS
@@ -26,7 +26,7 @@ from .core.samplers import SAMPLERS
 
 def digits_uint8(batch: np.ndarray) -> np.ndarray:
     """Digits (N, H, W) in [-1, 1] -> uint8 (N, H, W), white ink (255) on black (0) as in MNIST."""
-    return np.stack([images.to_uint8(x) for x in batch]).astype(np.uint8, copy=False)
+    return np.stack([image_arrays.to_uint8(x) for x in batch]).astype(np.uint8, copy=False)
 
 
 def write_output(path: Path, res, labels: np.ndarray, null_label: int) -> None:
@@ -37,11 +37,11 @@ def write_output(path: Path, res, labels: np.ndarray, null_label: int) -> None:
             np.savez_compressed(f, images=digits_uint8(res.images),
                                 labels=np.where(labels == null_label, -1, labels).astype(np.int64))
     elif ext == ".png":
-        path.write_bytes(images.encode_png(images.digit_grid(res.images)))
+        path.write_bytes(image_encoding.encode_png(image_arrays.digit_grid(res.images)))
     else:
-        frames = [images.digit_grid(x0) for x0 in res.x_t]
-        frames.append(images.digit_grid(res.images))
-        path.write_bytes(images.write_gif(frames, duration_ms=60, upscale=3))
+        frames = [image_arrays.digit_grid(x0) for x0 in res.x_t]
+        frames.append(image_arrays.digit_grid(res.images))
+        path.write_bytes(image_encoding.write_gif(frames, duration_ms=60, upscale=3))
 
 
 def main(argv=None) -> int:

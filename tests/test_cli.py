@@ -12,7 +12,7 @@ from PIL import Image
 
 from conftest import ROOT
 from explainer import bench, evaluate, sample, train
-from explainer.lessons import images
+from explainer.lessons import image_arrays
 from explainer.models import pretrained
 from explainer.models.generate import generate, parse_labels
 
@@ -48,7 +48,7 @@ def test_sample_npz_holds_uint8_digits_and_labels(tmp_path, capsys, label, want)
     res = generate(pre, parse_labels(label, 3), sampler=rec["sampler"], steps=4, seed=2, guidance=rec["guidance"],
                    eta=rec["eta"],
                    spacing=rec["spacing"], clip_x0=rec["clip_x0"])
-    assert np.array_equal(digits, np.stack([images.to_uint8(x) for x in res.images]))
+    assert np.array_equal(digits, np.stack([image_arrays.to_uint8(x) for x in res.images]))
     assert np.median(digits) < 20 and digits.max() > 200  # mostly black background, bright strokes
 
 
@@ -57,7 +57,7 @@ def test_sample_png_is_a_grid_and_gif_the_denoising(tmp_path):
     png, gif = tmp_path / "grid.png", tmp_path / "steps.gif"
     assert sample.main(["--n", "3", "--steps", "4", "--device", "cpu", "--out", str(png)]) == 0
     assert sample.main(["--n", "3", "--steps", "4", "--device", "cpu", "--out", str(gif)]) == 0
-    grid = images.digit_grid(np.zeros((3, 28, 28), np.float32))
+    grid = image_arrays.digit_grid(np.zeros((3, 28, 28), np.float32))
     with Image.open(png) as im:
         assert im.format == "PNG" and im.size == (grid.shape[1], grid.shape[0])
     with Image.open(gif) as im:

@@ -212,7 +212,7 @@ def test_sample_command_with_dpm_solver(tmp_path):
 
     from PIL import Image
 
-    from explainer.lessons import images
+    from explainer.lessons import image_arrays, image_encoding
     from explainer.models.generate import default_steps, generate, parse_labels
     from explainer.models.pretrained import load_pretrained
 
@@ -225,7 +225,7 @@ def test_sample_command_with_dpm_solver(tmp_path):
     steps = default_steps(pre, "dpm++2m")  # the card's measured fewest steps that match DDIM-50
     assert f"dpm++2m {steps} steps" in run.stderr
     res = generate(pre, parse_labels("7", 4), sampler="dpm++2m", steps=steps, seed=3)
-    expected = np.asarray(Image.open(io.BytesIO(images.encode_png(images.digit_grid(res.images)))))
+    expected = np.asarray(Image.open(io.BytesIO(image_encoding.encode_png(image_arrays.digit_grid(res.images)))))
     got = np.asarray(Image.open(out))
     assert got.shape == expected.shape
     assert np.abs(got.astype(int) - expected.astype(int)).max() <= 2  # thread counts may differ in the last bit

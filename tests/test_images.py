@@ -1,4 +1,4 @@
-"""Tests for explainer.images: a generated corpus of odd, broken and hostile files."""
+"""Tests for lessons.image_loading, image_arrays and image_encoding: a corpus of odd, broken and hostile files."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,19 +11,10 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
-from explainer.lessons import images
-from explainer.lessons.images import (
-    ImageError,
-    LoadedImage,
-    center_square,
-    encode_png,
-    image_grid,
-    load_image,
-    to_model_input,
-    to_pil,
-    to_uint8,
-    write_gif,
-)
+from explainer.lessons import image_loading
+from explainer.lessons.image_arrays import center_square, image_grid, to_model_input, to_pil, to_uint8
+from explainer.lessons.image_encoding import encode_png, write_gif
+from explainer.lessons.image_loading import ImageError, LoadedImage, load_image
 from tests.corpus import UPRIGHT, corner_colours, hostile_corpus
 from tests.corpus import bilevel_png as _bilevel_png
 from tests.corpus import noise_rgb as _noise_rgb
@@ -108,7 +99,7 @@ def test_16_bit_png_is_scaled_not_saturated():
 
 def test_big_endian_16_bit_via_internal_helper():
     values = np.array([[0, 257 * 100, 65535]], dtype=">u2")
-    rgb, notes = images._to_rgb(Image.fromarray(values))
+    rgb, notes = image_loading.to_rgb(Image.fromarray(values))
     assert np.asarray(rgb)[0, :, 0].tolist() == [0, 100, 255]
     assert "16-bit" in notes[0]
 
@@ -116,25 +107,25 @@ def test_big_endian_16_bit_via_internal_helper():
 def test_float_and_int32_images_are_stretched_by_their_range():
     floats = Image.fromarray(np.array([[-3.0, 0.0, 5.0]], dtype=np.float32))
     assert floats.mode == "F"
-    rgb, notes = images._to_rgb(floats)
+    rgb, notes = image_loading.to_rgb(floats)
     assert np.asarray(rgb)[0, :, 0].tolist() == [0, 96, 255]
     assert "floating-point" in notes[0]
 
     wide_ints = Image.fromarray(np.array([[-1000, 0, 1000]], dtype=np.int32))
     assert wide_ints.mode == "I"
-    rgb, _ = images._to_rgb(wide_ints)
+    rgb, _ = image_loading.to_rgb(wide_ints)
     assert np.asarray(rgb)[0, :, 0].tolist() == [0, 128, 255]
 
     # "I" holding 16-bit data (as some decoders produce) is scaled like I;16.
     sixteen_in_i = Image.fromarray(np.array([[0, 65535]], dtype=np.int32))
-    rgb, notes = images._to_rgb(sixteen_in_i)
+    rgb, notes = image_loading.to_rgb(sixteen_in_i)
     assert np.asarray(rgb)[0, :, 0].tolist() == [0, 255]
     assert "16-bit" in notes[0]
 
 
 def test_flat_float_image_is_mid_grey_not_an_error():
     flat = Image.fromarray(np.full((2, 2), 7.5, dtype=np.float32))
-    rgb, _ = images._to_rgb(flat)
+    rgb, _ = image_loading.to_rgb(flat)
     assert np.asarray(rgb).min() == np.asarray(rgb).max() == 128
 
 
@@ -317,13 +308,13 @@ def test_pillow_bomb_warning_as_error_becomes_image_error(forbid_decoding):
 
 
 def test_pixel_cap_is_configurable(monkeypatch):
-    monkeypatch.setattr(images, "MAX_PIXELS", 1000)
+    monkeypatch.setattr(image_loading, "MAX_PIXELS", 1000)
     _refused(_save(Image.new("RGB", (50, 40)), "PNG"), "50 x 40", "2000")
 
 
 def test_file_size_limit(monkeypatch, tmp_path):
     data = _save(_noise_rgb(64, 64), "PNG")
-    monkeypatch.setattr(images, "MAX_BYTES", 1024)
+    monkeypatch.setattr(image_loading, "MAX_BYTES", 1024)
     _refused(data, "limit", "smaller")
     path = tmp_path / "big.png"
     path.write_bytes(data)
@@ -508,7 +499,7 @@ def test_hostile_upload_corpus_through_load_image(corpus, subtests):
                 img = load_image(f.data, max_side=512)
                 w, h = img.pil.size
                 assert (w, h) == f.size
-                assert max(w, h) <= 512 and w * h <= images.MAX_PIXELS
+                assert max(w, h) <= 512 and w * h <= image_loading.MAX_PIXELS
                 assert img.array.shape == (h, w, 3) and img.array.dtype == np.float32
                 assert np.isfinite(img.array).all() and -1.0 <= img.array.min() <= img.array.max() <= 1.0
                 joined = "; ".join(img.notes)

@@ -18,7 +18,7 @@ from explainer.core import forward, toy2d
 from explainer.core import particles as sp
 from explainer.core.schedules import (BETA_CAP, BETA_DEFINED, SCHEDULE_NAMES, NoiseSchedule, cosine_alpha_bar,
                                  make_schedule, make_schedule_for_T, snr_crossing, terminal_kl)
-from explainer.lessons import images, objective_figures
+from explainer.lessons import image_loading, objective_figures
 from explainer.lessons.schedule_facts import (CUSTOM_PRESETS, PURE_NOISE_ALPHA_BAR, custom_alpha_bar, custom_schedule,
                                        end_advice, end_sentence, is_pure_noise, not_pure_noise_sentence,
                                        pure_noise_from, scaling_sentence)
@@ -266,7 +266,7 @@ def test_forward_page_states_computed_facts(name, T):
     assert (scaling_sentence([s]) or "") in text
     fw = scrubber(at, "fw_t")
     assert "pure noise" not in fw.frames["label"]
-    img = images.load_image(Path(APP).parent / "assets" / "images" / "astronaut.jpg", max_side=512)
+    img = image_loading.load_image(Path(APP).parent / "assets" / "images" / "astronaut.jpg", max_side=512)
     var_x0 = float(preview_array(img).var())  # the picture as the scrubber shows it
     t = fw.value
     assert f"Var(x₀) = {var_x0:.3f}" in text

@@ -7,7 +7,7 @@ import pytest
 
 from explainer.core import forward
 from explainer.core.schedules import make_schedule
-from explainer.lessons import images, noising_framesets, score_framesets
+from explainer.lessons import image_arrays, image_encoding, noising_framesets, score_framesets
 from explainer.lessons.framesets import (NOISE_STEP, FrameSet, blend_pixels, frame_indices, nearest_index,
                              noise_png_uri, quantise_noise)
 
@@ -98,10 +98,10 @@ def test_blend_pixels_is_the_picture_of_the_closed_form():
     """What the browser draws (blend_pixels, the same arithmetic as scrubber.js) is u8(x_t) of the server's x_t."""
     sched = make_schedule("cosine", 1000)
     u = np.random.default_rng(2).integers(0, 256, (16, 12, 3), dtype=np.uint8)
-    x0 = u.astype(np.float32) / 127.5 - 1  # a picture as images.py reads it
+    x0 = u.astype(np.float32) / 127.5 - 1  # a picture as load_image reads it
     eps = quantise_noise(np.random.default_rng(3).standard_normal(x0.shape))
     fs = FrameSet(label="t", values=[0, 400, 999])
-    x0_src, eps_src = fs.add_source(images.png_data_uri(x0)), fs.add_source(noise_png_uri(eps))
+    x0_src, eps_src = fs.add_source(image_encoding.png_data_uri(x0)), fs.add_source(noise_png_uri(eps))
     ab = sched.alpha_bars
     fs.add_blend_panel("x_t", x0_src, eps_src, [math.sqrt(ab[t]) for t in fs.values],
                        [math.sqrt(1 - ab[t]) for t in fs.values])
@@ -111,7 +111,7 @@ def test_blend_pixels_is_the_picture_of_the_closed_form():
     blend = msg["panels"][0]["blend"]
     for i, t in enumerate(fs.values):
         got = blend_pixels(x0_u8, k, blend["a"][i], blend["b"][i]).astype(int)
-        want = images.to_uint8(forward.noised(sched, x0, t, eps)).astype(int)
+        want = image_arrays.to_uint8(forward.noised(sched, x0, t, eps)).astype(int)
         assert np.abs(got - want).max() <= 1  # float32 on the server, float64 in the browser
         assert np.mean(got != want) < 0.01
 

@@ -7,7 +7,7 @@ import pytest
 
 from explainer.core import forward, spectral
 from explainer.core.schedules import make_schedule
-from explainer.lessons import images, spectrum_framesets
+from explainer.lessons import image_loading, spectrum_framesets
 from explainer.lessons.framesets import FrameSet, frame_indices
 
 from conftest import ROOT
@@ -59,7 +59,7 @@ def test_colour_channels_are_averaged_and_stacks_match_single_images():
 
 @pytest.fixture(scope="module")
 def photo():
-    x0 = images.load_image(ASSETS / "images" / "cat.jpg", max_side=96).array.astype(np.float64)
+    x0 = image_loading.load_image(ASSETS / "images" / "cat.jpg", max_side=96).array.astype(np.float64)
     eps = np.random.default_rng(2).standard_normal(x0.shape)
     return x0, eps
 

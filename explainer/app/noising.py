@@ -11,16 +11,16 @@ from PIL import Image
 
 from ..core import forward
 from ..core.schedules import NoiseSchedule
-from ..lessons import framesets, images, noising_framesets
+from ..lessons import framesets, image_arrays, image_loading, noising_framesets
 from .resources import gaussian_noise, get_schedule
 from .scrubber import scrubber
 
 
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def noising_frames(ident: str, schedule_name: str, num_steps: int, seed: int, ts: tuple,
-                   _img: images.LoadedImage, side: int = 256) -> list[np.ndarray]:
+                   _img: image_loading.LoadedImage, side: int = 256) -> list[np.ndarray]:
     """x_t at each t in ts for a copy of the image no larger than `side` (for GIFs and animations)."""
-    small = images.square_array(_img.pil, side) if max(_img.array.shape[:2]) > side else _img.array
+    small = image_arrays.square_array(_img.pil, side) if max(_img.array.shape[:2]) > side else _img.array
     noise = gaussian_noise(small.shape, seed)
     sched = get_schedule(schedule_name, num_steps)
     return [forward.noised(sched, small, int(t), noise) for t in ts]
@@ -32,7 +32,7 @@ PREVIEW_SIDE = 192
 SCRUB_FRAMES = 32
 
 
-def preview_array(img: images.LoadedImage, side: int = PREVIEW_SIDE) -> np.ndarray:
+def preview_array(img: image_loading.LoadedImage, side: int = PREVIEW_SIDE) -> np.ndarray:
     """The image no larger than side x side (aspect kept), float32 in [-1, 1]."""
     if max(img.array.shape[:2]) <= side:
         return img.array
@@ -43,7 +43,7 @@ def preview_array(img: images.LoadedImage, side: int = PREVIEW_SIDE) -> np.ndarr
 
 @st.cache_resource(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
 def forward_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
-                   _img: images.LoadedImage) -> tuple[list[int], bytes]:
+                   _img: image_loading.LoadedImage) -> tuple[list[int], bytes]:
     """The forward page's main view at SCRUB_FRAMES values of t, shared by every session with these inputs."""
     x0 = preview_array(_img)
     ts = framesets.frame_indices(num_steps, SCRUB_FRAMES)
@@ -58,7 +58,7 @@ def schedule_digest(schedule: NoiseSchedule) -> str:
 
 
 @st.cache_resource(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
-def schedule_frames(ident: str, keys: tuple[tuple[str, str], ...], seed: int, _img: images.LoadedImage,
+def schedule_frames(ident: str, keys: tuple[tuple[str, str], ...], seed: int, _img: image_loading.LoadedImage,
                     _schedules: dict[str, NoiseSchedule], side: int, n_frames: int, log_snr_chart: bool,
                     label: str = "Timestep t") -> tuple[list[int], bytes]:
     """The same image and noise under each schedule at n_frames values of t; keys = (name, schedule_digest)."""
@@ -69,7 +69,7 @@ def schedule_frames(ident: str, keys: tuple[tuple[str, str], ...], seed: int, _i
     return ts, fs.to_bytes()
 
 
-def schedules_scrubber(key: str, schedules: dict[str, NoiseSchedule], img_id: str, img: images.LoadedImage,
+def schedules_scrubber(key: str, schedules: dict[str, NoiseSchedule], img_id: str, img: image_loading.LoadedImage,
                        seed: int, default: int, side: int, n_frames: int, log_snr_chart: bool = False,
                        label: str = "Timestep t"):
     """A scrubber over t for one image under several schedules (forward and schedules pages)."""
@@ -83,11 +83,11 @@ RESOLUTION_SIDES = (32, 96, 288)
 
 @st.cache_resource(show_spinner="Preparing the frames ...", max_entries=32, ttl=3600)
 def resolution_frames(ident: str, schedule_name: str, num_steps: int, seed: int,
-                      _img: images.LoadedImage) -> tuple[list[int], bytes]:
+                      _img: image_loading.LoadedImage) -> tuple[list[int], bytes]:
     """The image at RESOLUTION_SIDES, noised to 24 values of t, with the log-SNR curves."""
     pictures = {}
     for side in RESOLUTION_SIDES:
-        x0 = images.square_array(_img.pil, side)
+        x0 = image_arrays.square_array(_img.pil, side)
         pictures[side] = (x0, gaussian_noise(x0.shape, seed))
     ts = framesets.frame_indices(num_steps, 24)
     fs = noising_framesets.resolution_frameset(get_schedule(schedule_name, num_steps), pictures, ts,

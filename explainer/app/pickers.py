@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ..lessons import images
+from ..lessons import image_arrays, image_loading
 from .safe_text import code_text, escape_markdown
 from .url_state import choice_param, url_state, write_url
 
@@ -22,18 +22,18 @@ SAMPLE_IMAGES = {
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def sample_image(filename: str, max_side: int = 512, mode: str = "RGB") -> images.LoadedImage:
-    return images.load_image(IMAGES_DIR / filename, max_side=max_side, mode=mode)
+def sample_image(filename: str, max_side: int = 512, mode: str = "RGB") -> image_loading.LoadedImage:
+    return image_loading.load_image(IMAGES_DIR / filename, max_side=max_side, mode=mode)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
-def _decoded_upload(digest: str, max_side: int, mode: str, _data: bytes) -> images.LoadedImage:
+def _decoded_upload(digest: str, max_side: int, mode: str, _data: bytes) -> image_loading.LoadedImage:
     # Keyed on the digest, not the bytes: hashing is done once, in image_picker.
-    return images.load_image(_data, max_side=max_side, mode=mode)
+    return image_loading.load_image(_data, max_side=max_side, mode=mode)
 
 
 def image_picker(key: str, max_side: int = 512, mode: str = "RGB", default: str = "Astronaut (photo)",
-                 label: str = "Image") -> tuple[images.LoadedImage, str]:
+                 label: str = "Image") -> tuple[image_loading.LoadedImage, str]:
     """A bundled sample or the user's upload, decoded safely, and a short id for caches.
 
     A refused upload shows its message and falls back to the selected sample.
@@ -58,19 +58,19 @@ def image_picker(key: str, max_side: int = 512, mode: str = "RGB", default: str 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 
 
-def decode_upload(up, max_side: int, mode: str, fallback: str) -> tuple[images.LoadedImage | None, str]:
+def decode_upload(up, max_side: int, mode: str, fallback: str) -> tuple[image_loading.LoadedImage | None, str]:
     """An uploaded file decoded safely (cached by its digest), or None after a message naming `fallback`."""
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     try:
         return _decoded_upload(digest, max_side, mode, data), digest
-    except images.ImageError as e:
+    except image_loading.ImageError as e:
         st.error(f"{code_text(up.name, 80)} could not be used. {escape_markdown(e)}", icon=":material/broken_image:")
         st.caption(f"Showing {fallback} instead.")
         return None, digest
 
 
-def notes(img: images.LoadedImage):
+def notes(img: image_loading.LoadedImage):
     if img.notes:
         st.caption("Image: " + "; ".join(img.notes) + ".")
 
@@ -86,5 +86,5 @@ def digit_upload(key: str) -> tuple[np.ndarray, str] | None:
     img, digest = decode_upload(up, 256, "L", "the held-out digit")
     if img is None:
         return None
-    x = images.to_model_input(img.pil, 28, invert=images.needs_invert(img.pil, "auto"))
+    x = image_arrays.to_model_input(img.pil, 28, invert=image_arrays.needs_invert(img.pil, "auto"))
     return x, f"upload:{digest}"

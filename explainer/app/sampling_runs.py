@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ..core.schedules import NoiseSchedule
-from ..lessons import images, sampling_framesets
+from ..lessons import image_encoding, sampling_framesets
 from ..models import pretrained
 from ..models.generate import generate, parse_labels
 from .caches import page_run
@@ -36,7 +36,7 @@ def digit_gif(seed: int) -> bytes | None:
 
     def encode(res):
         frames = [x[0] for x in res.x_t] + [res.images[0]] * 6  # hold the final digit for a moment
-        return images.write_gif(frames, duration_ms=180, upscale=6)
+        return image_encoding.write_gif(frames, duration_ms=180, upscale=6)
 
     # cost: guided, so 2 network passes a step
     return page_run(("digit_gif", seed), lambda: generate(

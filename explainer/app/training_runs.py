@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from ..core import elbo
-from ..lessons import denoising_framesets, framesets, images
+from ..lessons import denoising_framesets, framesets, image_arrays
 from ..models import denoiser, pretrained
 from ..models.denoiser import LEARN_FRAMES  # values of t a learning-page scrubber visits
 from ..models.generate import generate, parse_labels
@@ -101,8 +101,8 @@ def snapshot_samples(step: int | None, seed: int, device: str) -> np.ndarray:
 @st.cache_data(show_spinner=False, max_entries=32)
 def snapshot_frames(steps: tuple[int, ...], final_step: int, seed: int, device: str) -> bytes:
     """Section 'watch it learn': the samples of each snapshot and of the final model, with the loss curve."""
-    grids = [images.digit_grid(snapshot_samples(s, seed, device), ncol=5) for s in steps]
-    grids.append(images.digit_grid(snapshot_samples(None, seed, device), ncol=5))
+    grids = [image_arrays.digit_grid(snapshot_samples(s, seed, device), ncol=5) for s in steps]
+    grids.append(image_arrays.digit_grid(snapshot_samples(None, seed, device), ncol=5))
     history = get_model("mnist", device).card["training"].get("loss_history", [])
     return denoising_framesets.snapshot_frameset(list(steps) + [final_step], grids, history,
                                                  "Training step").to_bytes()

@@ -9,7 +9,7 @@ import numpy as np
 from ..core.schedules import NoiseSchedule
 from ..models.denoiser import PIXELS, StepFrames, WrongTime, readings, round_trip_error
 from .framesets import FrameSet
-from .images import png_data_uri
+from .image_encoding import png_data_uri
 from .notation import number, sub
 
 

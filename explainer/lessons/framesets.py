@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from ..core.schedules import evenly_spaced
-from .images import png_data_uri
+from .image_encoding import png_data_uri
 
 
 def frame_indices(num_steps: int, n: int) -> list[int]:

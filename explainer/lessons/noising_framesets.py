@@ -10,7 +10,7 @@ from ..core.forward import marginal_variance, noised
 from ..core.schedules import NoiseSchedule
 from .style import PALETTE, schedule_colours
 from .framesets import FrameSet, density_histograms, noise_png_uri, quantise_noise
-from .images import png_data_uri
+from .image_encoding import png_data_uri
 from .notation import sub
 from .schedule_facts import snr_db
 

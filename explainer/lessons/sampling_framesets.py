@@ -9,7 +9,7 @@ from ..core.forward import q_sample
 from ..models.generate import SampleResult, starting_noise
 from .style import PALETTE
 from .framesets import FrameSet
-from .images import png_data_uri
+from .image_encoding import png_data_uri
 from .notation import number, sub
 from .sampler_equations import step_equation
 

@@ -1,4 +1,4 @@
-"""Hardened image loading and small image helpers.
+"""Hardened image loading: any uploaded file becomes a clean picture or a message a person can act on.
 
 Pictures come from teachers and students, so anything can arrive: phone
 photos lying on their side, print-shop CMYK JPEGs, 16-bit scans, animated
@@ -7,22 +7,18 @@ GIFs, PDFs renamed to .png, half-downloaded files and "decompression bombs"
 these into either a clean RGB (or grayscale) float32 array in [-1, 1], or an
 `ImageError` whose message a non-programmer can act on.
 
-Pixel convention throughout: float arrays are in [-1, 1] (the range the
-diffusion models work in); uint8 arrays are in 0..255.
-
-This module must not import Streamlit (see `explainer/__init__.py`).
+Turning arrays into pictures and back is `image_arrays`; writing PNG, JPEG and
+GIF files is `image_encoding`.
 """
 from __future__ import annotations
 
-import base64
 import io
-import math
 import os
 import re
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -33,14 +29,8 @@ __all__ = [
     "MAX_PIXELS",
     "ImageError",
     "LoadedImage",
-    "center_square",
-    "encode_png",
-    "image_grid",
     "load_image",
-    "to_model_input",
-    "to_pil",
-    "to_uint8",
-    "write_gif",
+    "to_rgb",
 ]
 
 # Pillow format ids we accept. Other formats Pillow can read (TIFF, PSD, ICO,
@@ -131,7 +121,7 @@ def load_image(
         _decode(img, raw, max_side)
         upright, orientation, exif_notes = _upright(img)
         notes += exif_notes
-        picture, colour_notes = _to_rgb(upright, background)
+        picture, colour_notes = to_rgb(upright, background)
         notes += colour_notes
 
     if mode == "L":
@@ -302,7 +292,7 @@ def _downscale(img: Image.Image, max_side: int) -> Image.Image:
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
-def _to_rgb(img: Image.Image, background=(255, 255, 255)) -> tuple[Image.Image, list[str]]:
+def to_rgb(img: Image.Image, background=(255, 255, 255)) -> tuple[Image.Image, list[str]]:
     """Convert any Pillow mode to an 8-bit RGB image; also return notes.
 
     Transparency is composited over `background`; high-bit-depth images are
@@ -559,175 +549,3 @@ def _colour_name(background) -> str:
     names = {(255, 255, 255): "white", (0, 0, 0): "black"}
     rgb = tuple(int(c) for c in background)
     return names.get(rgb, f"the background colour {rgb}")
-
-
-# --------------------------------------------------------------------------
-# Array helpers
-# --------------------------------------------------------------------------
-
-
-def to_uint8(x) -> np.ndarray:
-    """Image data in [-1, 1] (or already uint8) -> uint8 array, (H, W) or (H, W, 3).
-
-    Accepts NumPy arrays shaped (H, W), (H, W, 1) or (H, W, 3), and torch
-    tensors shaped (H, W), (1, H, W) or (3, H, W) (channels first, as the
-    models produce them). Floats are clipped to [-1, 1]; NaN becomes mid-grey.
-    Other integer arrays are taken as 0..255 and clipped.
-    """
-    if hasattr(x, "detach"):  # a torch tensor; duck-typed so torch stays optional here
-        x = x.detach().cpu()
-        x = x.float().numpy() if x.is_floating_point() else x.numpy()
-        if x.ndim == 3:
-            x = np.moveaxis(x, 0, -1)  # (C, H, W) -> (H, W, C)
-    x = np.asarray(x)
-    if x.ndim == 3 and x.shape[-1] == 1:
-        x = x[..., 0]
-    if x.ndim not in (2, 3) or (x.ndim == 3 and x.shape[-1] != 3):
-        raise ValueError(f"expected an image shaped (H, W), (H, W, 1) or (H, W, 3); got {x.shape}")
-
-    if x.dtype == np.uint8:
-        return x
-    if x.dtype == np.bool_ or x.dtype.kind in "iu":
-        return np.clip(x, 0, 255).astype(np.uint8)
-    x = np.nan_to_num(x.astype(np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
-    return np.rint((np.clip(x, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
-
-
-def to_pil(x) -> Image.Image:
-    """Anything `to_uint8` accepts (or a PIL image, returned as is) -> PIL image."""
-    if isinstance(x, Image.Image):
-        return x
-    return Image.fromarray(to_uint8(x))
-
-
-def image_grid(images, ncol: int | None = None, pad: int = 2, pad_value: int | tuple = 255) -> np.ndarray:
-    """Tile equally sized images into one uint8 array.
-
-    `images` is a list of images or an array/tensor with the image index first:
-    (N, H, W), (N, H, W, C) or, for torch, (N, C, H, W). Each image may be in
-    [-1, 1] or uint8. By default the grid is nearly square. `pad` pixels of
-    `pad_value` (0..255, or an (r, g, b) tuple for colour) separate the tiles
-    and frame the grid. Grayscale tiles are promoted to RGB if any tile is colour.
-    """
-    tiles = [to_uint8(image) for image in images]
-    if not tiles:
-        raise ValueError("image_grid needs at least one image")
-    if any(t.ndim == 3 for t in tiles):
-        tiles = [t if t.ndim == 3 else np.repeat(t[..., None], 3, axis=-1) for t in tiles]
-    if len({t.shape for t in tiles}) != 1:
-        raise ValueError(f"all images must have the same shape; got {sorted({t.shape for t in tiles})}")
-
-    n = len(tiles)
-    h, w = tiles[0].shape[:2]
-    ncol = min(n, ncol or math.ceil(math.sqrt(n)))
-    nrow = math.ceil(n / ncol)
-    shape = (nrow * h + (nrow + 1) * pad, ncol * w + (ncol + 1) * pad) + tiles[0].shape[2:]
-    grid = np.full(shape, pad_value, dtype=np.uint8)
-    for i, tile in enumerate(tiles):
-        top = pad + (i // ncol) * (h + pad)
-        left = pad + (i % ncol) * (w + pad)
-        grid[top : top + h, left : left + w] = tile
-    return grid
-
-
-def encode_png(image) -> bytes:
-    """A PIL image, or anything `to_uint8` accepts, as PNG file bytes."""
-    buffer = io.BytesIO()
-    to_pil(image).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def write_gif(frames: Iterable, duration_ms: int = 80, loop: int | None = 0, upscale: int = 1) -> bytes:
-    """Frames (each in [-1, 1] or uint8) -> animated GIF file bytes.
-
-    `loop=0` repeats forever, `loop=None` plays once. `upscale` enlarges each
-    frame by a whole factor with nearest-neighbour pixels, so 28x28 digits stay
-    crisp instead of blurry. GIF stores times in 1/100 s, and Pillow merges
-    consecutive identical frames (adding their durations), so the file may
-    hold fewer frames than given.
-    """
-    if not isinstance(upscale, int) or upscale < 1:
-        raise ValueError(f"upscale must be a positive integer, got {upscale!r}")
-    pictures = [Image.fromarray(_nearest_upscale(to_uint8(f), upscale)) for f in frames]
-    if not pictures:
-        raise ValueError("write_gif needs at least one frame")
-    options = {"save_all": True, "append_images": pictures[1:], "duration": int(duration_ms)}
-    if loop is not None:
-        options["loop"] = int(loop)
-    buffer = io.BytesIO()
-    pictures[0].save(buffer, format="GIF", **options)
-    return buffer.getvalue()
-
-
-def _nearest_upscale(array: np.ndarray, factor: int) -> np.ndarray:
-    if factor == 1:
-        return array
-    return np.repeat(np.repeat(array, factor, axis=0), factor, axis=1)
-
-
-def center_square(image: Image.Image) -> Image.Image:
-    """The largest centred square crop of a PIL image."""
-    width, height = image.size
-    side = min(width, height)
-    left, top = (width - side) // 2, (height - side) // 2
-    return image.crop((left, top, left + side, top + side))
-
-
-def to_model_input(image: Image.Image, size: int = 28, invert: bool = False) -> np.ndarray:
-    """A PIL image -> float32 (size, size) grayscale in [-1, 1] for a small model.
-
-    The image is centre-cropped to a square and resized. MNIST digits are white
-    on black, so pass invert=True for dark drawings on a light background.
-    """
-    if image.mode != "L":
-        image = _to_rgb(image)[0].convert("L")
-    square = center_square(image).resize((size, size), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    pixels = np.asarray(square, dtype=np.float32)
-    if invert:
-        pixels = 255.0 - pixels
-    return (pixels / 127.5 - 1.0).astype(np.float32)
-
-
-def square_array(image: Image.Image, side: int) -> np.ndarray:
-    """The centred square of a PIL image resized to side x side, float32 in [-1, 1] (RGB or L)."""
-    sq = center_square(image).resize((side, side), Image.Resampling.LANCZOS)
-    return (np.asarray(sq, dtype=np.float32) / 127.5 - 1.0).astype(np.float32)
-
-
-def upscale(image, factor: int) -> np.ndarray:
-    """Nearest-neighbour enlargement (crisp pixels for 28x28 digits), as uint8."""
-    return _nearest_upscale(to_uint8(image), factor)
-
-
-def needs_invert(image: Image.Image, choice: str = "auto") -> bool:
-    """Whether to invert a picture to MNIST's white-on-black: 'yes', 'no', or 'auto' (light background)."""
-    if choice in ("yes", "no"):
-        return choice == "yes"
-    gray = np.asarray(image.convert("L"), dtype=np.float32)
-    # The border is mostly background: judge by it rather than by the ink.
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return float(border.mean()) > 127.5
-
-
-def jpeg_data_uri(image, quality: int = 85) -> str:
-    """A JPEG `data:` URI: noisy photos are 5-10x smaller as JPEG than as PNG."""
-    return "data:image/jpeg;base64," + base64.b64encode(encode_jpeg(image, quality)).decode("ascii")
-
-
-def encode_jpeg(image, quality: int = 85) -> bytes:
-    """JPEG bytes: noisy photos are 5-10x smaller than as PNG."""
-    buffer = io.BytesIO()
-    to_pil(image).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-def png_data_uri(image) -> str:
-    """A PNG `data:` URI: exact pixels, and tiny for 28x28 digits (the browser scales them up)."""
-    buffer = io.BytesIO()
-    to_pil(image).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def digit_grid(batch, ncol: int = 8) -> np.ndarray:
-    """Small grayscale digits (N, H, W) in [-1, 1] tiled on a mid-grey background, at most ncol wide."""
-    return image_grid(list(batch), ncol=min(ncol, len(batch)), pad=2, pad_value=128)
