@@ -112,8 +112,8 @@ def test_assert_no_exception_sees_the_safety_net(tmp_path, browser):
     from .helpers import REPO_ROOT
 
     shutil.copy(REPO_ROOT / "app.py", tmp_path / "app.py")
-    shutil.copytree(REPO_ROOT / "pages", tmp_path / "pages")
-    with open(tmp_path / "pages" / "schedules.py", "a", encoding="utf-8") as f:
+    shutil.copytree(REPO_ROOT / "app_pages", tmp_path / "app_pages")
+    with open(tmp_path / "app_pages" / "schedules.py", "a", encoding="utf-8") as f:
         f.write('\nraise RuntimeError("planted by test_assert_no_exception_sees_the_safety_net")\n')
     for folder in ("explainer", "assets"):  # the library and its files, as they are
         (tmp_path / folder).symlink_to(REPO_ROOT / folder, target_is_directory=True)
