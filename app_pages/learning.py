@@ -15,7 +15,7 @@ from explainer.app.training_runs import (learning_frames, snapshot_frames, snaps
                                          variational_bounds, wrong_time_frames)
 from explainer.app.url_state import choice_param, float_param, int_param, on_demand, url_state, write_url
 from explainer.core import elbo, loss_weighting, objectives
-from explainer.lessons import image_arrays, objective_figures, schedule_facts
+from explainer.lessons import image_arrays, objective_figures, schedule_facts, weighting_facts
 from explainer.lessons.notation import number
 from explainer.models import pretrained
 from explainer.models.denoiser import class_label
@@ -149,7 +149,7 @@ st.markdown(
     "\\sqrt{1-\\bar\\alpha_t}\\,\\varepsilon$ is known, the same output is also a guess of the clean digit "
     "$\\hat x_0$, of the score $\\hat s = \\nabla_x \\log q(x_t)$, and of the velocity $\\hat v$ "
     "(Salimans & Ho 2022). " + shared(("ln_readings_text", T, pre.schedule.name),
-                                       lambda: loss_weighting.readings_sentence(pre.schedule))
+                                       lambda: weighting_facts.readings_sentence(pre.schedule))
 )
 st.latex(r"\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\hat\varepsilon}{\sqrt{\bar\alpha_t}},\qquad "
          r"\hat s = -\frac{\hat\varepsilon}{\sqrt{1-\bar\alpha_t}},\qquad "
@@ -222,12 +222,12 @@ def noise_levels_section():
     st.markdown(
         f"Told its class, the model finds the noise hardest to name at t = {hard_eps} (ε-loss {cls.max():.4f}) "
         f"and easiest at t = {ts[np.argmin(cls)]} ({cls.min():.4g}); its clean-digit guess x̂₀ is worst at "
-        f"t = {hard_x0} (x₀-loss {x0_err.max():.4g}) and best at t = {ts[np.argmin(x0_err)]} "
-        f"({x0_err.min():.2g}).{why} Knowing the class helps most at t = {ts[k]}: ε-loss {none[k]:.4f} without "
+        f"t = {hard_x0} (x₀-loss {number(x0_err.max())}) and best at t = {ts[np.argmin(x0_err)]} "
+        f"({number(x0_err.min())}).{why} Knowing the class helps most at t = {ts[k]}: ε-loss {none[k]:.4f} without "
         f"it, {cls[k]:.4f} with it.")
     worst = int(np.argmax(x0_err))
     mean_mse = shared(("mean_digit_mse", N_DIGITS), lambda: float(np.mean((digits - digits.mean(0)) ** 2)))
-    st.markdown(loss_weighting.x0_error_sentence(pre.schedule, hard_x0, float(cls[worst]), float(x0_err[worst]),
+    st.markdown(weighting_facts.x0_error_sentence(pre.schedule, hard_x0, float(cls[worst]), float(x0_err[worst]),
                                                  mean_mse))
     times_loss = st.session_state["ln_weigh"] == "times_loss"
     # Computed once per schedule and curve for every session: sums over all T steps.
@@ -237,15 +237,15 @@ def noise_levels_section():
 
 
 def _weighting_text(schedule, curve: dict, times_loss: bool, axis: str) -> str:
-    parts = [loss_weighting.last_step_sentence(schedule), loss_weighting.shares_sentence(schedule, "the weights")]
+    parts = [weighting_facts.last_step_sentence(schedule), weighting_facts.shares_sentence(schedule, "the weights")]
     if times_loss:
         loss = loss_weighting.loss_at_every_t(curve["t"], curve["eps_mse"]["class"], schedule.num_steps)
         parts.append("The right-hand plot multiplies each weight by this model's loss: where each objective's value "
                      f"comes from. The loss is measured at {len(curve['t'])} values of t and interpolated (linear in "
                      "log-loss) to every t, so that each step counts once, as in training. "
-                     + loss_weighting.shares_sentence(schedule, "weight × loss", loss))
+                     + weighting_facts.shares_sentence(schedule, "weight × loss", loss))
     if axis == "log_snr":
-        parts.append(loss_weighting.lambda_axis_sentence(schedule))
+        parts.append(weighting_facts.lambda_axis_sentence(schedule))
     parts.append(f"The ELBO has no ε-term at t = 0 (its term there is the decoder L₀). The loss curve: "
                  f"{curve['digits']} held-out digits, {len(curve['t'])} values of t, seed {curve['seed']}; "
                  f"recompute it with `{curve['command']}`.")

@@ -200,6 +200,20 @@ def chart_array(value):
     return np.asarray(value)
 
 
+_SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
+#: A number as `explainer.lessons.notation.number` writes it (0.1234, 12.5, 1,000 or 4.900×10⁻⁵), as a regex group.
+NUM = r"(-?[0-9][0-9,]*\.?[0-9]*(?:×10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?)"
+
+
+def read_number(text: str) -> float:
+    """A number as `notation.number` writes it, back to a float: 0.1234, 12.5, 1,000 or 4.900×10⁻⁵."""
+    text = text.replace(",", "")
+    if "×10" in text:
+        mantissa, exponent = text.split("×10")
+        return float(mantissa) * 10.0 ** int(exponent.translate(_SUP))
+    return float(text)
+
+
 def chart_titles(at) -> list[str]:
     """The title of each of the page's Plotly charts ("" for none), decoded."""
     titles = []

@@ -8,9 +8,10 @@ import re
 import numpy as np
 import pytest
 
+from conftest import NUM, read_number
 from explainer.core import elbo, loss_weighting, objectives
 from explainer.core.schedules import SCHEDULE_NAMES, make_schedule, make_schedule_for_T
-from explainer.lessons import objective_figures
+from explainer.lessons import objective_figures, weighting_facts
 from explainer.models.bundled_digits import load_bundle
 from explainer.models.pretrained import load_card
 
@@ -57,15 +58,15 @@ def cosine_betas(T, s=0.008, cap=0.999):
 
 def pct_after(text, anchor):
     """The percentage that follows `anchor` in text, as a fraction."""
-    m = re.search(re.escape(anchor) + r"\s*([0-9.e+-]+) %", text)
+    m = re.search(re.escape(anchor) + r"\s*" + NUM + " %", text)
     assert m, (anchor, text)
-    return float(m.group(1)) / 100
+    return read_number(m.group(1)) / 100
 
 
 def number_after(text, anchor):
-    m = re.search(re.escape(anchor) + r"\s*(-?[0-9][0-9,]*\.?[0-9]*(?:e[+-]?[0-9]+)?)", text)
+    m = re.search(re.escape(anchor) + r"\s*" + NUM, text)
     assert m, (anchor, text)
-    return float(m.group(1).replace(",", ""))
+    return read_number(m.group(1))
 
 
 def close_pct(stated, value):
@@ -123,7 +124,7 @@ def test_the_bundled_cosine_elbo_puts_97_percent_on_t_999():
 def test_last_step_sentence(name, T):
     s = _schedule(name, T)
     ab = s.alpha_bars
-    text = loss_weighting.last_step_sentence(s)
+    text = weighting_facts.last_step_sentence(s)
     w = elbo_weight(ab)
     drop = snr(ab[-2]) / snr(ab[-1])
     assert number_after(text, "signal-to-noise ratio still falls" if "clips" in text else "ratio falls") == \
@@ -142,15 +143,15 @@ def test_last_step_sentence(name, T):
 def test_shares_sentence_numbers_and_direction(name, T):
     s = _schedule(name, T)
     ab = s.alpha_bars
-    text = loss_weighting.shares_sentence(s, "the weights")
+    text = weighting_facts.shares_sentence(s, "the weights")
     low = range(T // 10)
     w = paper_weights(ab)
     for key, label in (("elbo", "ELBO"), ("eps", "L_simple"), ("x0", "x₀-MSE"), ("v", "v-MSE")):
-        m = re.search(re.escape(label) + r" ([0-9.e+-]+) % with t = (\d+), ([0-9.e+-]+) % without", text)
+        m = re.search(re.escape(label) + rf" {NUM} % with t = (\d+), {NUM} % without", text)
         assert m, (label, text)
         assert int(m.group(2)) == T - 1
-        assert close_pct(float(m.group(1)) / 100, share_on(w[key], low)), label
-        assert close_pct(float(m.group(3)) / 100, share_on(w[key][:-1], low)), label
+        assert close_pct(read_number(m.group(1)) / 100, share_on(w[key], low)), label
+        assert close_pct(read_number(m.group(3)) / 100, share_on(w[key][:-1], low)), label
     up = share_on(w["elbo"][:-1], low) > share_on(w["eps"][:-1], low)
     assert ("the ELBO puts more on small t than L_simple does" in text) == up
     assert ("the ELBO puts no more on small t" in text) == (not up)
@@ -193,7 +194,7 @@ def test_weight_times_loss_counts_every_step(curve):
             y = np.asarray(trace.y, dtype=float)
             want = w[key] * every / np.nansum(w[key] * every)
             np.testing.assert_allclose(y[1:], want[1:], rtol=1e-7)
-    text = loss_weighting.shares_sentence(s, "weight × loss", loss_weighting.loss_at_every_t(ts, loss, 1000))
+    text = weighting_facts.shares_sentence(s, "weight × loss", loss_weighting.loss_at_every_t(ts, loss, 1000))
     wl = w["elbo"] * every
     assert close_pct(pct_after(text, "ELBO"), share_on(wl, range(100)))
     assert close_pct(pct_after(text, "t = 999 alone: ELBO"), share_on(wl, [999]))
@@ -225,18 +226,24 @@ def test_last_step_is_flagged_on_the_weights_plot(curve, axis, with_loss):
 
 def test_x0_error_sentence_numbers(curve):
     s = make_schedule("cosine", 1000)
-    ab = s.alpha_bars
+    ab = np.cumprod(1 - cosine_betas(1000)[0])  # Nichol & Dhariwal Eq. 17, written out above
     x = load_bundle().evaluation
     mean_digit_mse = float(np.var(x.astype(np.float64), axis=0).mean())  # per-pixel variance = MSE of the mean digit
     assert 0.25 < mean_digit_mse < 0.29
     eps_loss = curve["eps_mse"]["class"][-1]
     x0_loss = eps_loss * (1 - ab[999]) / ab[999]
-    text = loss_weighting.x0_error_sentence(s, 999, eps_loss, x0_loss, mean_digit_mse)
+    text = weighting_facts.x0_error_sentence(s, 999, eps_loss, x0_loss, mean_digit_mse)
+    # 1/SNR multiplies the squared error (the MSE); the error itself grows by 1/sqrt(SNR).
     assert number_after(text, "1/SNR = (1−ᾱ)/ᾱ =") == pytest.approx((1 - ab[999]) / ab[999], rel=0.005)
-    assert (1 - ab[999]) / ab[999] > 4e8
-    assert number_after(text, "so its error (") == pytest.approx(x0_loss, rel=1e-3)
-    assert number_after(text, "mean held-out digit scores") == pytest.approx(mean_digit_mse, abs=0.005)
+    assert (1 - ab[999]) / ab[999] == pytest.approx(4.12e8, rel=0.002)
+    assert number_after(text, "the error itself is 1/√SNR =") == pytest.approx(math.sqrt((1 - ab[999]) / ab[999]),
+                                                                               rel=0.005)
+    assert math.sqrt((1 - ab[999]) / ab[999]) == pytest.approx(2.0e4, rel=0.02)
+    assert number_after(text, "so its squared error (MSE") == pytest.approx(x0_loss, rel=1e-3)
+    assert number_after(text, "the ε-MSE (") == pytest.approx(eps_loss, abs=5e-5)
+    assert number_after(text, "mean held-out digit scores an MSE of") == pytest.approx(mean_digit_mse, abs=0.005)
     assert "samplers clip x̂₀" in text and "v-prediction" in text
+    assert "whose squared error is (1−ᾱ) times its squared v-error" in text
 
 
 def test_the_conversions_the_x0_sentence_states():
@@ -261,13 +268,29 @@ def test_the_conversions_the_x0_sentence_states():
 @pytest.mark.parametrize("name,T", SCHEDULES)
 def test_readings_sentence_factors(name, T):
     s = _schedule(name, T)
-    ab = s.alpha_bars
-    text = loss_weighting.readings_sentence(s)
+    ab = np.cumprod(1 - cosine_betas(T)[0]) if name == "cosine" else s.alpha_bars
+    text = weighting_facts.readings_sentence(s)
     assert "only changes" not in text
-    m = re.search(r"as large, ([0-9.e+-]+) at t = 0 but ([0-9.e+-]+) at t = (\d+)", text)
+    # The factor is that of the squared error: a squared eps-error becomes a squared x0-error 1/SNR times as large.
+    m = re.search(rf"a squared ε-error becomes a squared x̂₀-error 1/SNR times as large, {NUM} at t = 0 but {NUM} "
+                  r"at t = (\d+) \(the error itself, 1/√SNR times\)", text)
     assert m and int(m.group(3)) == T - 1
-    assert float(m.group(1)) == pytest.approx((1 - ab[0]) / ab[0], rel=0.03)
-    assert float(m.group(2)) == pytest.approx((1 - ab[-1]) / ab[-1], rel=0.003)
+    assert read_number(m.group(1)) == pytest.approx((1 - ab[0]) / ab[0], rel=0.003, abs=5e-5)  # number: 4 decimals
+    assert read_number(m.group(2)) == pytest.approx((1 - ab[-1]) / ab[-1], rel=0.003)
+
+
+def test_readings_factors_the_lecturer_measured():
+    """Cosine, T = 1000 (the bundled model): 1/SNR = 4.1×10⁻⁵ at t = 0 and 4.12×10⁸ at t = 999 for the squared
+    error; 6.4×10⁻³ and 2.0×10⁴ for the error itself. From Eq. 17 written out here."""
+    ab = np.cumprod(1 - cosine_betas(1000)[0])
+    inv_snr = (1 - ab) / ab
+    assert inv_snr[0] == pytest.approx(4.1e-5, rel=0.01) and inv_snr[999] == pytest.approx(4.12e8, rel=0.002)
+    assert math.sqrt(inv_snr[0]) == pytest.approx(6.4e-3, rel=0.01)
+    assert math.sqrt(inv_snr[999]) == pytest.approx(2.0e4, rel=0.02)
+    m = re.search(rf"as large, {NUM} at t = 0 but {NUM} at t = 999",
+                  weighting_facts.readings_sentence(make_schedule_for_T("cosine", 1000)))
+    assert m and read_number(m.group(1)) == pytest.approx(inv_snr[0], rel=0.003)
+    assert read_number(m.group(2)) == pytest.approx(inv_snr[999], rel=0.003)
 
 
 # ------------------------------------------------------------------ item 5: per step, not per unit of log-SNR
@@ -277,7 +300,7 @@ def test_lambda_axis_sentence(name, T):
     s = _schedule(name, T)
     ab = s.alpha_bars
     lam = np.log(ab / (1 - ab))
-    text = loss_weighting.lambda_axis_sentence(s)
+    text = weighting_facts.lambda_axis_sentence(s)
     assert "each point is still one timestep's share" in text
     # Kingma & Gao's w(lambda) for the ELBO: (r - 1)/ln r, r = SNR_{t-1}/SNR_t (their 1 in the small-step limit).
     r = np.array([snr(ab[t - 1]) / snr(ab[t]) for t in range(1, T)])
@@ -358,3 +381,30 @@ def test_the_figure_json_parses():
     fig = objective_figures.objective_weights(make_schedule("cosine", 1000), "log_snr")
     spec = json.loads(fig.to_json())
     assert "clean ←" in spec["layout"]["xaxis"]["title"]["text"]
+
+
+# ------------------------------------------------------------------ numbers a class reads: no e-notation, no 0.0000
+
+@pytest.mark.parametrize("name,T", SCHEDULES + [("cosine", 3), ("linear", 3), ("sigmoid", 3), ("cosine", 100)])
+def test_sentences_never_print_e_notation_or_a_false_zero(name, T, curve):
+    s = _schedule(name, T)
+    texts = [weighting_facts.last_step_sentence(s), weighting_facts.shares_sentence(s, "the weights"),
+             weighting_facts.readings_sentence(s), weighting_facts.lambda_axis_sentence(s),
+             weighting_facts.x0_error_sentence(s, T - 1, 0.5, 1e8, 0.27)]
+    if T == 1000:
+        texts.append(weighting_facts.shares_sentence(
+            s, "weight × loss", loss_weighting.loss_at_every_t(curve["t"], curve["eps_mse"]["class"], T)))
+    for text in texts:
+        assert not re.search(r"\d[eE][+-]?\d", text), text
+        assert not re.search(r"(?<![0-9.])0\.0+(?![0-9])", text), text
+
+
+def test_tiny_share_is_written_with_its_power_of_ten():
+    """The x0-MSE's share on t < 100 at cosine T = 1000 is about 2.5×10⁻⁷ %, not 2.5e-07 %."""
+    ab = np.cumprod(1 - cosine_betas(1000)[0])
+    want = share_on(paper_weights(ab)["x0"], range(100))
+    assert want * 100 == pytest.approx(2.5e-7, rel=0.02)
+    text = weighting_facts.shares_sentence(make_schedule_for_T("cosine", 1000), "the weights")
+    m = re.search(rf"x₀-MSE {NUM} % with t = 999", text)
+    assert m and "×10⁻⁷" in m.group(1), text
+    assert read_number(m.group(1)) / 100 == pytest.approx(want, rel=0.002)

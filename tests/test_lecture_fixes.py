@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import chart_array, charts, open_page, scrubber
-from explainer.core import loss_weighting
+from conftest import NUM, chart_array, charts, open_page, read_number, scrubber
 from explainer.core.schedules import make_schedule_for_T
-from explainer.lessons import quality_facts, sampling_figures, schedule_facts
+from explainer.lessons import quality_facts, sampling_figures, schedule_facts, weighting_facts
 from explainer.lessons.denoising_framesets import readings_frameset
 from explainer.lessons.notation import number
 from explainer.lessons.sampling_framesets import trajectory_frameset
@@ -41,20 +40,6 @@ def cosine_betas(T: int, s: float = 0.008, max_beta: float = 0.999) -> np.ndarra
 def cosine_alpha_bar(T: int = 1000) -> np.ndarray:
     """ᾱ_t for t = 0 ... T−1 (the app's index), as the product of (1 − β) of the clipped betas."""
     return np.cumprod(1 - cosine_betas(T)[0])
-
-
-_SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-")
-
-
-def read_number(text: str) -> float:
-    """A number as `notation.number` writes it, back to a float: 0.1234, 12.5 or 4.900×10⁻⁵."""
-    if "×10" in text:
-        mantissa, exponent = text.split("×10")
-        return float(mantissa) * 10.0 ** int(exponent.translate(_SUP))
-    return float(text)
-
-
-NUM = r"(-?[0-9.]+(?:×10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?)"
 
 
 # ------------------------------------------------------------------ 1. how many steps are small
@@ -185,7 +170,7 @@ def test_guidance_figure_marks_s0_as_class_ignored():
 def test_clipped_x0_error_bound():
     grid = np.linspace(-1, 1, 201)
     diff = np.abs(grid[:, None] - grid[None, :])
-    text = loss_weighting.x0_error_sentence(make_schedule_for_T("cosine", 1000), 999, 0.5, 100.0, 0.3)
+    text = weighting_facts.x0_error_sentence(make_schedule_for_T("cosine", 1000), 999, 0.5, 100.0, 0.3)
     m = re.search(r"off by at most ([0-9.]+) per pixel, a squared error of at most ([0-9.]+)", text)
     assert m, text
     assert float(m.group(1)) == diff.max() and float(m.group(2)) == (diff ** 2).max()

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from conftest import open_page
+from conftest import NUM, open_page, read_number
 from test_learning_truth import (_geometric_between, close_pct, cosine_betas, elbo_weight, number_after, pct_after,
                                  share_on, snr)
 
@@ -87,8 +87,10 @@ def test_section_3_x0_error_is_explained(default_page):
     assert curve["t"][worst] == 999
     assert number_after(text, "x̂₀ is worst at t = 999 (x₀-loss") == pytest.approx(x0[worst], rel=1e-3)
     assert number_after(text, "1/SNR = (1−ᾱ)/ᾱ =") == pytest.approx((1 - ab[999]) / ab[999], rel=0.005)
+    assert number_after(text, "so its squared error (MSE") == pytest.approx(x0[worst], rel=1e-3)
+    assert number_after(text, "1/√SNR =") == pytest.approx(math.sqrt((1 - ab[999]) / ab[999]), rel=0.005)
     x = load_bundle().evaluation
-    assert number_after(text, "mean held-out digit scores") == pytest.approx(
+    assert number_after(text, "mean held-out digit scores an MSE of") == pytest.approx(
         float(np.var(x.astype(np.float64), axis=0).mean()), abs=0.005)
     assert "samplers clip x̂₀" in text and "v-prediction exists" in text
 
@@ -97,9 +99,9 @@ def test_section_2_says_what_the_target_changes(default_page):
     text = _markdown(default_page)
     ab = make_schedule("cosine", 1000).alpha_bars
     assert "only changes which mistakes" not in text
-    m = re.search(r"as large, ([0-9.e+-]+) at t = 0 but ([0-9.e+-]+) at t = 999", text)
-    assert float(m.group(1)) == pytest.approx((1 - ab[0]) / ab[0], rel=0.03)
-    assert float(m.group(2)) == pytest.approx((1 - ab[999]) / ab[999], rel=0.003)
+    m = re.search(rf"a squared x̂₀-error 1/SNR times as large, {NUM} at t = 0 but {NUM} at t = 999", text)
+    assert read_number(m.group(1)) == pytest.approx((1 - ab[0]) / ab[0], rel=0.003)
+    assert read_number(m.group(2)) == pytest.approx((1 - ab[999]) / ab[999], rel=0.003)
 
 
 def test_section_5_writes_the_bound_with_the_expectation(default_page):
