@@ -66,7 +66,7 @@ def test_step_sizes_sentence_counts_every_T(T):
 
 
 def test_step_sizes_direction_over_T():
-    """'More steps make more of them small, but never the last': counts grow with T, the last stays clipped."""
+    """More steps make more of them small; the last stays clipped at every T."""
     counts = [int(np.sum(cosine_betas(T)[0] < 0.01)) for T in BOUND_TS]
     assert counts == sorted(counts) and counts[-1] > counts[0]
     assert all(cosine_betas(T)[1][-1] > 0.999 for T in BOUND_TS)
@@ -77,13 +77,54 @@ def test_step_sizes_direction_over_T():
         assert parse_step_sizes(schedule_facts.step_sizes_sentence(make_schedule_for_T("cosine", T)))[1:3] == want
 
 
+def parse_end_of_cosine(text: str) -> tuple[list[float], list[float], int, float]:
+    m = re.search(r"the k-th step before the last tends to β = 1 − \(k/\(k\+1\)\)² = ([0-9., ]+) … as T grows "
+                  r"\(here ([0-9., ]+)\), the number of steps with β > 0\.1 settles at (\d+) instead of falling, "
+                  r"and the last stays clipped at ([0-9.]+)\.", text)
+    assert m, text
+    law, here = ([float(v) for v in g.split(", ")] for g in m.group(1, 2))
+    return law, here, int(m.group(3)), float(m.group(4))
+
+
+@pytest.mark.parametrize("T", BOUND_TS)
+def test_step_sizes_end_of_cosine_stays_large(T):
+    """The lecturer's finding: more steps do not make the end of the cosine schedule small. Near the end ᾱ falls
+    like (1 − t/T)², so the k-th step before the last keeps β ≈ 1 − (k/(k+1))² (0.75, 0.56, 0.44, …) at any T,
+    and the count of steps with β > 0.1 rises to 19 and stays there. All from Eq. 17 written out above."""
+    text = schedule_facts.step_sizes_sentence(make_schedule_for_T("cosine", T))
+    assert "never the last" not in text and "but not the end of the cosine schedule" in text
+    law, here, settles, cap = parse_end_of_cosine(text)
+    betas = cosine_betas(T)[0]
+    k_max = min(3, T - 1)
+    # This schedule's own k-th-from-last betas, k = 1 ... 3 (as many as T has).
+    assert len(here) == k_max
+    np.testing.assert_allclose(here, betas[::-1][1:k_max + 1], atol=0.005)
+    # The stated limits: the k-th-from-last beta of a very long cosine schedule.
+    long_tail = cosine_betas(100_000)[0][::-1]
+    np.testing.assert_allclose(law, long_tail[1:k_max + 1], atol=0.005)
+    assert law[0] == pytest.approx(0.75, abs=0.005)
+    # The count of large steps settles: measured at several large T, equal to the stated number, never above it.
+    large = {T2: int(np.sum(cosine_betas(T2)[0] > 0.1)) for T2 in (200, 500, 1000, 2000, 10_000, 100_000)}
+    assert set(large.values()) == {settles} and settles == 19
+    assert all(int(np.sum(cosine_betas(T2)[0] > 0.1)) <= settles for T2 in BOUND_TS)
+    assert cap == 0.999 and betas[-1] == pytest.approx(0.999)
+
+
+def test_end_of_cosine_betas_at_several_T():
+    """The lecturer's numbers, k-th from last: β ≈ 1 − (k/(k+1))² = 0.75, 0.56, 0.44 at T = 100 ... 100000."""
+    for T in (100, 1000, 10_000, 100_000):
+        tail = cosine_betas(T)[0][::-1]
+        for k, want in ((1, 0.75), (2, 0.5556), (3, 0.4375), (18, 0.1025), (19, 0.0975)):
+            assert tail[k] == pytest.approx(want, abs=0.003 if T == 100 else 0.001), (T, k)
+
+
 def test_step_sizes_unclipped_schedule_says_no_clip():
     """A schedule whose last beta is below its cap (linear at T = 50: β_end = 0.02·1000/50 = 0.4) is not called
     clipped, and the sentence makes no claim about other T for it."""
     lin = make_schedule_for_T("linear", 50)
     assert lin.betas[-1] == pytest.approx(0.4)
     text = schedule_facts.step_sizes_sentence(lin)
-    assert "clipped" not in text and "never" not in text
+    assert "clipped" not in text and "never" not in text and "end of the cosine schedule" not in text
     assert parse_step_sizes(text)[1:3] == (int(np.sum(lin.betas < 0.01)), int(np.sum(lin.betas > 0.1)))
 
 
@@ -254,7 +295,7 @@ def test_learning_page_at_T1000_on_the_log_snr_axis():
     assert "weight per unit of log-SNR" in caps
     # 1: the step sizes at T = 1000, recomputed.
     betas = cosine_betas(1000)[0]
-    step = re.search(r"At T = 1000.*?never the last\.", md)
+    step = re.search(r"At T = 1000.*?stays clipped at 0\.999\.", md)
     assert step and parse_step_sizes(step.group(0))[1:3] == (int(np.sum(betas < 0.01)), int(np.sum(betas > 0.1)))
     # 6: with σ² = β (the default), p's variance at t = 2 (paper's index) is β₂ = betas[1] ≈ 5e-5, not 0.0000.
     m = re.search(rf"has mean -?[0-9.]+ and variance {NUM}, and", md)
@@ -265,7 +306,7 @@ def test_learning_page_default_and_readings():
     at = open_page("app_pages/learning.py")
     md = " ".join(m.value for m in at.markdown)
     betas = cosine_betas(10)[0]
-    step = re.search(r"At T = 10,.*?never the last\.", md)
+    step = re.search(r"At T = 10,.*?stays clipped at 0\.999\.", md)
     assert step and parse_step_sizes(step.group(0))[1:3] == (int(np.sum(betas < 0.01)), int(np.sum(betas > 0.1)))
     rs = scrubber(at, "ln_rt")
     i = rs.values.index(max(rs.values))

@@ -266,12 +266,31 @@ def end_advice(sched: NoiseSchedule) -> tuple[str, str, int] | None:
 SMALL_BETA, LARGE_BETA = 0.01, 0.1
 
 
+def cosine_end_beta(k: int) -> float:
+    """The beta of the k-th step before the last of the cosine schedule as T grows (k = 0: the last).
+
+    Near u = t/T = 1, Nichol & Dhariwal's alpha_bar(u) = cos²((u + s)/(1 + s)·π/2)/f(0) falls like (1 − u)²,
+    so alpha_bar at the k-th step from the end over the one before is (k/(k+1))², whatever T is.
+    """
+    return 1.0 - (k / (k + 1)) ** 2
+
+
+def cosine_large_steps_limit(large: float = LARGE_BETA) -> int:
+    """How many steps of the cosine schedule keep β > `large` however large T is: the last, and every k with
+    cosine_end_beta(k) > large (19 for 0.1)."""
+    k = 1
+    while cosine_end_beta(k) > large:
+        k += 1
+    return k
+
+
 def step_sizes_sentence(schedule: NoiseSchedule) -> str:
     """How many of the schedule's T steps are small (β < 0.01) and large (β > 0.1), and what the last one is.
 
     Steps are named with the paper's t = 1 ... T (Ho et al. 2020), as in the variational bound, so the
     last step is t = T (betas[T - 1]). The last step is said to be clipped only when its beta sits at
-    the schedule's cap (cosine: at every T, since unclipped it would be 1).
+    the schedule's cap (cosine: at every T, since unclipped it would be 1). For the cosine schedule it adds
+    what more steps do: the early and middle steps get small, the last few do not (`cosine_end_beta`).
     """
     b = schedule.betas
     T = len(b)
@@ -282,7 +301,13 @@ def step_sizes_sentence(schedule: NoiseSchedule) -> str:
     clipped = T - 1 in clipped_steps(schedule)
     last = (f"the last, t = {T}, is clipped at β = {b[-1]:g}" if clipped
             else f"the last, t = {T}, has β = {number(b[-1])}")
-    # Cosine's alpha_bar reaches 0 at t = T, so its last step is clipped at every T; other caps may not be.
-    never = "never" if schedule.name == "cosine" else "not"
-    more = f" More steps make more of them small, but {never} the last." if clipped else ""
+    more = ""
+    if clipped and schedule.name == "cosine":
+        ks = range(1, min(3, T - 1) + 1)
+        law = ", ".join(f"{cosine_end_beta(k):.2f}" for k in ks)
+        here = ", ".join(f"{b[-1 - k]:.2f}" for k in ks)
+        more = (" More steps make the early and middle steps small, but not the end of the cosine schedule: there "
+                "ᾱ falls like (1 − t/T)², so the k-th step before the last tends to β = 1 − (k/(k+1))² = "
+                f"{law} … as T grows (here {here}), the number of steps with β > {LARGE_BETA:g} settles at "
+                f"{cosine_large_steps_limit()} instead of falling, and the last stays clipped at {b[-1]:g}.")
     return f"At T = {T}, {small} and {big}; {last}.{more}"
