@@ -459,17 +459,13 @@ def guidance_tradeoff():
             class_ignored_at_zero=True)))
     with right:
         lo, hi = scales.index(1.0) if 1.0 in scales else 0, int(np.argmax(scales))
-        near = int(np.argmin(np.abs(np.asarray(scales) - current)))
         st.markdown(
             f"From s = {scales[lo]:g} to s = {scales[hi]:g} the classifier's mean confidence in the asked digit "
             f"goes from {sweep['confidence'][lo]:.1%} to {sweep['confidence'][hi]:.1%} (recognised as asked: "
             f"{sweep['accuracy'][lo]:.1%} to {sweep['accuracy'][hi]:.1%}), while the diversity within a class "
             f"goes from {sweep['diversity'][lo]:.1f} to {sweep['diversity'][hi]:.1f}; real held-out digits have "
             f"{sweep['diversity_real_heldout']:.1f}.")
-        st.markdown(
-            f"Your setting s = {current:g} is closest to the measured s = {scales[near]:g}: confidence "
-            f"{sweep['confidence'][near]:.1%}, diversity {sweep['diversity'][near]:.1f}"
-            + (" (class ignored: unconditional samples, any digit)." if scales[near] == 0 else "."))
+        st.markdown(quality_facts.guidance_setting_sentence(current, scales, sweep["confidence"], sweep["diversity"]))
         st.caption(f"{sweep['per_class']} digits per class and scale, {sweep['settings']['sampler'].upper()} "
                    f"{sweep['settings']['steps']} steps, the same seeds at every scale; measured on "
                    f"{str(sweep.get('device', '?')).upper()} by `{sweep['command']}`.")

@@ -206,6 +206,48 @@ def test_guidance_figure_marks_s0_as_class_ignored():
     assert 0.0 in list(plain.data[0].x)
 
 
+#: The reverse page's guidance slider (app_pages/reverse.py): 0 ... 10 in steps of 0.5.
+GUIDANCE_MAX = 10.0
+
+
+def measured(g, s):
+    """The card's raw confidence and diversity at a measured scale, as the sentence prints them."""
+    i = g["scales"].index(s)
+    return f"confidence {g['confidence'][i]:.1%}, diversity {g['diversity'][i]:.1f}"
+
+
+@pytest.mark.parametrize("current", [0.0, 0.5, 1.0, 2.5, GUIDANCE_MAX])
+def test_guidance_setting_sentence(current):
+    """Only s = 0 ignores the class: at s = 0.5 the guided ε̂ = ε̂(∅) + 0.5·(ε̂(y) − ε̂(∅)) still uses it, and 0.5
+    is as near to the measured 1 as to 0, so the page must not call it the unconditional s = 0."""
+    g = CARD["guidance_sweep"]
+    text = quality_facts.guidance_setting_sentence(current, g["scales"], g["confidence"], g["diversity"])
+    assert ("class ignored" in text) == (current < 1)  # 0 itself, or between 0 and 1 with s = 0 named as such
+    assert "is closest to" not in text
+    if current in g["scales"]:
+        assert text == f"Your setting was measured: s = {current:g} ({measured(g, current)}" + (
+            "; class ignored: unconditional samples, any digit)." if current == 0 else ").")
+    elif current > max(g["scales"]):
+        top = max(g["scales"])
+        assert f"lies beyond the largest measured s = {top:g} ({measured(g, top)})" in text
+        assert "class ignored" not in text
+    else:
+        lo = max(v for v in g["scales"] if v < current)
+        hi = min(v for v in g["scales"] if v > current)
+        assert f"lies between the measured s = {lo:g} ({measured(g, lo)}" in text
+        assert f"and s = {hi:g} ({measured(g, hi)})" in text
+        assert ("still uses the class" in text) == (lo == 0)
+        if lo == 0:
+            assert f"ε̂ = ε̂(∅) + {current:g}·(ε̂(y) − ε̂(∅))" in text
+
+
+def test_guidance_setting_sentence_markdown_safe():
+    g = CARD["guidance_sweep"]
+    for current in (0.0, 0.5, 1.0, 3.5, GUIDANCE_MAX):
+        text = quality_facts.guidance_setting_sentence(current, g["scales"], g["confidence"], g["diversity"])
+        assert "_" not in text and "*" not in text and "$" not in text
+
+
 # ------------------------------------------------------------------ 5. the bound on a clipped x0_hat's error
 
 def test_clipped_x0_error_bound():
@@ -339,6 +381,16 @@ def test_reverse_page_sentences_and_figures():
     ax = quality["layout"]["yaxis"]
     labels = [format(v, ax["tickformat"]) for v in ax["tickvals"]]
     assert len(set(labels)) == len(labels) >= 3
+
+
+def test_reverse_page_guidance_half():
+    """At s = 0.5 the page says the class is still used, and does not call it the unconditional s = 0."""
+    at = open_page("app_pages/reverse.py", {"rv_n": "1", "rv_steps": "5", "rv_guidance": "0.5"})
+    md = " ".join(m.value for m in at.markdown)
+    g = CARD["guidance_sweep"]
+    assert "Your setting s = 0.5 lies between the measured s = 0" in md
+    assert f"and s = 1 ({measured(g, 1.0)})" in md and "still uses the class" in md
+    assert "is closest to the measured s = 0" not in md
 
 
 # ------------------------------------------------------------------ 7. guidance follows p(x|y) p(y|x)^(s-1)

@@ -55,3 +55,32 @@ def guidance_title(scales, diversity, confidence, tol: float = LEVEL_TOLERANCE) 
         return f"Guidance: {conf}, variety {way}"
     return (f"Guidance: {conf}, variety {way} until s = {s[level_from]:g}, then level "
             f"(within {tol:.0%})")
+
+
+def guidance_setting_sentence(current: float, scales, confidence, diversity) -> str:
+    """Where the page's guidance scale s sits among the card's measured scales, and what was measured there.
+
+    Only s = 0 ignores the class: ε̂ = ε̂(∅) + s·(ε̂(y) − ε̂(∅)) uses it at every s > 0, so a setting between
+    the measured 0 and 1 is said to lie between them, not to be the unconditional s = 0. Plain text for
+    st.markdown: no underscores or asterisks.
+    """
+    s = np.asarray(scales, dtype=np.float64)
+    order = np.argsort(s)
+    s = s[order]
+    conf, div = np.asarray(confidence)[order], np.asarray(diversity)[order]
+
+    def reading(i: int) -> str:
+        ignored = "; class ignored: unconditional samples, any digit" if s[i] == 0 else ""
+        return f"s = {s[i]:g} (confidence {conf[i]:.1%}, diversity {div[i]:.1f}{ignored})"
+
+    exact = np.nonzero(np.isclose(s, current, rtol=0, atol=1e-9))[0]
+    if len(exact):
+        return f"Your setting was measured: {reading(int(exact[0]))}."
+    if current > s[-1]:
+        return f"Your setting s = {current:g} lies beyond the largest measured {reading(len(s) - 1)}."
+    if current < s[0]:
+        return f"Your setting s = {current:g} lies below the smallest measured {reading(0)}."
+    hi = int(np.searchsorted(s, current))
+    uses = (f" Unlike s = 0 it still uses the class: ε̂ = ε̂(∅) + {current:g}·(ε̂(y) − ε̂(∅))." if s[hi - 1] == 0
+            else "")
+    return f"Your setting s = {current:g} lies between the measured {reading(hi - 1)} and {reading(hi)}." + uses
