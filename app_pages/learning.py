@@ -331,7 +331,7 @@ def bound_section():
         plot(shared(("ln_bars", mix_name, T_b, var), lambda: objective_figures.bound_bars(bound, height=360)),
              key="ln_bars")
     st.markdown(
-        f"With T = {T_b} and {elbo.VARIANCES[var]}: L_T = {bound.L_T:.3g}, the {len(bound.L_t)} KL terms add up "
+        f"With T = {T_b} and {elbo.VARIANCES[var]}: L_T = {number(bound.L_T)}, the {len(bound.L_t)} KL terms add up "
         f"to {bound.kl_sum:.4f}, L₀ = {bound.L_0:.4f}; the bound is {bound.total:.4f} nats, {bound.gap:.4f} above "
         f"the data's entropy ({bound.entropy:.4f}). With {elbo.VARIANCES[other_var]} it would be "
         f"{other.total:.4f}: {_better_variance(bound, other)} All in nats; L₀ is a negative log-density of a "
@@ -371,8 +371,8 @@ def bound_section():
     st.markdown(
         f"At t = {t} and x_t = {x_t:.2f}: the true reverse step has {modes} mode{'s' if modes != 1 else ''} on "
         f"this plot, p (the best mean at its fixed variance) has mean {m_p:.3f} and variance {number(v_p)}, and "
-        f"KL(q(xₜ₋₁ | x_t, x₀) ‖ p) = {kl_here:.4f} nats for this x₀. Lₜ₋₁ is that KL averaged over every x₀ and x_t: "
-        f"{bound.L_t[step - 1]:.4f}. When one step is large next to the gaps between the data's modes, the true "
+        f"KL(q(xₜ₋₁ | x_t, x₀) ‖ p) = {number(kl_here)} nats for this x₀. Lₜ₋₁ is that KL averaged over every x₀ and "
+        f"x_t: {number(bound.L_t[step - 1])}. When one step is large next to the gaps between the data's modes, the true "
         "reverse step can have several modes and no Gaussian fits it (T = 10, t = 2 shows it). "
         + schedule_facts.step_sizes_sentence(schedule))
 

@@ -393,6 +393,42 @@ def test_reverse_page_guidance_half():
     assert "is closest to the measured s = 0" not in md
 
 
+def kl_step_written_out(mix, T: int, t: int, x_t: float, x0: float) -> float:
+    """KL(q(x_{t-1} | x_t, x_0) ‖ p) with σ² = β_t (Ho et al. 2020, Eq. 6-7 and 5), the paper's t = 1 ... T, for a
+    1-D Gaussian mixture: p's mean is Eq. 7's mean with E[x_0 | x_t] (Bayes per component) in place of x_0."""
+    ab_all = cosine_alpha_bar(T)
+    ab, ab_prev = ab_all[t - 1], (ab_all[t - 2] if t >= 2 else 1.0)
+    beta = 1 - ab / ab_prev
+    beta_tilde = (1 - ab_prev) / (1 - ab) * beta
+    c0, ct = math.sqrt(ab_prev) * beta / (1 - ab), math.sqrt(1 - beta) * (1 - ab_prev) / (1 - ab)
+    var = ab * mix.s2 + 1 - ab
+    r = mix.w * np.exp(-(x_t - math.sqrt(ab) * mix.m) ** 2 / (2 * var)) / np.sqrt(var)
+    r = r / r.sum()
+    e_x0 = float(np.sum(r * mix.s2 * (1 - ab) / var * (mix.m / mix.s2 + math.sqrt(ab) * x_t / (1 - ab))))
+    gap = c0 * (x0 - e_x0)
+    return 0.5 * (math.log(beta / beta_tilde) + (beta_tilde + gap ** 2) / beta - 1)
+
+
+def test_bound_section_prints_tiny_terms_at_T1000_t1000():
+    """At T = 1000, t = 1000 the KL and L₉₉₉ are about 10⁻⁷ nats: printed with their power of ten, not 0.0000."""
+    import test_bound_accuracy
+
+    from explainer.core import elbo
+    from explainer.core.schedules import make_schedule
+
+    at = open_page("app_pages/learning.py", {"ln_T": "1000", "ln_bt": "1000", "ln_xt": "0.3", "ln_x0": "0.6"})
+    md = " ".join(m.value for m in at.markdown)
+    m = re.search(rf"‖ p\) = {NUM} nats for this x₀\. Lₜ₋₁ is that KL averaged over every x₀ and x_t: {NUM}\.", md)
+    assert m, md
+    kl, L = read_number(m.group(1)), read_number(m.group(2))
+    mix = elbo.MIXTURES["two Gaussians"]
+    want_kl = kl_step_written_out(mix, 1000, 1000, 0.3, 0.6)
+    want_L = test_bound_accuracy._reference(mix, make_schedule("cosine", 1000))["beta"]["L_t"][-1]
+    assert want_L == pytest.approx(4.7e-7, rel=0.01) and 0 < want_kl < 1e-4
+    assert kl == pytest.approx(want_kl, rel=1e-3) and L == pytest.approx(want_L, rel=1e-3)
+    assert "= 0.0000 nats" not in md and not re.search(r"\d[eE][+-]?\d", md)
+
+
 # ------------------------------------------------------------------ 7. guidance follows p(x|y) p(y|x)^(s-1)
 
 @pytest.mark.parametrize("scale", [0.0, 1.0, 3.0, 7.5])
