@@ -61,6 +61,7 @@ from .models.mnist import class_probabilities, classify, load_digits, train_clas
 from .models.pretrained import MODELS_DIR, load_pretrained
 from .core.samplers import SAMPLER_LABELS
 from .lessons.framesets import frame_indices
+from .lessons.quality_facts import MATCH_ACCURACY, MATCH_DIVERSITY, MATCH_RULE
 from .bench import bench_mnist
 
 LOSS_POINTS = 100
@@ -293,11 +294,8 @@ def judge(seed: int = 0):
 STEP_SAMPLERS = ("ddim", "ddpm", "dpm++2m")
 REFERENCE_RUN = ("ddim", 50)  # the run every other is compared with ("matches DDIM-50")
 STEP_COUNTS = (5, 10, 15, 20, 25, 50)
-# "Matches DDIM-50": no more than this far below its figures. With 500-1,000 digits the binomial
-# standard error of an accuracy near 99.5 % is 0.2-0.3 points: half a point is about two of them.
-# Diversity is a ratio to real digits.
-MATCH_ACCURACY = 0.005
-MATCH_DIVERSITY = 0.02
+# "Matches DDIM-50" (MATCH_ACCURACY, MATCH_DIVERSITY, MATCH_RULE): defined in lessons/quality_facts, whose
+# sentences state the rule.
 
 
 def mean_class_diversity(x: np.ndarray, labels: np.ndarray) -> float:
@@ -326,8 +324,7 @@ def recommendation_reason(result: dict, sampler: str, steps: int) -> str:
     label, row, ref = SAMPLER_LABELS[sampler], rows.get((sampler, steps)), rows.get(("ddim", 50))
     if row is None or ref is None:
         return f"{label} at {steps} steps: not measured against DDIM-50 in quality_vs_steps."
-    rule = (f"quality_vs_steps' rule: accuracy at most {MATCH_ACCURACY * 100:g} points and diversity / real at most "
-            f"{MATCH_DIVERSITY:g} below DDIM-50's")
+    rule = f"quality_vs_steps' rule: {MATCH_RULE}"
     fewest = result.get("fewest_steps_matching_ddim50", {}).get(sampler)
     verdict = (f"the fewest steps of {label} whose quality matches DDIM-50's ({rule})" if fewest == steps else
                f"matches DDIM-50's quality ({rule}), as {fewest} steps already do" if fewest is not None

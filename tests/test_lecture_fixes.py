@@ -130,12 +130,13 @@ def test_step_sizes_unclipped_schedule_says_no_clip():
 
 # ------------------------------------------------------------------ 2. DPM-Solver++(2M) in fewer steps?
 
-def fewest_matching(rows, sampler: str) -> int | None:
+def fewest_matching(rows, sampler: str, accuracy_points: float = 0.5, diversity: float = 0.02) -> int | None:
     """Re-derived from the card's raw rows with its stated rule: accuracy at most 0.5 points and
     diversity_vs_real at most 0.02 below DDIM-50's."""
     ref = next(r for r in rows if r["sampler"] == "ddim" and r["steps"] == 50)
-    ok = [r["steps"] for r in rows if r["sampler"] == sampler and r["accuracy"] >= ref["accuracy"] - 0.005 - 1e-12
-          and r["diversity_vs_real"] >= ref["diversity_vs_real"] - 0.02 - 1e-12]
+    ok = [r["steps"] for r in rows if r["sampler"] == sampler
+          and r["accuracy"] >= ref["accuracy"] - accuracy_points / 100 - 1e-12
+          and r["diversity_vs_real"] >= ref["diversity_vs_real"] - diversity - 1e-12]
     return min(ok) if ok else None
 
 
@@ -145,6 +146,15 @@ def test_few_steps_sentence_matches_the_card_rows():
     assert q["fewest_steps_matching_ddim50"] == {"ddim": ddim, "dpm++2m": dpm}
     text = quality_facts.few_steps_sentence(q)
     assert "Lu et al. 2022" in text and "large image models" in text
+    # The sentence states the rule it relies on; that rule, applied here to the raw rows, gives the card's counts.
+    m = re.search(r"by its rule: accuracy at most ([0-9.]+) points and diversity / real at most ([0-9.]+) below "
+                  r"DDIM-50's\)\.$", text)
+    assert m, text
+    acc, div = float(m.group(1)), float(m.group(2))
+    assert (acc, div) == (0.5, 0.02)  # the card's match_rule: 0.5 % and 0.02
+    assert q["match_rule"] == "accuracy at most 0.5% and diversity_vs_real at most 0.02 below DDIM-50's"
+    assert {s: fewest_matching(q["rows"], s, acc, div) for s in ("ddim", "dpm++2m")} == \
+        q["fewest_steps_matching_ddim50"]
     if dpm == ddim:
         assert re.search(rf"both first match DDIM-50's quality at {ddim} steps", text), text
     else:
