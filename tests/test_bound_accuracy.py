@@ -1,7 +1,7 @@
 """The exact 1-D bound (explainer/elbo.py) is right in every digit the learning page shows.
 
-The page (section 5) prints the total, Σ Lₜ₋₁, L₀, the gap and the entropy to 4 decimals, L_T to 3 significant
-digits, the chosen step's Lₜ₋₁ to 4 decimals; its bar chart's hover shows the terms to 5 decimals and the per-t
+The page (section 5) prints the total, Σ Lₜ₋₁, L₀, the gap and the entropy to 4 decimals, L_T and the chosen
+step's Lₜ₋₁ with notation.number (4 decimals, or 4 significant digits with the power of ten below 10⁻³); its bar chart's hover shows the terms to 5 decimals and the per-t
 plot each Lₜ₋₁ to 4 significant digits. Each number is checked here against an integration written in this file:
 the paper's formulas (Ho et al. 2020, Eq. 4-7 and Eq. 5's Gaussian KL), Bayes' rule per component, and scipy's
 adaptive Gauss-Kronrod quadrature (quad_vec, quad) instead of the module's grid. Every schedule at the smallest and
@@ -16,6 +16,7 @@ from scipy.integrate import quad, quad_vec
 
 from explainer.core import elbo
 from explainer.core.schedules import SCHEDULE_NAMES, make_schedule
+from explainer.lessons.notation import number
 
 PAGE_T_CHOICES = [2, 3, 4, 5, 10, 20, 50, 100, 200, 500, 1000]   # app_pages/learning.py, the "Number of steps T" slider
 REL, ABS = 1e-7, 1e-9   # far inside the last shown digit (5e-5 of a 4-significant-digit term, 5e-6 nats)
@@ -93,7 +94,7 @@ def _check(mix_name, schedule):
         b = bounds[variance]
         where = f"{mix_name}, {schedule.name}, T = {T}, {variance}"
         assert b.L_T == pytest.approx(r["L_T"], rel=1e-9, abs=1e-15), where
-        assert f"{b.L_T:.3g}" == f"{r['L_T']:.3g}", where
+        assert number(b.L_T) == number(r["L_T"]), where
         assert b.L_0 == pytest.approx(r["L_0"], abs=ABS), f"L_0 (t = 0), {where}"
         # the first and the last KL term (t = 1 and t = T-1 in the app's counting) by name, then all of them
         assert b.L_t[0] == pytest.approx(r["L_t"][0], rel=REL, abs=1e-15), f"first KL term, {where}"
@@ -101,6 +102,7 @@ def _check(mix_name, schedule):
         worst = int(np.argmax(np.abs(b.L_t - r["L_t"]) / np.maximum(r["L_t"], 1e-15)))
         assert b.L_t[worst] == pytest.approx(r["L_t"][worst], rel=REL, abs=1e-15), f"L_{worst + 1}, {where}"
         assert [f"{v:.4g}" for v in b.L_t] == [f"{v:.4g}" for v in r["L_t"]], where
+        assert [number(v) for v in b.L_t] == [number(v) for v in r["L_t"]], where
         for key in ("kl_sum", "total", "entropy", "gap"):
             assert getattr(b, key) == pytest.approx(r[key], abs=ABS), f"{key}, {where}"
         for key in ("kl_sum", "L_0", "total", "entropy", "gap"):
