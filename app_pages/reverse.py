@@ -465,7 +465,10 @@ def guidance_tradeoff():
             f"{sweep['accuracy'][lo]:.1%} to {sweep['accuracy'][hi]:.1%}), while the diversity within a class "
             f"goes from {sweep['diversity'][lo]:.1f} to {sweep['diversity'][hi]:.1f}; real held-out digits have "
             f"{sweep['diversity_real_heldout']:.1f}.")
-        st.markdown(quality_facts.guidance_setting_sentence(current, scales, sweep["confidence"], sweep["diversity"]))
+        measured_with = f"{SAMPLER_LABELS[sweep['settings']['sampler']]}, {sweep['settings']['steps']} steps"
+        st.markdown(quality_facts.guidance_setting_sentence(
+            current, scales, sweep["confidence"], sweep["diversity"], measured_with=measured_with,
+            class_asked=st.session_state["rv_class"] != "none"))
         st.caption(f"{sweep['per_class']} digits per class and scale, {sweep['settings']['sampler'].upper()} "
                    f"{sweep['settings']['steps']} steps, the same seeds at every scale; measured on "
                    f"{str(sweep.get('device', '?')).upper()} by `{sweep['command']}`.")

@@ -79,11 +79,11 @@ def test_step_sizes_direction_over_T():
 
 def parse_end_of_cosine(text: str) -> tuple[list[float], list[float], int, float]:
     m = re.search(r"the k-th step before the last tends to β = 1 − \(k/\(k\+1\)\)² = ([0-9., ]+) … as T grows "
-                  r"\(here ([0-9., ]+)\), the number of steps with β > 0\.1 settles at (\d+) instead of falling, "
-                  r"and the last stays clipped at ([0-9.]+)\.", text)
+                  r"\(here ([0-9., ]+)\)\. So the number of steps with β > 0\.1 does not fall as T grows: it rises "
+                  r"to (\d+) and stays there \(here (\d+)\), and the last stays clipped at ([0-9.]+)\.", text)
     assert m, text
     law, here = ([float(v) for v in g.split(", ")] for g in m.group(1, 2))
-    return law, here, int(m.group(3)), float(m.group(4))
+    return law, here, int(m.group(3)), int(m.group(4)), float(m.group(5))
 
 
 @pytest.mark.parametrize("T", BOUND_TS)
@@ -93,8 +93,9 @@ def test_step_sizes_end_of_cosine_stays_large(T):
     and the count of steps with β > 0.1 rises to 19 and stays there. All from Eq. 17 written out above."""
     text = schedule_facts.step_sizes_sentence(make_schedule_for_T("cosine", T))
     assert "never the last" not in text and "but not the end of the cosine schedule" in text
-    law, here, settles, cap = parse_end_of_cosine(text)
+    law, here, settles, n_big_here, cap = parse_end_of_cosine(text)
     betas = cosine_betas(T)[0]
+    assert n_big_here == int(np.sum(betas > 0.1))
     k_max = min(3, T - 1)
     # This schedule's own k-th-from-last betas, k = 1 ... 3 (as many as T has).
     assert len(here) == k_max
@@ -107,6 +108,9 @@ def test_step_sizes_end_of_cosine_stays_large(T):
     large = {T2: int(np.sum(cosine_betas(T2)[0] > 0.1)) for T2 in (200, 500, 1000, 2000, 10_000, 100_000)}
     assert set(large.values()) == {settles} and settles == 19
     assert all(int(np.sum(cosine_betas(T2)[0] > 0.1)) <= settles for T2 in BOUND_TS)
+    # "does not fall as T grows": the count never drops from one T to the next (every T from 2 to 3000).
+    counts = [int(np.sum(cosine_betas(T2)[0] > 0.1)) for T2 in range(2, 3001)]
+    assert all(b >= a for a, b in zip(counts, counts[1:]))
     assert cap == 0.999 and betas[-1] == pytest.approx(0.999)
 
 
@@ -231,12 +235,16 @@ def test_guidance_setting_sentence(current):
     """Only s = 0 ignores the class: at s = 0.5 the guided ε̂ = ε̂(∅) + 0.5·(ε̂(y) − ε̂(∅)) still uses it, and 0.5
     is as near to the measured 1 as to 0, so the page must not call it the unconditional s = 0."""
     g = CARD["guidance_sweep"]
-    text = quality_facts.guidance_setting_sentence(current, g["scales"], g["confidence"], g["diversity"])
-    assert ("class ignored" in text) == (current < 1)  # 0 itself, or between 0 and 1 with s = 0 named as such
+    text = quality_facts.guidance_setting_sentence(current, g["scales"], g["confidence"], g["diversity"],
+                                                   measured_with="DDIM, 50 steps")
+    assert ("class ignored" in text) == (current < 1)
+    assert "Your setting" not in text  # the sweep measured one sampler: only the scale is compared
+    assert text.endswith(" Measured with DDIM, 50 steps, not necessarily your sampler.")  # 0 itself, or between 0 and 1 with s = 0 named as such
     assert "is closest to" not in text
     if current in g["scales"]:
-        assert text == f"Your setting was measured: s = {current:g} ({measured(g, current)}" + (
-            "; class ignored: unconditional samples, any digit)." if current == 0 else ").")
+        assert text == (f"Your scale is one of the measured ones: s = {current:g} ({measured(g, current)}"
+                        + ("; class ignored: unconditional samples, any digit)." if current == 0 else ").")
+                        + " Measured with DDIM, 50 steps, not necessarily your sampler.")
     elif current > max(g["scales"]):
         top = max(g["scales"])
         assert f"lies beyond the largest measured s = {top:g} ({measured(g, top)})" in text
@@ -249,6 +257,21 @@ def test_guidance_setting_sentence(current):
         assert ("still uses the class" in text) == (lo == 0)
         if lo == 0:
             assert f"ε̂ = ε̂(∅) + {current:g}·(ε̂(y) − ε̂(∅))" in text
+
+
+@pytest.mark.parametrize("current", [0.0, 0.5, 3.0, GUIDANCE_MAX])
+def test_guidance_setting_sentence_without_a_class(current):
+    """With no class asked every label is the null label, so ε̂(y) = ε̂(∅) and the guided ε̂(∅) + s·(ε̂(y) − ε̂(∅))
+    is ε̂(∅) at every s: no scale "uses the class", and the card's readings (for an asked class) are not the
+    user's. Checked on the guidance rule itself with stand-in predictions."""
+    g = CARD["guidance_sweep"]
+    eps_null = np.array([0.3, -1.2])
+    eps_y = eps_null.copy()  # the null label asked: the same prediction
+    assert np.array_equal(eps_null + current * (eps_y - eps_null), eps_null)
+    text = quality_facts.guidance_setting_sentence(current, g["scales"], g["confidence"], g["diversity"],
+                                                   class_asked=False)
+    assert "still uses the class" not in text and "confidence" not in text
+    assert text.startswith("With no class asked, ε̂(y) = ε̂(∅), so every scale s gives the same unconditional")
 
 
 def test_guidance_setting_sentence_markdown_safe():
@@ -398,9 +421,18 @@ def test_reverse_page_guidance_half():
     at = open_page("app_pages/reverse.py", {"rv_n": "1", "rv_steps": "5", "rv_guidance": "0.5"})
     md = " ".join(m.value for m in at.markdown)
     g = CARD["guidance_sweep"]
-    assert "Your setting s = 0.5 lies between the measured s = 0" in md
+    assert "Your scale s = 0.5 lies between the measured s = 0" in md
+    assert "Measured with DDIM, 50 steps, not necessarily your sampler." in md
     assert f"and s = 1 ({measured(g, 1.0)})" in md and "still uses the class" in md
     assert "is closest to the measured s = 0" not in md
+
+
+def test_reverse_page_guidance_without_a_class():
+    """Class "no class": the page says every scale gives the same unconditional samples, not that s uses the class."""
+    at = open_page("app_pages/reverse.py", {"rv_n": "1", "rv_steps": "5", "rv_guidance": "0.5", "rv_class": "none"})
+    md = " ".join(m.value for m in at.markdown)
+    assert "With no class asked, ε̂(y) = ε̂(∅), so every scale s gives the same unconditional samples" in md
+    assert "still uses the class" not in md
 
 
 def kl_step_written_out(mix, T: int, t: int, x_t: float, x0: float) -> float:

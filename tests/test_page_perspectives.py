@@ -132,7 +132,7 @@ def test_reverse_guidance_section_plots_the_card(monkeypatch):
         assert any(t.startswith("Guidance: confidence up, variety down") for t in chart_titles(at))
         text = markdown(at)
         assert "From s = 1 to s = 3 the classifier's mean confidence in the asked digit goes from 74.3% to 99.9%" in text
-        assert ("Your setting s = 2.5 lies between the measured s = 1 (confidence 74.3%, diversity 19.4) and s = 3 "
+        assert ("Your scale s = 2.5 lies between the measured s = 1 (confidence 74.3%, diversity 19.4) and s = 3 "
                 "(confidence 99.9%, diversity 17.6).") in text
     finally:
         get_model.clear()

@@ -65,13 +65,19 @@ def guidance_title(scales, diversity, confidence, tol: float = LEVEL_TOLERANCE) 
             f"(within {tol:.0%})")
 
 
-def guidance_setting_sentence(current: float, scales, confidence, diversity) -> str:
+def guidance_setting_sentence(current: float, scales, confidence, diversity, measured_with: str = "",
+                              class_asked: bool = True) -> str:
     """Where the page's guidance scale s sits among the card's measured scales, and what was measured there.
 
     Only s = 0 ignores the class: ε̂ = ε̂(∅) + s·(ε̂(y) − ε̂(∅)) uses it at every s > 0, so a setting between
-    the measured 0 and 1 is said to lie between them, not to be the unconditional s = 0. Plain text for
-    st.markdown: no underscores or asterisks.
+    the measured 0 and 1 is said to lie between them, not to be the unconditional s = 0. The sweep was
+    measured with one sampler (`measured_with`, e.g. "DDIM, 50 steps"), so only the scale is compared, never
+    the user's whole setting. With no class asked (`class_asked=False`) ε̂(y) = ε̂(∅): every s gives the same
+    unconditional samples, and the page says so instead. Plain text for st.markdown: no underscores or asterisks.
     """
+    if not class_asked:
+        return ("With no class asked, ε̂(y) = ε̂(∅), so every scale s gives the same unconditional samples; the "
+                "measurements above are for an asked class.")
     s = np.asarray(scales, dtype=np.float64)
     order = np.argsort(s)
     s = s[order]
@@ -81,14 +87,15 @@ def guidance_setting_sentence(current: float, scales, confidence, diversity) -> 
         ignored = "; class ignored: unconditional samples, any digit" if s[i] == 0 else ""
         return f"s = {s[i]:g} (confidence {conf[i]:.1%}, diversity {div[i]:.1f}{ignored})"
 
+    how = f" Measured with {measured_with}, not necessarily your sampler." if measured_with else ""
     exact = np.nonzero(np.isclose(s, current, rtol=0, atol=1e-9))[0]
     if len(exact):
-        return f"Your setting was measured: {reading(int(exact[0]))}."
+        return f"Your scale is one of the measured ones: {reading(int(exact[0]))}.{how}"
     if current > s[-1]:
-        return f"Your setting s = {current:g} lies beyond the largest measured {reading(len(s) - 1)}."
+        return f"Your scale s = {current:g} lies beyond the largest measured {reading(len(s) - 1)}.{how}"
     if current < s[0]:
-        return f"Your setting s = {current:g} lies below the smallest measured {reading(0)}."
+        return f"Your scale s = {current:g} lies below the smallest measured {reading(0)}.{how}"
     hi = int(np.searchsorted(s, current))
     uses = (f" Unlike s = 0 it still uses the class: ε̂ = ε̂(∅) + {current:g}·(ε̂(y) − ε̂(∅))." if s[hi - 1] == 0
             else "")
-    return f"Your setting s = {current:g} lies between the measured {reading(hi - 1)} and {reading(hi)}." + uses
+    return f"Your scale s = {current:g} lies between the measured {reading(hi - 1)} and {reading(hi)}." + uses + how

@@ -308,6 +308,7 @@ def step_sizes_sentence(schedule: NoiseSchedule) -> str:
         here = ", ".join(f"{b[-1 - k]:.2f}" for k in ks)
         more = (" More steps make the early and middle steps small, but not the end of the cosine schedule: there "
                 "ᾱ falls like (1 − t/T)², so the k-th step before the last tends to β = 1 − (k/(k+1))² = "
-                f"{law} … as T grows (here {here}), the number of steps with β > {LARGE_BETA:g} settles at "
-                f"{cosine_large_steps_limit()} instead of falling, and the last stays clipped at {b[-1]:g}.")
+                f"{law} … as T grows (here {here}). So the number of steps with β > {LARGE_BETA:g} does not fall as T "
+                f"grows: it rises to {cosine_large_steps_limit()} and stays there (here {n_big}), and the last stays "
+                f"clipped at {b[-1]:g}.")
     return f"At T = {T}, {small} and {big}; {last}.{more}"
