@@ -442,7 +442,7 @@ def kl_step_written_out(mix, T: int, t: int, x_t: float, x0: float) -> float:
     ab, ab_prev = ab_all[t - 1], (ab_all[t - 2] if t >= 2 else 1.0)
     beta = 1 - ab / ab_prev
     beta_tilde = (1 - ab_prev) / (1 - ab) * beta
-    c0, ct = math.sqrt(ab_prev) * beta / (1 - ab), math.sqrt(1 - beta) * (1 - ab_prev) / (1 - ab)
+    c0 = math.sqrt(ab_prev) * beta / (1 - ab)  # Eq. 7: the weight of x_0 in the mean (the x_t weight cancels in the gap)
     var = ab * mix.s2 + 1 - ab
     r = mix.w * np.exp(-(x_t - math.sqrt(ab) * mix.m) ** 2 / (2 * var)) / np.sqrt(var)
     r = r / r.sum()

@@ -11,7 +11,6 @@ from conftest import (assert_no_crash, assert_ok, clear_caches, count_calls, ope
 from explainer.app import noising
 from explainer.app.noising import PREVIEW_SIDE
 from explainer.app.sampling_runs import DIGIT_GIF_SAMPLER, DIGIT_GIF_STEPS, digit_gif
-from explainer.core import spectral
 from explainer.core.schedules import make_schedule, make_schedule_for_T
 from explainer.lessons import spectrum_framesets
 from explainer.lessons.notation import sub

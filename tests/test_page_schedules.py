@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import assert_no_crash, assert_ok, chart_array, open_page, scrubber, set_scrubber, set_sidebar, warnings_text
+from conftest import assert_no_crash, chart_array, open_page, scrubber, set_scrubber, set_sidebar, warnings_text
 from explainer.core.schedules import SCHEDULE_NAMES, make_schedule, make_schedule_for_T
 from explainer.lessons.schedule_facts import snr_db
 

@@ -117,8 +117,6 @@ def custom_schedule(preset: str, num_steps: int, max_beta: float = 0.999, **para
 
 # ------------------------------------------------------------------ landmarks
 
-LANDMARK_COLUMNS = ("schedule", "ᾱ at t = T−1", "image left √ᾱ at T−1", "SNR at T−1 (dB)", "SNR = 1 at t",
-                    "SNR = 1 at t/T", "KL to N(0, I) (nats/dim)")
 # Below this KL the last x_t is, for practical purposes, pure noise: alpha_bar below
 # PURE_NOISE_ALPHA_BAR = 2.0e-4, an image weight sqrt(alpha_bar) below 1.4%.
 PURE_NOISE_KL = 1e-4
